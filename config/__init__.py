@@ -1,0 +1,4 @@
+"""Project configuration: settings, Celery app, URLs, WSGI."""
+from config.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,2 @@
+"""REST API routes (token auth, links, tags, schema)."""
+urlpatterns: list = []

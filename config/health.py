@@ -1,0 +1,56 @@
+"""Health endpoint: database, broker and worker status as JSON."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from kombu import Connection
+
+from config.celery import app as celery_app
+
+log = logging.getLogger(__name__)
+BROKER_TIMEOUT_S = 2.0
+
+
+def _database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, "ok"
+    except Exception as exc:  # any driver error means "down"
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def _broker_ok() -> tuple[bool, str]:
+    try:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_S,
+                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_S)
+        return True, "ok"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def _workers() -> list[str]:
+    """Names of workers answering a ping; an empty list is reported, not treated as an outage."""
+    try:
+        replies = celery_app.control.ping(timeout=0.5) or []
+    except Exception as exc:
+        log.info("worker ping failed: %s", exc)
+        return []
+    return sorted(name for reply in replies for name in reply)
+
+
+def healthz(request):
+    db_ok, db_detail = _database_ok()
+    broker_ok, broker_detail = _broker_ok()
+    workers = _workers() if broker_ok else []
+    body = {
+        "status": "ok" if db_ok and broker_ok else "error",
+        "database": db_detail,
+        "broker": broker_detail,
+        "workers": {"count": len(workers), "names": workers},
+    }
+    return JsonResponse(body, status=200 if db_ok and broker_ok else 503)

@@ -1,0 +1,74 @@
+"""Tag vocabulary operations: find-or-create, rename, merge, delete."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from tagging.models import Tag
+from tagging.names import clean_tag_name, clean_tag_names
+
+
+def get_or_create_tags(user, names: list[str]) -> list[Tag]:
+    """Return the user's tags for ``names`` (case-insensitively), creating missing ones."""
+    cleaned = clean_tag_names(names)
+    if not cleaned:
+        return []
+    lowered = [name.lower() for name in cleaned]
+    matches = Tag.objects.annotate(lname=Lower("name")).filter(user=user, lname__in=lowered)
+    existing = {tag.name.lower(): tag for tag in matches}
+    tags = []
+    for name in cleaned:
+        tag = existing.get(name.lower())
+        if tag is None:
+            tag = _create_tag(user, name)
+        tags.append(tag)
+    return tags
+
+
+def _create_tag(user, name: str) -> Tag:
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(user=user, name=name)
+    except IntegrityError:
+        # Another request created it a moment ago.
+        return Tag.objects.get(user=user, name__iexact=name)
+
+
+def create_tag(user, raw_name: str) -> Tag:
+    name = clean_tag_name(raw_name)
+    if Tag.objects.filter(user=user, name__iexact=name).exists():
+        raise ValidationError({"name": f"You already have a tag named {name!r}."})
+    return _create_tag(user, name)
+
+
+def rename_tag(tag: Tag, raw_name: str) -> Tag:
+    name = clean_tag_name(raw_name)
+    clash = Tag.objects.filter(user=tag.user, name__iexact=name).exclude(pk=tag.pk).first()
+    if clash is not None:
+        raise ValidationError(
+            {"name": f"You already have a tag named {clash.name!r}; merge into it instead of renaming."}
+        )
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+@transaction.atomic
+def merge_tags(source: Tag, target: Tag) -> Tag:
+    """Move every link of ``source`` onto ``target`` and delete ``source``; nothing is lost."""
+    if source.user_id != target.user_id:
+        raise ValidationError({"into": "Tags can only be merged within one account."})
+    if source.pk == target.pk:
+        raise ValidationError({"into": "A tag cannot be merged into itself."})
+    through = Tag.links.through
+    already = through.objects.filter(tag=target).values_list("link_id", flat=True)
+    moving = through.objects.filter(tag=source).exclude(link_id__in=already).values_list("link_id", flat=True)
+    through.objects.bulk_create([through(tag_id=target.pk, link_id=link_id) for link_id in list(moving)])
+    source.delete()
+    return target
+
+
+def delete_tag(tag: Tag) -> None:
+    """Delete a tag; its links stay, only the label goes."""
+    tag.delete()
