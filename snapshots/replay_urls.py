@@ -1,0 +1,2 @@
+"""Routes that serve captured snapshot assets (owner-checked, sandboxed)."""
+urlpatterns: list = []
