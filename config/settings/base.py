@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "snapshots",
     "tagging",
 ]
@@ -117,6 +118,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Linkshot API",
     "DESCRIPTION": "Save links, capture snapshots, manage tags.",
     "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: the broker URL is decided by ./linkshot (REDIS_URL, a private redis-server, or the
