@@ -59,10 +59,10 @@ def normalize_url(raw: str) -> str:
         raise ValidationError("URLs cannot contain spaces or control characters.")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if not scheme or "://" not in url:
-        raise ValidationError("Enter a full URL starting with http:// or https://.")
-    if scheme not in ALLOWED_SCHEMES:
+    if scheme and scheme not in ALLOWED_SCHEMES and "." not in scheme:
         raise ValidationError(f"Only http and https links can be saved, not {scheme}:.")
+    if scheme not in ALLOWED_SCHEMES or "://" not in url:
+        raise ValidationError("Enter a full URL starting with http:// or https://.")
     if parts.username or parts.password:
         raise ValidationError("URLs with a user name or password in them cannot be saved.")
     host = _host(parts)
