@@ -97,6 +97,10 @@ def bulk_set_archived(links: QuerySet[Link], archived: bool) -> int:
     return links.update(archived=archived)
 
 
+def bulk_set_unread(links: QuerySet[Link], unread: bool) -> int:
+    return links.update(unread=unread)
+
+
 def bulk_delete(links: QuerySet[Link]) -> int:
     count = links.count()
     links.delete()
