@@ -1,0 +1,37 @@
+"""The launcher behind ./linkshot: broker choice and the private Redis it may start."""
+import shutil
+
+import pytest
+import redis
+
+from config import launcher
+
+pytestmark = pytest.mark.no_postgres
+
+
+def test_redis_url_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")
+    assert launcher.choose_broker(tmp_path) == ("redis://127.0.0.1:6379/5", None)
+
+
+def test_filesystem_transport_when_no_redis_exists(monkeypatch, tmp_path):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: None)
+    assert launcher.choose_broker(tmp_path) == ("filesystem://", None)
+
+
+@pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
+def test_private_redis_is_started_under_the_data_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    url, proc = launcher.choose_broker(tmp_path)
+    try:
+        assert url == f"redis+socket://{tmp_path / 'redis.sock'}"
+        client = redis.Redis(unix_socket_path=str(tmp_path / "redis.sock"))
+        assert client.ping()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_answers_detects_closed_port():
+    assert not launcher.answers("redis://127.0.0.1:9/0", timeout=0.5)
