@@ -1,2 +1,28 @@
-"""REST API routes (token auth, links, tags, schema)."""
-urlpatterns: list = []
+"""REST API routes (token auth, links, tags, schema and docs)."""
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import SimpleRouter
+
+from config.api_parsers import API_PARSERS
+from snapshots.api import LinkViewSet
+from tagging.api import TagViewSet
+
+
+class TokenView(ObtainAuthToken):
+    """POST username and password, get {"token": ...} for the header `Authorization: Token <key>`."""
+
+    parser_classes = API_PARSERS
+
+
+router = SimpleRouter()
+router.register("links", LinkViewSet, basename="api-link")
+router.register("tags", TagViewSet, basename="api-tag")
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    *router.urls,
+]

@@ -1,0 +1,166 @@
+"""REST API for links and their snapshots; thin views over snapshots.services and jobs."""
+from __future__ import annotations
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.access import get_owned_or_404, owned_by
+from config.api_parsers import API_PARSERS
+from snapshots import jobs, services
+from snapshots.models import Link, Snapshot
+from snapshots.search import search_links
+from snapshots.serializers import (
+    LATEST_SNAPSHOT_ATTR,
+    LinkCreateSerializer,
+    LinkSerializer,
+    LinkUpdateSerializer,
+    SnapshotSerializer,
+)
+
+# Snapshot columns the link JSON never shows; big text stays in the database.
+_UNSHOWN_SNAPSHOT_FIELDS = ("text", "description", "sizes", "timings", "notes")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ApiPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def parse_flag(request: Request, name: str) -> bool | None:
+    """Read a true/false query parameter; anything else is a 400 naming the parameter."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise serializers.ValidationError({name: [f"Use true or false, not {raw[:20]!r}."]})
+
+
+def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
+    """Apply ?q= (search syntax), ?tag= (repeatable, ANDed, case-insensitive) and the flags."""
+    query = request.query_params.get("q", "").strip()
+    if query:
+        links = search_links(links, query)
+    for tag in request.query_params.getlist("tag"):
+        if tag.strip():
+            links = links.filter(tags__name__iexact=tag.strip())
+    for flag in ("archived", "unread"):
+        value = parse_flag(request, flag)
+        if value is not None:
+            links = links.filter(**{flag: value})
+    return links
+
+
+def attach_latest_snapshots(links: list[Link]) -> list[Link]:
+    """Give each link its latest snapshot with one query for the whole page."""
+    ids = [link.latest_snapshot_id for link in links if link.latest_snapshot_id]
+    found = Snapshot.objects.defer(*_UNSHOWN_SNAPSHOT_FIELDS).in_bulk(ids)
+    for link in links:
+        setattr(link, LATEST_SNAPSHOT_ATTR, found.get(link.latest_snapshot_id))
+    return links
+
+
+def _latest_snapshot_id() -> Subquery:
+    newest = Snapshot.objects.filter(link=OuterRef("pk")).order_by("-created_at", "-id")
+    return Subquery(newest.values("pk")[:1])
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description='Search: words ANDed, "phrases", -exclude, #tag.'),
+    OpenApiParameter("tag", str, many=True, description="Only links with this tag (repeatable, all must match; any case)."),
+    OpenApiParameter("archived", bool, description="Only archived (true) or not archived (false) links."),
+    OpenApiParameter("unread", bool, description="Only unread (true) or read (false) links."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List links, newest first", parameters=LIST_PARAMETERS),
+    retrieve=extend_schema(summary="Get one link"),
+    destroy=extend_schema(summary="Delete a link and its snapshots"),
+)
+class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                  viewsets.GenericViewSet):
+    serializer_class = LinkSerializer
+    pagination_class = ApiPagination
+    parser_classes = API_PARSERS
+
+    def get_queryset(self) -> QuerySet[Link]:
+        links = owned_by(Link.objects.all(), self.request.user).prefetch_related("tags")
+        return links.defer("page_text").order_by("-created_at", "-id")
+
+    def filter_queryset(self, queryset: QuerySet[Link]) -> QuerySet[Link]:
+        if self.action != "list":
+            return queryset
+        return filter_links(queryset, self.request).annotate(latest_snapshot_id=_latest_snapshot_id())
+
+    def list(self, request: Request) -> Response:
+        page = attach_latest_snapshots(list(self.paginate_queryset(self.filter_queryset(self.get_queryset()))))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def get_object(self) -> Link:
+        return get_owned_or_404(self.get_queryset(), self.request.user, pk=self.kwargs["pk"])
+
+    def _fresh(self, link: Link) -> dict:
+        """The link as stored now (tags refetched after the service changed them)."""
+        stored = get_owned_or_404(self.get_queryset(), self.request.user, pk=link.pk)
+        return self.get_serializer(stored).data
+
+    @extend_schema(
+        summary="Save a link",
+        description="201 with the new link; 200 with the existing link (new tags merged in) "
+                    "when the URL was saved before.",
+        request=LinkCreateSerializer,
+        responses={201: LinkSerializer, 200: LinkSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        given = LinkCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        result = services.save_link(
+            request.user, data["url"], title=data["title"], description=data["description"],
+            notes=data["notes"], tag_names=data["tags"],
+        )
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(self._fresh(result.link), status=code)
+
+    @extend_schema(summary="Edit a link", request=LinkUpdateSerializer, responses=LinkSerializer,
+                   description="Only given fields change; given tags replace the link's tags.")
+    def partial_update(self, request: Request, pk=None) -> Response:
+        link = self.get_object()
+        given = LinkUpdateSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        fields = dict(given.validated_data)
+        tag_names = fields.pop("tags", None)
+        services.update_link(link, tag_names=tag_names, **fields)
+        return Response(self._fresh(link))
+
+    def perform_destroy(self, instance: Link) -> None:
+        services.bulk_delete(Link.objects.filter(pk=instance.pk))  # the one delete path of links
+
+    @extend_schema(summary="Capture the link again", request=None,
+                   responses={202: SnapshotSerializer},
+                   description="Adds a pending snapshot and queues its capture; older snapshots are kept.")
+    @action(detail=True, methods=["post"])
+    def snapshot(self, request: Request, pk=None) -> Response:
+        snapshot = jobs.request_snapshot(self.get_object())
+        body = SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(summary="Snapshot history of a link, newest first",
+                   responses=SnapshotSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=ApiPagination)
+    def snapshots(self, request: Request, pk=None) -> Response:
+        history = self.get_object().snapshots.defer(*_UNSHOWN_SNAPSHOT_FIELDS).order_by("-created_at", "-id")
+        page = self.paginate_queryset(history)
+        context = self.get_serializer_context()
+        return self.get_paginated_response(SnapshotSerializer(page, many=True, context=context).data)

@@ -1,0 +1,146 @@
+"""JSON shapes of links and snapshots in the REST API."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from snapshots.models import Link, Snapshot
+from snapshots.url_rules import MAX_URL_LENGTH, normalize_url
+from tagging.names import clean_tag_name
+
+ASSET_NAMES = ("screenshot", "thumbnail", "full_page", "html", "mhtml", "pdf", "text", "favicon")
+
+
+class SnapshotAssetsSerializer(serializers.Serializer):
+    """Where to fetch each stored asset (owner-checked URLs); null where the asset is missing."""
+
+    screenshot = serializers.URLField(allow_null=True)
+    thumbnail = serializers.URLField(allow_null=True)
+    full_page = serializers.URLField(allow_null=True)
+    html = serializers.URLField(allow_null=True)
+    mhtml = serializers.URLField(allow_null=True)
+    pdf = serializers.URLField(allow_null=True)
+    text = serializers.URLField(allow_null=True)
+    favicon = serializers.URLField(allow_null=True)
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    urls = serializers.SerializerMethodField(help_text="URLs of the captured assets.")
+
+    class Meta:
+        model = Snapshot
+        fields = [
+            "id", "status", "attempts", "error", "created_at", "started_at", "finished_at",
+            "final_url", "http_status", "content_type", "title", "language", "urls",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SnapshotAssetsSerializer)
+    def get_urls(self, snapshot: Snapshot) -> dict[str, str | None]:
+        return snapshot_asset_urls(snapshot, self.context.get("request"))
+
+
+@extend_schema_field({"type": "string", "maxLength": 64, "pattern": "^[^,]+$"})
+class TagNameField(serializers.Field):
+    """One tag name: a string following the tag name rules (see tagging.names)."""
+
+    default_error_messages = {"not_a_string": "Tag names must be strings."}
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        try:
+            return clean_tag_name(data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)
+
+
+def tag_list_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=TagNameField(), max_length=500,
+        help_text="Tag names; tags missing from the vocabulary are created.", **kwargs,
+    )
+
+
+def validate_link_url(value: str) -> str:
+    try:
+        normalize_url(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
+    return value
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    """A saved link as the API shows it."""
+
+    tags = serializers.SerializerMethodField()
+    snapshot = serializers.SerializerMethodField(
+        help_text="The link's latest snapshot, or null before the first capture is requested.")
+    suggestions = serializers.SerializerMethodField(
+        help_text="Tag suggestions computed from the snapshot; an empty list until suggestions exist.")
+
+    class Meta:
+        model = Link
+        fields = [
+            "id", "url", "title", "description", "notes", "tags", "unread", "archived",
+            "created_at", "updated_at", "snapshot", "suggestions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, link: Link) -> list[str]:
+        return [tag.name for tag in link.tags.all()]
+
+    @extend_schema_field(SnapshotSerializer(allow_null=True))
+    def get_snapshot(self, link: Link) -> dict | None:
+        snapshot = latest_snapshot_of(link)
+        if snapshot is None:
+            return None
+        return SnapshotSerializer(snapshot, context=self.context).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_suggestions(self, link: Link) -> list[dict]:
+        return []
+
+
+class LinkCreateSerializer(serializers.Serializer):
+    """Input of POST /api/links/; an already-saved URL merges into the existing link."""
+
+    url = serializers.CharField(max_length=MAX_URL_LENGTH, trim_whitespace=False,
+                                validators=[validate_link_url],
+                                help_text="http or https URL; it is normalised before saving.")
+    title = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    tags = tag_list_field(required=False, default=list)
+
+
+class LinkUpdateSerializer(serializers.Serializer):
+    """Input of PATCH /api/links/<id>/; given tags replace the link's tags."""
+
+    url = serializers.CharField(max_length=MAX_URL_LENGTH, trim_whitespace=False,
+                                validators=[validate_link_url], required=False)
+    title = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    tags = tag_list_field(required=False)
+    unread = serializers.BooleanField(required=False)
+    archived = serializers.BooleanField(required=False)
+
+
+LATEST_SNAPSHOT_ATTR = "api_latest_snapshot"
+
+
+def latest_snapshot_of(link: Link) -> Snapshot | None:
+    """The latest snapshot, from the list view's bulk lookup when it ran (no query per link)."""
+    if hasattr(link, LATEST_SNAPSHOT_ATTR):
+        return getattr(link, LATEST_SNAPSHOT_ATTR)
+    return link.snapshots.order_by("-created_at", "-id").first()
+
+
+def snapshot_asset_urls(snapshot: Snapshot, request) -> dict[str, str | None]:
+    return {name: None for name in ASSET_NAMES}
