@@ -1,0 +1,1 @@
+"""PyTorch definitions of the two models (image and text) and their weight loading."""
