@@ -1,0 +1,123 @@
+"""Bulk embedding of stored screenshots: read, decode and resize in parallel, keep the model busy.
+
+CPU path: a thread pool runs `prepare_image` (PIL decodes and resizes outside the GIL) one
+batch ahead of the model. GPU path (a backend with `infer_torch`, torchvision present):
+threads only read file bytes; JPEGs are decoded batch-wise on the GPU by nvJPEG
+(torchvision.io.decode_jpeg on cuda), cropped and resized there with antialiased bilinear
+interpolation (the GPU twin of the PIL resize: same crop rule, values within a few grey
+levels), other formats fall back to the CPU path. Bad files are reported, never fatal.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .config import FEATURE_DIM, IMAGE_SIZE, NUM_CLASSES
+from .errors import InvalidImage
+from .preprocess_image import crop_box, prepare_image
+from .specs import IMAGE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BulkResult:
+    """Outputs for the files that worked (`indices` into the input list) and errors for the rest."""
+
+    indices: list[int] = field(default_factory=list)
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, FEATURE_DIM), np.float32))
+    descriptors: np.ndarray = field(default_factory=lambda: np.zeros((0, FEATURE_DIM), np.float32))
+    logits: np.ndarray = field(default_factory=lambda: np.zeros((0, NUM_CLASSES), np.float32))
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def _batches(n: int, size: int) -> Iterator[range]:
+    for start in range(0, n, size):
+        yield range(start, min(n, start + size))
+
+
+def _prepare_cpu(paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor, limits) -> tuple[list[int], np.ndarray, dict]:
+    def one(i: int):
+        try:
+            return i, prepare_image(paths[i], limits), None
+        except InvalidImage as exc:
+            return i, None, str(exc)
+
+    ok, arrays, failed = [], [], {}
+    for i, arr, err in pool.map(one, rows):
+        if err is None:
+            ok.append(i)
+            arrays.append(arr)
+        else:
+            failed[i] = err
+    pixels = np.stack(arrays) if arrays else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
+    return ok, pixels, failed
+
+
+def embed_stored_screenshots(paths: Sequence[str | os.PathLike[str]], predictor=None, batch_size: int = 256,
+                             workers: int | None = None, gpu_decode: bool | None = None) -> BulkResult:
+    """Embed many screenshot files; returns outputs for the good ones and reasons for the rest."""
+    from .predictor import Predictor
+
+    predictor = predictor or Predictor.shared()
+    backend = predictor.backend(IMAGE)
+    batch_size = min(batch_size, backend.max_batch)
+    workers = workers or min(16, (os.cpu_count() or 2))
+    use_gpu = hasattr(backend, "infer_torch") if gpu_decode is None else gpu_decode
+    if use_gpu:
+        try:
+            from .bulk_gpu import GpuDecoder
+            decoder = GpuDecoder(predictor.settings.limits)
+        except ImportError as exc:
+            log.info("GPU decoding unavailable (%s); decoding on the CPU", exc)
+            use_gpu = False
+    result = BulkResult()
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in IMAGE.output_names}
+    # Decode stage in its own thread; it fans out to `pool` (nesting in one pool could deadlock).
+    with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(1) as stager:
+        stage = (lambda rows: decoder.prepare(paths, rows, pool)) if use_gpu else \
+            (lambda rows: _prepare_cpu(paths, rows, pool, predictor.settings.limits))
+        batches = list(_batches(len(paths), batch_size))
+        ahead: Future | None = stager.submit(stage, batches[0]) if batches else None
+        for k in range(len(batches)):
+            ok, pixels, failed = ahead.result()
+            # Start decoding the next batch before running this one: decode and inference overlap.
+            ahead = stager.submit(stage, batches[k + 1]) if k + 1 < len(batches) else None
+            result.failures.update(failed)
+            if not ok:
+                continue
+            out = backend.infer_torch({"pixels": pixels}) if use_gpu else backend.infer({"pixels": pixels})
+            for name in IMAGE.output_names:
+                parts[name].append(out[name].cpu().numpy() if use_gpu else out[name])
+            result.indices.extend(ok)
+    if result.indices:
+        result.features, result.descriptors, result.logits = (np.concatenate(parts[n]) for n in IMAGE.output_names)
+    for i, reason in sorted(result.failures.items()):
+        log.warning("screenshot %s skipped: %s", paths[i], reason)
+    return result
+
+
+def gpu_crop_resize(image: Any, size: int = IMAGE_SIZE) -> Any:
+    """uint8 CHW CUDA image -> uint8 size x size x 3 (same crop rule as the PIL path)."""
+    import torch
+    from torch.nn import functional as F
+
+    _, h, w = image.shape
+    x0, y0, x1, y1 = crop_box(w, h)
+    region = image[:3, y0:y1, x0:x1].unsqueeze(0).float()
+    resized = F.interpolate(region, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return resized.round_().clamp_(0, 255).to(torch.uint8)[0].permute(1, 2, 0)
+
+
+def read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    p = Path(path)
+    size = p.stat().st_size
+    if size == 0 or size > max_bytes:
+        raise InvalidImage(f"{p}: size {size} bytes outside 1..{max_bytes}")
+    return p.read_bytes()
