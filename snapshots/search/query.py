@@ -1,4 +1,10 @@
-"""The search box syntax: words are ANDed, "quoted phrases", -word excludes, #tag filters."""
+"""The search box syntax: words are ANDed, "quoted phrases", -word excludes, #tag filters.
+
+Everything that is not a quote, a leading ``-`` or a leading ``#`` is literal text: operators
+of the database's own full-text syntax (AND, OR, NEAR, ``*``, ``:``, parentheses) carry no
+meaning here. Each term is later cut into words (:func:`words`) the same way on SQLite and on
+Postgres, so both databases answer a query alike.
+"""
 from __future__ import annotations
 
 import re
@@ -18,6 +24,10 @@ class ParsedQuery:
 
 
 _SPACES = re.compile(r"\s+")
+# A word is a run of letters and digits; everything else (punctuation, symbols, "_") separates
+# words. This mirrors SQLite's unicode61 tokenizer and the punctuation stripping done before
+# Postgres' parser sees a document (see index.py).
+_WORD = re.compile(r"[^\W_]+")
 
 
 def _split(text: str) -> list[str]:
@@ -46,3 +56,8 @@ def parse_query(text: str) -> ParsedQuery:
         elif token not in ("-", "#"):
             parsed.terms.append(token)
     return parsed
+
+
+def words(term: str) -> list[str]:
+    """The words of one term: "example.com/blog" is the phrase example, com, blog."""
+    return _WORD.findall(term)

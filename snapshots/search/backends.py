@@ -1,0 +1,70 @@
+"""Per-database full-text filters; both take terms already cut into words (query.words)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+
+from snapshots.search.index import LINK_TABLE, PG_COLUMN, PG_CONFIG, SQLITE_TABLE
+
+Term = list[str]  # the words of one term, in order
+Filter = Callable[[QuerySet, list[Term], list[Term]], QuerySet]
+
+
+def with_tag(links: QuerySet, name: str) -> QuerySet:
+    """Links carrying a tag of that name; a subquery, so several tags AND without duplicates."""
+    through = links.model.tags.through
+    return links.filter(pk__in=through.objects.filter(tag__name__iexact=name).values("link_id"))
+
+
+# SQLite FTS5 -----------------------------------------------------------------------------------
+
+def _fts5_term(term: Term) -> str:
+    # A double-quoted FTS5 string is literal text (operators inside mean nothing); words hold
+    # no quotes, and the trailing * makes the last word a prefix.
+    return '"' + " ".join(term) + '"*'
+
+
+def _fts5_rowids(match: str) -> RawSQL:
+    return RawSQL(f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s", [match])
+
+
+def sqlite_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+    if required:
+        match = " AND ".join(_fts5_term(term) for term in required)
+        match += "".join(f" NOT {_fts5_term(term)}" for term in excluded)
+        return links.filter(pk__in=_fts5_rowids(match))
+    # FTS5's NOT needs a left side, so a query of excludes only is a NOT IN over the index.
+    return links.exclude(pk__in=_fts5_rowids(" OR ".join(_fts5_term(term) for term in excluded)))
+
+
+# Postgres tsquery ------------------------------------------------------------------------------
+
+def _tsquery_term(term: Term) -> str:
+    # Quoted lexemes are literal; words hold no quotes or backslashes. <-> keeps phrase order.
+    return "(" + " <-> ".join(f"'{word}'" for word in term) + ":*)"
+
+
+def tsquery_text(required: list[Term], excluded: list[Term]) -> str:
+    parts = [_tsquery_term(term) for term in required] + [f"!{_tsquery_term(term)}" for term in excluded]
+    return " & ".join(parts)
+
+
+def postgres_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+    condition = RawSQL(
+        f'"{LINK_TABLE}"."{PG_COLUMN}" @@ to_tsquery(%s::regconfig, %s)',
+        [PG_CONFIG, tsquery_text(required, excluded)],
+        output_field=BooleanField(),
+    )
+    return links.filter(condition)
+
+
+_FILTERS: dict[str, Filter] = {"sqlite": sqlite_filter, "postgresql": postgres_filter}
+
+
+def full_text(vendor: str) -> Filter:
+    try:
+        return _FILTERS[vendor]
+    except KeyError:
+        raise NotImplementedError(f"Search supports SQLite and Postgres, not {vendor}.") from None

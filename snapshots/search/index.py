@@ -1,0 +1,173 @@
+"""The full-text index behind search, kept in step with snapshots_link by database triggers.
+
+One "search document" per link: title, description, notes, URL and the first
+``PAGE_TEXT_CHARS`` characters of the page text, in that order, as a single text. Words are
+runs of letters and digits, lower-cased and without accents, on both databases:
+
+* SQLite: a contentless FTS5 table ``link_search`` (rowid = link id) with the unicode61
+  tokenizer (``remove_diacritics 2``), filled by INSERT/UPDATE/DELETE triggers on snapshots_link.
+  It stores only the index, not a second copy of the text.
+* Postgres: a ``search_document`` tsvector column on snapshots_link (invisible to Django's
+  models), set by a BEFORE INSERT/UPDATE trigger and indexed with GIN. The text search
+  configuration ``linkshot_search`` is ``simple`` plus ``unaccent``; ASCII punctuation is turned
+  into spaces first so that URLs split into words just like on SQLite ("example.com/blog" →
+  example, com, blog) instead of Postgres' host/path tokens.
+
+Triggers rather than a generated column or an expression index: Postgres refuses to change the
+type of a column used by a generated column, and an expression index would recompute the
+vector on every recheck. On SQLite, Django rebuilds a table for many schema changes, which drops
+its triggers; :func:`ensure_search_index` (run after every migrate) puts them back and rebuilds
+the index when that happened.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+logger = logging.getLogger(__name__)
+
+# Pages can be huge; the index covers their beginning. Postgres caps a tsvector at 1 MB, and the
+# same cap on SQLite keeps both databases' answers identical.
+PAGE_TEXT_CHARS = 100_000
+
+LINK_TABLE = "snapshots_link"
+SQLITE_TABLE = "link_search"
+SQLITE_TRIGGERS = ("link_search_insert", "link_search_delete", "link_search_update")
+PG_CONFIG = "linkshot_search"
+PG_COLUMN = "search_document"
+
+_INDEXED_COLUMNS = ("title", "description", "notes", "url", "page_text")
+
+
+def _sqlite_document(row: str) -> str:
+    return (f"{row}.title || ' ' || {row}.description || ' ' || {row}.notes || ' ' || {row}.url"
+            f" || ' ' || substr({row}.page_text, 1, {PAGE_TEXT_CHARS})")
+
+
+def _sqlite_changed() -> str:
+    return " OR ".join(f"old.{name} IS NOT new.{name}" for name in _INDEXED_COLUMNS)
+
+
+_SQLITE_CREATE_TABLE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {SQLITE_TABLE} USING fts5("
+    f"document, content='', tokenize='unicode61 remove_diacritics 2', prefix='2 3')"
+)
+_SQLITE_INSERT = f"INSERT INTO {SQLITE_TABLE}(rowid, document) VALUES (new.id, {_sqlite_document('new')});"
+# A contentless table forgets the text, so a delete must name the words that were indexed.
+_SQLITE_DELETE = (f"INSERT INTO {SQLITE_TABLE}({SQLITE_TABLE}, rowid, document) "
+                  f"VALUES ('delete', old.id, {_sqlite_document('old')});")
+_SQLITE_TRIGGERS = {
+    "link_search_insert": f"AFTER INSERT ON {LINK_TABLE} BEGIN {_SQLITE_INSERT} END",
+    "link_search_delete": f"AFTER DELETE ON {LINK_TABLE} BEGIN {_SQLITE_DELETE} END",
+    "link_search_update": (f"AFTER UPDATE ON {LINK_TABLE} WHEN {_sqlite_changed()} "
+                           f"BEGIN {_SQLITE_DELETE} {_SQLITE_INSERT} END"),
+}
+
+# ASCII punctuation → space, so Postgres' parser sees plain words (see module docstring).
+_PG_PUNCTUATION = r"[!-/:-@[-`{-~]"
+_PG_CREATE = f"""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{PG_CONFIG}') THEN
+    CREATE TEXT SEARCH CONFIGURATION {PG_CONFIG} (COPY = simple);
+    ALTER TEXT SEARCH CONFIGURATION {PG_CONFIG}
+      ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword,
+                        hword_asciipart, hword_part, hword_numpart
+      WITH unaccent, simple;
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION linkshot_search_document(title text, description text, notes text,
+                                                    url text, page_text text)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT to_tsvector('{PG_CONFIG}'::regconfig, regexp_replace(
+    title || ' ' || description || ' ' || notes || ' ' || url || ' ' || left(page_text, {PAGE_TEXT_CHARS}),
+    '{_PG_PUNCTUATION}', ' ', 'g'))
+$$;
+CREATE OR REPLACE FUNCTION linkshot_link_search_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.{PG_COLUMN} IS NOT NULL
+     AND NEW.title IS NOT DISTINCT FROM OLD.title
+     AND NEW.description IS NOT DISTINCT FROM OLD.description
+     AND NEW.notes IS NOT DISTINCT FROM OLD.notes
+     AND NEW.url IS NOT DISTINCT FROM OLD.url
+     AND NEW.page_text IS NOT DISTINCT FROM OLD.page_text THEN
+    RETURN NEW;  -- flags or dates changed: the words did not
+  END IF;
+  NEW.{PG_COLUMN} := linkshot_search_document(NEW.title, NEW.description, NEW.notes, NEW.url,
+                                              NEW.page_text);
+  RETURN NEW;
+END $$;
+ALTER TABLE {LINK_TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector;
+DROP TRIGGER IF EXISTS link_search_document ON {LINK_TABLE};
+CREATE TRIGGER link_search_document BEFORE INSERT OR UPDATE ON {LINK_TABLE}
+  FOR EACH ROW EXECUTE FUNCTION linkshot_link_search_trigger();
+UPDATE {LINK_TABLE} SET {PG_COLUMN} = linkshot_search_document(title, description, notes, url, page_text)
+  WHERE {PG_COLUMN} IS NULL;
+CREATE INDEX IF NOT EXISTS link_search_document_gin ON {LINK_TABLE} USING gin ({PG_COLUMN});
+"""
+_PG_DROP = f"""
+DROP TRIGGER IF EXISTS link_search_document ON {LINK_TABLE};
+ALTER TABLE {LINK_TABLE} DROP COLUMN IF EXISTS {PG_COLUMN};
+DROP FUNCTION IF EXISTS linkshot_link_search_trigger();
+DROP FUNCTION IF EXISTS linkshot_search_document(text, text, text, text, text);
+DROP TEXT SEARCH CONFIGURATION IF EXISTS {PG_CONFIG};
+"""
+
+
+def install_search_index(connection: BaseDatabaseWrapper) -> None:
+    """Create the index objects for this database (idempotent) and index existing links."""
+    if connection.vendor == "sqlite":
+        _install_sqlite(connection, rebuild=True)
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_CREATE)
+    else:
+        raise NotImplementedError(f"Search supports SQLite and Postgres, not {connection.vendor}.")
+
+
+def remove_search_index(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for name in SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
+        elif connection.vendor == "postgresql":
+            cursor.execute(_PG_DROP)
+
+
+def ensure_search_index(connection: BaseDatabaseWrapper) -> None:
+    """Put back SQLite triggers lost to a table rebuild; a no-op when everything is in place."""
+    if connection.vendor != "sqlite" or LINK_TABLE not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [LINK_TABLE])
+        present = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [SQLITE_TABLE])
+        has_table = cursor.fetchone() is not None
+    if has_table and present.issuperset(SQLITE_TRIGGERS):
+        return
+    logger.warning("Search index triggers were missing; recreating them and reindexing all links.")
+    _install_sqlite(connection, rebuild=True)
+
+
+def rebuild_search_index(connection: BaseDatabaseWrapper) -> None:
+    """Reindex every link from scratch (after bulk loads that bypassed triggers, or repairs)."""
+    if connection.vendor == "sqlite":
+        _install_sqlite(connection, rebuild=True)
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {LINK_TABLE} SET {PG_COLUMN} = "
+                           f"linkshot_search_document(title, description, notes, url, page_text)")
+
+
+def _install_sqlite(connection: BaseDatabaseWrapper, rebuild: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SQLITE_CREATE_TABLE)
+        for name, body in _SQLITE_TRIGGERS.items():
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"CREATE TRIGGER {name} {body}")
+        if rebuild:
+            cursor.execute(f"INSERT INTO {SQLITE_TABLE}({SQLITE_TABLE}) VALUES ('delete-all')")
+            cursor.execute(f"INSERT INTO {SQLITE_TABLE}(rowid, document) "
+                           f"SELECT id, {_sqlite_document(LINK_TABLE)} FROM {LINK_TABLE}")
