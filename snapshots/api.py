@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -9,22 +11,25 @@ from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config.access import get_owned_or_404, owned_by
 from config.api_parsers import API_PARSERS
-from snapshots import jobs, services
+from snapshots import jobs, replay_signing, replay_views, services
+from snapshots.asset_types import ASSET_NAMES
+from snapshots.assets import has_asset
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
 from snapshots.serializers import (
-    LATEST_SNAPSHOT_ATTR,
+    SHOWN_SNAPSHOT_ATTR,
     LinkCreateSerializer,
     LinkSerializer,
     LinkUpdateSerializer,
     SnapshotSerializer,
 )
 
-# Snapshot columns the link JSON never shows; big text stays in the database.
-_UNSHOWN_SNAPSHOT_FIELDS = ("text", "description", "sizes", "timings", "notes")
+# Snapshot columns the API never shows. The page text is loaded: its URL is given only when it exists.
+_UNSHOWN_SNAPSHOT_FIELDS = ("description", "sizes", "timings", "notes")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -61,18 +66,20 @@ def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     return links
 
 
-def attach_latest_snapshots(links: list[Link]) -> list[Link]:
-    """Give each link its latest snapshot with one query for the whole page."""
-    ids = [link.latest_snapshot_id for link in links if link.latest_snapshot_id]
+def attach_shown_snapshots(links: list[Link]) -> list[Link]:
+    """Give each link of a page its shown snapshot with one query for the whole page."""
+    ids = [link.shown_snapshot_id for link in links if link.shown_snapshot_id]
     found = Snapshot.objects.defer(*_UNSHOWN_SNAPSHOT_FIELDS).in_bulk(ids)
     for link in links:
-        setattr(link, LATEST_SNAPSHOT_ATTR, found.get(link.latest_snapshot_id))
+        setattr(link, SHOWN_SNAPSHOT_ATTR, found.get(link.shown_snapshot_id))
     return links
 
 
-def _latest_snapshot_id() -> Subquery:
+def _shown_snapshot_id() -> Coalesce:
+    """Same choice as snapshots.assets.latest_snapshot, as a column: newest done, else newest."""
     newest = Snapshot.objects.filter(link=OuterRef("pk")).order_by("-created_at", "-id")
-    return Subquery(newest.values("pk")[:1])
+    newest_done = newest.filter(status=Snapshot.Status.DONE)
+    return Coalesce(Subquery(newest_done.values("pk")[:1]), Subquery(newest.values("pk")[:1]))
 
 
 LIST_PARAMETERS = [
@@ -101,10 +108,10 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def filter_queryset(self, queryset: QuerySet[Link]) -> QuerySet[Link]:
         if self.action != "list":
             return queryset
-        return filter_links(queryset, self.request).annotate(latest_snapshot_id=_latest_snapshot_id())
+        return filter_links(queryset, self.request).annotate(shown_snapshot_id=_shown_snapshot_id())
 
     def list(self, request: Request) -> Response:
-        page = attach_latest_snapshots(list(self.paginate_queryset(self.filter_queryset(self.get_queryset()))))
+        page = attach_shown_snapshots(list(self.paginate_queryset(self.filter_queryset(self.get_queryset()))))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_object(self) -> Link:
@@ -164,3 +171,23 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         page = self.paginate_queryset(history)
         context = self.get_serializer_context()
         return self.get_paginated_response(SnapshotSerializer(page, many=True, context=context).data)
+
+
+@extend_schema(
+    summary="Download one asset of a snapshot",
+    description="Works with the API token or a browser session. Captured HTML is served sandboxed "
+                "(or redirected to the snapshot origin when one is configured); MHTML and PDF are downloads.",
+    parameters=[OpenApiParameter("asset", str, OpenApiParameter.PATH, enum=list(ASSET_NAMES))],
+    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 302: None, 404: None},
+)
+class SnapshotAssetView(APIView):
+    def get(self, request: Request, pk: int, asset: str) -> HttpResponse:
+        if asset not in ASSET_NAMES:
+            raise Http404("No such snapshot asset.")
+        link = get_owned_or_404(Link.objects.all(), request.user, snapshots__pk=pk)
+        snapshot = link.snapshots.select_related("link").get(pk=pk)
+        if not has_asset(snapshot, asset):
+            raise Http404("This snapshot did not keep that asset.")
+        if asset == "html" and replay_signing.snapshot_origin():
+            return HttpResponseRedirect(replay_signing.signed_asset_url(snapshot, asset))
+        return replay_views.asset_response(snapshot, asset)

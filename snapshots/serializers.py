@@ -5,11 +5,26 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from django.urls import reverse
+
+from snapshots.asset_types import ASSET_NAMES
+from snapshots.assets import has_asset, latest_snapshot
 from snapshots.models import Link, Snapshot
 from snapshots.url_rules import MAX_URL_LENGTH, normalize_url
 from tagging.names import clean_tag_name
 
-ASSET_NAMES = ("screenshot", "thumbnail", "full_page", "html", "mhtml", "pdf", "text", "favicon")
+
+
+def api_asset_urls(snapshot: Snapshot, request) -> dict[str, str | None]:
+    """URL of each asset that the API token (or a browser session) can fetch; None if not kept."""
+    urls: dict[str, str | None] = {}
+    for asset in ASSET_NAMES:
+        if not has_asset(snapshot, asset):
+            urls[asset] = None
+            continue
+        path = reverse("api-snapshot-asset", kwargs={"pk": snapshot.pk, "asset": asset})
+        urls[asset] = request.build_absolute_uri(path) if request is not None else path
+    return urls
 
 
 class SnapshotAssetsSerializer(serializers.Serializer):
@@ -38,7 +53,7 @@ class SnapshotSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SnapshotAssetsSerializer)
     def get_urls(self, snapshot: Snapshot) -> dict[str, str | None]:
-        return snapshot_asset_urls(snapshot, self.context.get("request"))
+        return api_asset_urls(snapshot, self.context.get("request"))
 
 
 @extend_schema_field({"type": "string", "maxLength": 64, "pattern": "^[^,]+$"})
@@ -79,7 +94,8 @@ class LinkSerializer(serializers.ModelSerializer):
 
     tags = serializers.SerializerMethodField()
     snapshot = serializers.SerializerMethodField(
-        help_text="The link's latest snapshot, or null before the first capture is requested.")
+        help_text="The newest complete snapshot, else the newest of any status (watch its status); "
+                  "null when none was requested.")
     suggestions = serializers.SerializerMethodField(
         help_text="Tag suggestions computed from the snapshot; an empty list until suggestions exist.")
 
@@ -97,7 +113,7 @@ class LinkSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SnapshotSerializer(allow_null=True))
     def get_snapshot(self, link: Link) -> dict | None:
-        snapshot = latest_snapshot_of(link)
+        snapshot = shown_snapshot_of(link)
         if snapshot is None:
             return None
         return SnapshotSerializer(snapshot, context=self.context).data
@@ -132,15 +148,13 @@ class LinkUpdateSerializer(serializers.Serializer):
     archived = serializers.BooleanField(required=False)
 
 
-LATEST_SNAPSHOT_ATTR = "api_latest_snapshot"
+
+# Set by the list view to the snapshot its bulk lookup found, so serialising a page makes no query per link.
+SHOWN_SNAPSHOT_ATTR = "api_shown_snapshot"
 
 
-def latest_snapshot_of(link: Link) -> Snapshot | None:
-    """The latest snapshot, from the list view's bulk lookup when it ran (no query per link)."""
-    if hasattr(link, LATEST_SNAPSHOT_ATTR):
-        return getattr(link, LATEST_SNAPSHOT_ATTR)
-    return link.snapshots.order_by("-created_at", "-id").first()
-
-
-def snapshot_asset_urls(snapshot: Snapshot, request) -> dict[str, str | None]:
-    return {name: None for name in ASSET_NAMES}
+def shown_snapshot_of(link: Link) -> Snapshot | None:
+    """The snapshot a link's JSON carries: newest complete one, else newest of any status."""
+    if hasattr(link, SHOWN_SNAPSHOT_ATTR):
+        return getattr(link, SHOWN_SNAPSHOT_ATTR)
+    return latest_snapshot(link)
