@@ -11,7 +11,7 @@ from snapshots.asset_types import ASSET_NAMES
 from snapshots.assets import has_asset, latest_snapshot
 from snapshots.models import Link, Snapshot
 from snapshots.url_rules import MAX_URL_LENGTH, normalize_url
-from tagging.names import clean_tag_name
+from tagging.serializers import TagNameField
 
 
 
@@ -54,24 +54,6 @@ class SnapshotSerializer(serializers.ModelSerializer):
     @extend_schema_field(SnapshotAssetsSerializer)
     def get_urls(self, snapshot: Snapshot) -> dict[str, str | None]:
         return api_asset_urls(snapshot, self.context.get("request"))
-
-
-@extend_schema_field({"type": "string", "maxLength": 64, "pattern": "^[^,]+$"})
-class TagNameField(serializers.Field):
-    """One tag name: a string following the tag name rules (see tagging.names)."""
-
-    default_error_messages = {"not_a_string": "Tag names must be strings."}
-
-    def to_internal_value(self, data) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        try:
-            return clean_tag_name(data)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
-
-    def to_representation(self, value) -> str:
-        return str(value)
 
 
 def tag_list_field(**kwargs) -> serializers.ListField:

@@ -2,17 +2,29 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tagging.models import Tag
 from tagging.names import MAX_TAG_LENGTH, clean_tag_name
 
 
-def validate_tag_name(value: str) -> str:
-    try:
-        return clean_tag_name(value)
-    except DjangoValidationError as error:
-        raise serializers.ValidationError(error.messages) from None
+@extend_schema_field({"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": "^[^,]+$"})
+class TagNameField(serializers.Field):
+    """One tag name: a string following the tag name rules (see tagging.names)."""
+
+    default_error_messages = {"not_a_string": "Tag names must be strings."}
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        try:
+            return clean_tag_name(data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -27,8 +39,7 @@ class TagSerializer(serializers.ModelSerializer):
 class TagNameSerializer(serializers.Serializer):
     """Input of tag create and rename: trimmed, ≤ 64 characters, no commas, unique in any case."""
 
-    name = serializers.CharField(max_length=MAX_TAG_LENGTH * 4, trim_whitespace=False,
-                                 validators=[validate_tag_name])
+    name = TagNameField()
 
 
 class TagMergeSerializer(serializers.Serializer):
