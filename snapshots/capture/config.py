@@ -1,0 +1,93 @@
+"""Capture settings as plain values, so the engine needs no Django and tests can build one freely."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# Flags that keep a headless capture browser quiet and lean. Site isolation is off because each job
+# gets its own throwaway context (no cookies worth protecting) and one renderer per page is cheaper
+# and keeps every frame's requests under the page's own request guard.
+DEFAULT_CHROMIUM_ARGS = (
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-first-run",
+    "--mute-audio",
+    "--disable-features=site-per-process,IsolateOrigins,Translate,MediaRouter",
+    "--disable-site-isolation-trials",
+)
+
+
+@dataclass
+class CaptureConfig:
+    chromium_path: str = "/usr/bin/chromium"
+    viewport: tuple[int, int] = (1280, 800)
+    thumbnail_width: int = 400
+    full_page_max_height: int = 15000
+    asset_max_bytes: int = 50 * 1024 * 1024
+    favicon_max_bytes: int = 1024 * 1024
+    nav_timeout_s: float = 20.0           # until the first response arrives
+    dom_timeout_s: float = 10.0           # then until DOMContentLoaded
+    network_quiet_cap_s: float = 3.0      # then at most this long for the network to go quiet
+    step_timeout_s: float = 10.0          # each screenshot / evaluate / export step
+    job_timeout_s: float = 60.0           # the whole capture, whatever happens
+    allowed_private: list[str] = field(default_factory=list)
+    extra_chromium_args: list[str] = field(default_factory=list)
+    user_agent: str | None = None
+    keep_full_page: bool = True
+    keep_mhtml: bool = True
+    keep_pdf: bool = True
+    max_text_chars: int = 2_000_000
+
+    @property
+    def chromium_args(self) -> list[str]:
+        return [*DEFAULT_CHROMIUM_ARGS, *self.extra_chromium_args]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> CaptureConfig:
+        """Build from LINKSHOT_* variables; a malformed number fails loudly naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for name, key, kind in _ENV_FIELDS:
+            raw = env.get(name, "").strip()
+            if raw:
+                values[key] = _parse(name, raw, kind)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, kind: str):
+    if kind == "list":
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if kind == "args":
+        return raw.split()
+    if kind == "bool":
+        if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"{name} must be true or false, not {raw!r}")
+        return raw.lower() in {"1", "true", "yes", "on"}
+    try:
+        return {"int": int, "float": float, "str": str}[kind](raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+_ENV_FIELDS = (
+    ("LINKSHOT_CHROMIUM_PATH", "chromium_path", "str"),
+    ("LINKSHOT_CAPTURE_ASSET_MAX_BYTES", "asset_max_bytes", "int"),
+    ("LINKSHOT_CAPTURE_FULL_PAGE_MAX_HEIGHT", "full_page_max_height", "int"),
+    ("LINKSHOT_CAPTURE_NAV_TIMEOUT", "nav_timeout_s", "float"),
+    ("LINKSHOT_CAPTURE_NETWORK_QUIET_CAP", "network_quiet_cap_s", "float"),
+    ("LINKSHOT_CAPTURE_STEP_TIMEOUT", "step_timeout_s", "float"),
+    ("LINKSHOT_CAPTURE_JOB_TIMEOUT", "job_timeout_s", "float"),
+    ("LINKSHOT_ALLOWED_PRIVATE_HOSTS", "allowed_private", "list"),
+    ("LINKSHOT_CHROMIUM_ARGS", "extra_chromium_args", "args"),
+    ("LINKSHOT_CAPTURE_USER_AGENT", "user_agent", "str"),
+    ("LINKSHOT_CAPTURE_FULL_PAGE", "keep_full_page", "bool"),
+    ("LINKSHOT_CAPTURE_MHTML", "keep_mhtml", "bool"),
+    ("LINKSHOT_CAPTURE_PDF", "keep_pdf", "bool"),
+)

@@ -1,0 +1,130 @@
+"""The SSRF guard inside the browser: every request a captured page makes is checked first.
+
+Two layers, because each sees what the other does not:
+- a Playwright route on the context checks every request the page issues (documents, frames,
+  subresources, fetch/XHR, workers) before it leaves the browser;
+- a CDP Fetch interception on each page pauses every request at the request stage (this also sees
+  the browser's own requests, such as /favicon.ico, which routes never see) and every response at
+  the response stage, so a 3xx whose Location points somewhere refused is failed before Chromium
+  follows it. Playwright routes are only consulted for the first URL of a redirect chain, so
+  without this layer a public page could redirect an <img>, <iframe> or the main document to a
+  private address.
+Network.requestWillBeSent was not chosen for redirects: it is an event, so by the time we hear
+of the hop the request has already been sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Route
+
+from snapshots import ssrf
+
+log = logging.getLogger(__name__)
+
+LOCAL_SCHEMES = {"data", "blob", "about"}   # never leave the browser
+BROWSER_SCHEMES = {"chrome", "chrome-extension", "devtools"}  # the browser's own UI (PDF viewer)
+WEB_SOCKET_SCHEMES = {"ws": "http", "wss": "https"}
+
+
+@dataclass
+class Refusal:
+    url: str
+    reason: str
+    resource_type: str
+
+
+@dataclass
+class RequestGuard:
+    allowed_private: tuple = ()
+    resolver: object = None
+    refusals: list[Refusal] = field(default_factory=list)
+    _verdicts: dict[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.allowed_private = ssrf.parse_allow_list(self.allowed_private)
+
+    async def reason_to_refuse(self, url: str) -> str | None:
+        """Why url must not be fetched, or None; DNS answers are cached for the job."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in LOCAL_SCHEMES:
+            return None
+        if scheme in WEB_SOCKET_SCHEMES:
+            url = parts._replace(scheme=WEB_SOCKET_SCHEMES[scheme]).geturl()
+        key = f"{scheme}://{parts.netloc.lower()}"
+        if key not in self._verdicts:
+            self._verdicts[key] = await asyncio.to_thread(self._check, url)
+        return self._verdicts[key]
+
+    def _check(self, url: str) -> str | None:
+        try:
+            kwargs = {"resolver": self.resolver} if self.resolver else {}
+            ssrf.check_url(url, self.allowed_private, **kwargs)
+        except ssrf.UnsafeURL as exc:
+            return str(exc)
+        return None
+
+    def refuse(self, url: str, reason: str, resource_type: str) -> None:
+        if urlsplit(url).scheme.lower() in BROWSER_SCHEMES:
+            return  # refused too, but not the page's doing and not worth a note
+        log.info("refused %s request to %s: %s", resource_type, url, reason)
+        self.refusals.append(Refusal(url, reason, resource_type))
+
+    def document_refusal(self) -> Refusal | None:
+        """The latest refused document request: the reason a navigation failed, if it did."""
+        return next((r for r in reversed(self.refusals) if r.resource_type.lower() == "document"), None)
+
+    async def install(self, context: BrowserContext) -> None:
+        await context.route("**/*", self._on_route)
+
+    async def _on_route(self, route: Route) -> None:
+        request = route.request
+        reason = await self.reason_to_refuse(request.url)
+        try:
+            if reason:
+                self.refuse(request.url, reason, request.resource_type)
+                await route.abort("accessdenied")
+            else:
+                await route.fallback()
+        except PlaywrightError:
+            pass  # the page went away while we were deciding; nothing left to guard
+
+    async def attach(self, context: BrowserContext, page: Page) -> None:
+        """Add the CDP layer to one page; must run before the page navigates."""
+        session = await context.new_cdp_session(page)
+        session.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(self._on_paused(session, event)))
+        await session.send("Fetch.enable", {"patterns": [
+            {"urlPattern": "*", "requestStage": "Request"},
+            {"urlPattern": "*", "requestStage": "Response"},
+        ]})
+
+    async def _on_paused(self, session, event: dict) -> None:
+        url = event["request"]["url"]
+        resource_type = event.get("resourceType", "Other")
+        reason = await self.reason_to_refuse(url)
+        location = _redirect_target(event, url)
+        if not reason and location:
+            reason = await self.reason_to_refuse(location)
+            url = location if reason else url
+        try:
+            if reason:
+                self.refuse(url, reason, resource_type)
+                await session.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "AccessDenied"})
+            else:
+                await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
+        except PlaywrightError:
+            pass
+
+
+def _redirect_target(event: dict, url: str) -> str | None:
+    status = event.get("responseStatusCode")
+    if status is None or not 300 <= status < 400:
+        return None
+    for header in event.get("responseHeaders", []):
+        if header["name"].lower() == "location":
+            return urljoin(url, header["value"].strip())
+    return None

@@ -1,0 +1,48 @@
+"""What one capture produced: page facts plus the bytes of each kept asset."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Asset keys and the file extension each is stored with.
+ASSET_EXTENSIONS = {
+    "screenshot": "png",
+    "thumbnail": "webp",
+    "full_page": "png",
+    "html": "html",
+    "mhtml": "mhtml",
+    "pdf": "pdf",
+    "favicon": "ico",
+}
+
+
+@dataclass
+class CaptureResult:
+    url: str
+    final_url: str = ""
+    http_status: int | None = None
+    content_type: str = ""
+    title: str = ""
+    description: str = ""
+    language: str = ""
+    og_image_url: str = ""
+    favicon_url: str = ""
+    text: str = ""
+    assets: dict[str, bytes] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    favicon_content_type: str = ""
+
+    def keep(self, name: str, data: bytes | None, cap: int) -> None:
+        """Keep one asset unless it is empty or over the size cap (then say so in notes)."""
+        if not data:
+            return
+        if len(data) > cap:
+            self.notes.append(f"{name} skipped: {_mb(len(data))} over the {_mb(cap)} cap")
+            return
+        self.assets[name] = data
+        self.sizes[name] = len(data)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"

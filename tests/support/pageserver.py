@@ -1,0 +1,129 @@
+"""Loopback HTTP servers for capture tests: canned normal and hostile pages, plus canaries.
+
+PageServer serves pages on 127.0.0.1; Canary records every request it receives so a test can
+prove a captured page never reached it. Nothing here listens beyond loopback.
+"""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@dataclass
+class LoopbackServer:
+    host: str = "127.0.0.1"
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        owner = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                owner.requests.append(self.path)
+                route = owner.routes.get(self.path.split("?", 1)[0])
+                if route is None:
+                    send(self, 404, b"<h1>not found</h1>")
+                else:
+                    route(self)
+
+            do_POST = do_GET
+
+        self.stopping = threading.Event()
+        self._server = _Server((self.host, 0), RequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def close(self) -> None:
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
+         headers: dict[str, str] | None = None) -> None:
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def page(html: str, status: int = 200, **kwargs) -> Handler:
+    return lambda handler: send(handler, status, html.encode("utf-8"), **kwargs)
+
+
+def redirect(location: str, status: int = 302) -> Handler:
+    return lambda handler: send(handler, status, b"", headers={"Location": location})
+
+
+def blob(data: bytes, content_type: str, **headers: str) -> Handler:
+    return lambda handler: send(handler, 200, data, content_type, headers=headers)
+
+
+def never_finishes(server: LoopbackServer, max_s: float = 60) -> Handler:
+    """Answers nothing until the server stops (or max_s): a request that never completes."""
+    return lambda handler: server.stopping.wait(max_s)
+
+
+def png_bytes(width: int, height: int, color=(30, 120, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def pdf_with_text(text: str, title: str = "") -> bytes:
+    """A minimal one-page PDF whose text pypdf can extract."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    info = f"<< /Title ({title}) >>" if title else "<< >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        info.encode("latin-1"),
+    ]
+    out, offsets = io.BytesIO(), []
+    out.write(b"%PDF-1.4\n")
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Info 6 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def wait_for_requests(server: LoopbackServer, settle_s: float = 0.3) -> list[str]:
+    """The requests a server got, after letting in-flight ones arrive."""
+    time.sleep(settle_s)
+    return list(server.requests)
