@@ -83,3 +83,17 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Snapshot {self.pk} of link {self.link_id} ({self.status})"
+
+
+class CaptureSettings(models.Model):
+    """A person's capture preferences; no row means the defaults (no scheduled re-capture)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="capture_settings")
+    # Every link is captured again once its newest snapshot is this many days old; empty = never.
+    recapture_interval_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "capture settings"
+
+    def __str__(self) -> str:
+        return f"Capture settings of {self.user}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_path, env_str, stored_secret_key
+from config.env import ConfigError, env_bool, env_int, env_list, env_path, env_str, stored_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = env_path("LINKSHOT_DATA_DIR", str(BASE_DIR / "data"))
@@ -143,6 +143,46 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 LINKSHOT_ALLOWED_PRIVATE_HOSTS = env_list("LINKSHOT_ALLOWED_PRIVATE_HOSTS")
 LINKSHOT_SNAPSHOT_ORIGIN = env_str("LINKSHOT_SNAPSHOT_ORIGIN", "").rstrip("/")
 LINKSHOT_MODELS_DIR = env_path("LINKSHOT_MODELS_DIR", str(DATA_DIR / "models"))
+
+# Capture jobs. The engine's own whole-job timeout sits below the soft limit; the soft limit lets the
+# task record a clear error, the hard limit kills a wedged child. Messages are acked late, so the
+# broker must not hand an unacked capture to a second worker before the hard limit (or the longest
+# retry countdown) has passed: the Redis visibility timeout stays above both.
+LINKSHOT_CHROMIUM = env_str("LINKSHOT_CHROMIUM", "") or env_str("LINKSHOT_CHROMIUM_PATH", "")  # "" = find it
+LINKSHOT_ASSET_MAX_BYTES = env_int("LINKSHOT_ASSET_MAX_BYTES", env_int("LINKSHOT_CAPTURE_ASSET_MAX_BYTES", 50 * 1024 * 1024))
+LINKSHOT_CAPTURE_SOFT_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_SOFT_TIME_LIMIT", 120)
+LINKSHOT_CAPTURE_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_TIME_LIMIT", 180)
+LINKSHOT_CAPTURE_MAX_ATTEMPTS = env_int("LINKSHOT_CAPTURE_MAX_ATTEMPTS", 3)
+LINKSHOT_CAPTURE_RETRY_BASE_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_BASE_SECONDS", 30)
+LINKSHOT_CAPTURE_RETRY_MAX_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_MAX_SECONDS", 600)
+LINKSHOT_RECAPTURE_BATCH = env_int("LINKSHOT_RECAPTURE_BATCH", 200)  # per person per scheduler run
+LINKSHOT_BROKER_VISIBILITY_TIMEOUT = env_int("LINKSHOT_BROKER_VISIBILITY_TIMEOUT", 3600)
+if not 0 < LINKSHOT_CAPTURE_SOFT_TIME_LIMIT < LINKSHOT_CAPTURE_TIME_LIMIT:
+    raise ConfigError("LINKSHOT_CAPTURE_SOFT_TIME_LIMIT must be positive and below LINKSHOT_CAPTURE_TIME_LIMIT")
+if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSHOT_CAPTURE_RETRY_MAX_SECONDS):
+    raise ConfigError("LINKSHOT_BROKER_VISIBILITY_TIMEOUT must exceed LINKSHOT_CAPTURE_TIME_LIMIT and "
+                      "LINKSHOT_CAPTURE_RETRY_MAX_SECONDS, or running captures get delivered twice")
+if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
+    raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
+if CELERY_BROKER_URL.startswith(("redis", "rediss")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
+CELERY_TASK_ROUTES = {
+    "snapshots.capture_snapshot": {"queue": "capture"},
+    "snapshots.requeue_stuck_snapshots": {"queue": "default"},
+    "snapshots.schedule_recaptures": {"queue": "default"},
+}
+CELERY_TASK_ANNOTATIONS = {
+    "snapshots.capture_snapshot": {
+        "soft_time_limit": LINKSHOT_CAPTURE_SOFT_TIME_LIMIT,
+        "time_limit": LINKSHOT_CAPTURE_TIME_LIMIT,
+    },
+}
+CELERY_BEAT_SCHEDULE = {
+    # Captures whose worker died (kill, OOM, hard limit) stay "running"; put them back in the queue.
+    "requeue-stuck-snapshots": {"task": "snapshots.requeue_stuck_snapshots", "schedule": 120.0},
+    # Each person's re-capture interval (CaptureSettings) is honoured by this hourly sweep.
+    "schedule-recaptures": {"task": "snapshots.schedule_recaptures", "schedule": 3600.0},
+}
 
 LOGGING = {
     "version": 1,

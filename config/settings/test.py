@@ -1,12 +1,20 @@
 """Test settings: the same code paths, fast password hashing, media in a temp dir."""
+import os
 import tempfile
 from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="linkshot-media-"))
+# A worker subprocess started by a test is handed the test's media dir so both see the same files.
+MEDIA_ROOT = Path(os.environ.get("LINKSHOT_TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="linkshot-media-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The SQLite test database is a file next to the configured one (not in memory), so that a Celery
+# worker subprocess started by a test can share it.
+_db = DATABASES["default"]  # noqa: F405
+if _db["ENGINE"].endswith("sqlite3") and _db["NAME"] not in ("", ":memory:"):
+    _db["TEST"] = {"NAME": str(Path(_db["NAME"]).with_suffix(".test.sqlite3"))}

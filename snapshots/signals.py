@@ -1,0 +1,5 @@
+"""Signals other apps listen to (the tagging app starts its analysis when a capture is done)."""
+from django.dispatch import Signal
+
+# Sent after the transaction that marked a snapshot done has committed; kwargs: snapshot.
+snapshot_captured = Signal()

@@ -1,0 +1,90 @@
+"""Pages and servers for the capture-job tests (bookkeeping, worker, replay).
+
+A loopback site the capture may visit (its port is the only one allowed), a canary on another port
+that must never be reached, and handlers for the failure modes the job runner must sort out.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from snapshots.capture import CaptureConfig, Capturer
+from tests.support.capture_site import TEST_CHROMIUM_ARGS
+from tests.support.pageserver import Handler, LoopbackServer, page, send
+
+ARTICLE_TEXT = (
+    "Snapshots keep what a page said on the day it was saved. " * 4
+    + "This paragraph carries enough words for the readable-text extractor to keep it as the main "
+    "content of the page, which is what search and tag suggestions work from later on."
+)
+
+
+def article(title: str = "Captured Article", description: str = "An article about capture jobs.",
+            text: str = ARTICLE_TEXT) -> str:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="description" content="{description}"></head>
+<body><main><article><h1>{title}</h1><p>{text}</p><p>{text}</p></article></main></body></html>"""
+
+
+def slow_first(delay_s: float, html: str, started: threading.Event | None = None) -> Handler:
+    """The first request hangs for ``delay_s`` (a page that answers slowly); later ones answer at once."""
+    calls = {"n": 0}
+    lock = threading.Lock()
+
+    def handle(handler) -> None:
+        with lock:
+            calls["n"] += 1
+            first = calls["n"] == 1
+        if first:
+            if started is not None:
+                started.set()
+            threading.Event().wait(delay_s)
+        send(handler, 200, html.encode("utf-8"))
+
+    return handle
+
+
+class Site:
+    """The allowed site and an untouchable canary, with routes tests add as they need."""
+
+    def __init__(self) -> None:
+        self.server = LoopbackServer()
+        self.canary = LoopbackServer()
+        self.server.routes["/article"] = page(article())
+        self.server.routes["/server-error"] = page("<h1>try later</h1>", status=503)
+        self.server.routes["/missing"] = page("<h1>gone</h1>", status=404)
+
+    @property
+    def allowed_private(self) -> list[str]:
+        return [f"127.0.0.1:{self.server.port}"]
+
+    def hits(self, path: str) -> int:
+        return sum(1 for requested in self.server.requests if requested.split("?", 1)[0] == path)
+
+    def close(self) -> None:
+        self.server.close()
+        self.canary.close()
+
+
+def capture_config(site: Site, **overrides) -> CaptureConfig:
+    values = {
+        "allowed_private": site.allowed_private, "extra_chromium_args": list(TEST_CHROMIUM_ARGS),
+        "job_timeout_s": 20.0, "nav_timeout_s": 10.0, "keep_pdf": True, "keep_mhtml": True,
+    }
+    return CaptureConfig(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Site]:
+    served = Site()
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def capturer(site: Site) -> Iterator[Capturer]:
+    engine = Capturer(capture_config(site))
+    yield engine
+    engine.close()
