@@ -68,7 +68,9 @@ def _open(source: ImageSource, limits: Limits) -> Image.Image:
             # Our own pixel limit is checked below; PIL's bomb warning would only add noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(source)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise InvalidImage(f"image too large: {exc}") from exc
+    except UnidentifiedImageError as exc:
         raise InvalidImage(f"not a readable image: {exc}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImage(f"corrupt image: {exc}") from exc

@@ -1,0 +1,69 @@
+"""Fixtures of the inference tests: one exported model directory per session (exports are
+the slow part), CPU predictor on onnxruntime, and GPU/TensorRT skips with reasons."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The root pytest.ini registers it; this keeps the folder runnable on its own (-p no:django).
+    config.addinivalue_line("markers", "gpu: needs an NVIDIA GPU (skipped where CUDA is absent)")
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if cuda_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Exported ONNX files shared by all tests of the session."""
+    from inference.export import ensure_all
+
+    path = tmp_path_factory.mktemp("models")
+    ensure_all(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def predictor(models_dir: Path):
+    from inference import Predictor
+
+    p = Predictor(backend="onnxruntime", models_dir=models_dir)
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
+def page_png() -> bytes:
+    """A real 1280x800 Chromium screenshot of a documentation page."""
+    return (FIXTURES / "docs_page.png").read_bytes()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng()  # fresh inputs every run: a fast path must work on any input
+
+
+def encode(img, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
