@@ -1,0 +1,95 @@
+"""Synthetic links for the web benchmark: bulk-loaded, tagged, with page text.
+
+Words follow a Zipf-like distribution over a made-up vocabulary plus a few real words the
+benchmark searches for, so that common, rare, phrase and URL searches all have realistic hit
+counts. Rows go in with bulk_create: the database triggers of snapshots/search/index.py index
+them exactly as links saved through the app are indexed.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from snapshots.models import Link
+from tagging.models import Tag
+
+log = logging.getLogger(__name__)
+
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "pa", "den", "gor", "lin", "qua", "bex", "tor", "ul"]
+# Real words that the benchmark's queries look for, placed at known ranks of the distribution.
+TOPIC_WORDS = ["python", "database", "tutorial", "machine", "learning", "recipe", "kubernetes",
+               "security", "design", "history", "music", "garden", "finance", "travel", "science"]
+DOMAINS_COMMON = ["github.com", "medium.com", "en.wikipedia.org", "news.ycombinator.com", "stackoverflow.com",
+                  "youtube.com", "docs.python.org", "arxiv.org", "nytimes.com", "reddit.com"]
+BATCH = 2000
+TEXT_WORDS = (90, 140)  # page text length in words (~700-1000 characters)
+
+
+class Vocabulary:
+    def __init__(self, rng: random.Random, size: int = 6000):
+        made_up = {"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)}
+        words = sorted(made_up - set(TOPIC_WORDS))[:size]
+        rng.shuffle(words)
+        for rank, word in zip(range(5, 5 + 3 * len(TOPIC_WORDS), 3), TOPIC_WORDS):
+            words.insert(rank, word)
+        self.words = words
+        self.cum_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
+        self.rng = rng
+
+    def sample(self, count: int) -> list[str]:
+        return self.rng.choices(self.words, cum_weights=self.cum_weights, k=count)
+
+    def sentence(self, low: int, high: int) -> str:
+        words = self.sample(self.rng.randint(low, high))
+        if self.rng.random() < 0.05:
+            words[len(words) // 2:len(words) // 2] = ["machine", "learning"]
+        return " ".join(words)
+
+
+def _domain(rng: random.Random, vocab: Vocabulary) -> str:
+    if rng.random() < 0.5:
+        return rng.choice(DOMAINS_COMMON)
+    return f"{vocab.sample(1)[0]}.{rng.choice(['com', 'org', 'net', 'io', 'dev'])}"
+
+
+def _link(user, index: int, rng: random.Random, vocab: Vocabulary) -> Link:
+    path = "/".join(vocab.sample(rng.randint(1, 3)))
+    return Link(
+        user=user,
+        url=f"https://{_domain(rng, vocab)}/{path}/{index}",
+        title=vocab.sentence(3, 8).capitalize(),
+        description=vocab.sentence(8, 20) if rng.random() < 0.6 else "",
+        notes=vocab.sentence(3, 10) if rng.random() < 0.1 else "",
+        page_text=vocab.sentence(*TEXT_WORDS) if rng.random() < 0.9 else "",
+        unread=rng.random() < 0.3,
+        archived=rng.random() < 0.05,
+    )
+
+
+def make_user(username: str, password: str):
+    return get_user_model().objects.create_user(username=username, password=password)
+
+
+def load_links(user, count: int, tag_count: int, seed: int) -> list[str]:
+    """Create ``count`` links with 1-3 tags each for ``user``; return the tag names."""
+    rng = random.Random(seed)
+    vocab = Vocabulary(rng)
+    names = sorted({w for w in vocab.words[:tag_count]})
+    tags = Tag.objects.bulk_create([Tag(user=user, name=name) for name in names])
+    tag_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(tags))))
+    through = Link.tags.through
+    started = time.monotonic()
+    for start in range(0, count, BATCH):
+        with transaction.atomic():
+            links = Link.objects.bulk_create(
+                [_link(user, i, rng, vocab) for i in range(start, min(count, start + BATCH))])
+            rows = {(link.pk, tag.pk) for link in links
+                    for tag in rng.choices(tags, cum_weights=tag_weights, k=rng.randint(1, 3))}
+            through.objects.bulk_create([through(link_id=l, tag_id=t) for l, t in rows])
+    log.info("Loaded %d links for %s in %.1f s", count, user.username, time.monotonic() - started)
+    return [tag.name for tag in tags]
