@@ -18,7 +18,8 @@ Image.MAX_IMAGE_PIXELS = 100_000_000  # a hostile image cannot make us decode a 
 def readable_text(html: str, url: str, max_chars: int) -> str:
     """Main text of an HTML page (trafilatura), or "" when it finds none."""
     try:
-        text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=True)
+        text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=True,
+                                    fast=True)
     except Exception:  # noqa: BLE001 - the extractor must never fail a capture
         log.exception("text extraction failed for %s", url)
         return ""

@@ -35,6 +35,7 @@ class Refusal:
     url: str
     reason: str
     resource_type: str
+    main_frame: bool = False
 
 
 @dataclass
@@ -68,15 +69,15 @@ class RequestGuard:
             return str(exc)
         return None
 
-    def refuse(self, url: str, reason: str, resource_type: str) -> None:
+    def refuse(self, url: str, reason: str, resource_type: str, main_frame: bool = False) -> None:
         if urlsplit(url).scheme.lower() in BROWSER_SCHEMES:
             return  # refused too, but not the page's doing and not worth a note
         log.info("refused %s request to %s: %s", resource_type, url, reason)
-        self.refusals.append(Refusal(url, reason, resource_type))
+        self.refusals.append(Refusal(url, reason, resource_type, main_frame))
 
-    def document_refusal(self) -> Refusal | None:
-        """The latest refused document request: the reason a navigation failed, if it did."""
-        return next((r for r in reversed(self.refusals) if r.resource_type.lower() == "document"), None)
+    def main_frame_refusal(self) -> Refusal | None:
+        """The latest refused navigation of the page itself (not of an iframe), if any."""
+        return next((r for r in reversed(self.refusals) if r.main_frame), None)
 
     async def install(self, context: BrowserContext) -> None:
         await context.route("**/*", self._on_route)
@@ -86,7 +87,7 @@ class RequestGuard:
         reason = await self.reason_to_refuse(request.url)
         try:
             if reason:
-                self.refuse(request.url, reason, request.resource_type)
+                self.refuse(request.url, reason, request.resource_type, _is_main_frame_navigation(request))
                 await route.abort("accessdenied")
             else:
                 await route.fallback()
@@ -96,13 +97,16 @@ class RequestGuard:
     async def attach(self, context: BrowserContext, page: Page) -> None:
         """Add the CDP layer to one page; must run before the page navigates."""
         session = await context.new_cdp_session(page)
-        session.on("Fetch.requestPaused", lambda event: asyncio.ensure_future(self._on_paused(session, event)))
+        tree = await session.send("Page.getFrameTree")
+        main_frame_id = tree["frameTree"]["frame"]["id"]
+        session.on("Fetch.requestPaused",
+                   lambda event: asyncio.ensure_future(self._on_paused(session, event, main_frame_id)))
         await session.send("Fetch.enable", {"patterns": [
             {"urlPattern": "*", "requestStage": "Request"},
             {"urlPattern": "*", "requestStage": "Response"},
         ]})
 
-    async def _on_paused(self, session, event: dict) -> None:
+    async def _on_paused(self, session, event: dict, main_frame_id: str) -> None:
         url = event["request"]["url"]
         resource_type = event.get("resourceType", "Other")
         reason = await self.reason_to_refuse(url)
@@ -112,12 +116,20 @@ class RequestGuard:
             url = location if reason else url
         try:
             if reason:
-                self.refuse(url, reason, resource_type)
+                main_frame = resource_type == "Document" and event.get("frameId") == main_frame_id
+                self.refuse(url, reason, resource_type, main_frame)
                 await session.send("Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "AccessDenied"})
             else:
                 await session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
         except PlaywrightError:
             pass
+
+
+def _is_main_frame_navigation(request) -> bool:
+    try:
+        return request.is_navigation_request() and request.frame.parent_frame is None
+    except PlaywrightError:
+        return False  # service-worker requests have no frame
 
 
 def _redirect_target(event: dict, url: str) -> str | None:

@@ -36,7 +36,7 @@ class NavigationIsDownload(Exception):
 
 def raise_for_navigation_error(exc: PlaywrightError, guard: RequestGuard, url: str, timeout_s: float) -> None:
     """Turn a failed page.goto into the right CaptureError (or NavigationIsDownload)."""
-    refusal = guard.document_refusal()
+    refusal = guard.main_frame_refusal()
     if refusal is not None:
         raise CaptureRefused(f"refused to open {refusal.url}: {refusal.reason}") from exc
     if isinstance(exc, PlaywrightTimeout):

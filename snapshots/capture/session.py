@@ -139,8 +139,8 @@ async def _capture_page(context: BrowserContext, page: Page, guard: RequestGuard
 
 def _raise_if_navigated_to_refusal(page: Page, guard: RequestGuard) -> None:
     """A page that navigated itself (meta refresh, script) to a refused address is refused too."""
-    refusal = guard.document_refusal()
-    if refusal is not None and page.url.startswith("chrome-error:"):
+    refusal = guard.main_frame_refusal()
+    if refusal is not None:
         raise CaptureRefused(f"the page tried to open {refusal.url}: {refusal.reason}")
 
 
@@ -195,7 +195,11 @@ async def _keep_favicon(context: BrowserContext, guard: RequestGuard, config: Ca
     tick = time.perf_counter()
     try:
         fetched = await guarded_fetch(context, guard, url, config.favicon_max_bytes, min(5.0, config.step_timeout_s))
-    except (CaptureRefused, CaptureTransientError, CapturePermanentError) as exc:
+    except CaptureRefused as exc:
+        result.notes.append(f"favicon not kept: {exc}")
+        result.favicon_url = ""
+        return
+    except (CaptureTransientError, CapturePermanentError) as exc:
         result.notes.append(f"favicon not kept: {exc}")
         return
     finally:
