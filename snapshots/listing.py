@@ -10,19 +10,19 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 from django.http import QueryDict
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
+from snapshots.assets import snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
 from tagging.models import Tag
 
 PAGE_SIZE = 50
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
-ASSET_FIELDS = ("thumbnail", "screenshot", "full_page", "html", "mhtml", "pdf")
 # Columns the list and the status badge need; the page text and HTML stay in the database.
 SNAPSHOT_LIST_FIELDS = (
     "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at",
-    "thumbnail", "screenshot",
+    "thumbnail", "screenshot", "favicon",
 )
 SHOW_CHOICES = {
     "": "Active",
@@ -30,12 +30,6 @@ SHOW_CHOICES = {
     "archived": "Archived",
     "all": "All",
 }
-
-try:
-    # Asset URLs are built by the replay side when it is installed (see snapshots/assets.py).
-    from snapshots import assets as snapshot_assets
-except ImportError:  # pragma: no cover - only while the replay module is absent
-    snapshot_assets = None
 
 
 @dataclass
@@ -127,8 +121,8 @@ class SnapshotState:
         return asset_url(self.shown, "thumbnail")
 
     @property
-    def screenshot_url(self) -> str:
-        return asset_url(self.shown, "screenshot")
+    def favicon_url(self) -> str:
+        return asset_url(self.shown, "favicon")
 
 
 def snapshot_states(links: list[Link]) -> list[SnapshotState]:
@@ -150,21 +144,13 @@ def snapshot_state(link: Link) -> SnapshotState:
 
 
 def asset_url(snapshot: Snapshot | None, name: str) -> str:
-    """URL of one stored asset, or "" when the snapshot has none (or assets are not served)."""
-    if snapshot is None or not getattr(snapshot, name):
-        return ""
-    try:
-        return reverse("snapshot-asset", kwargs={"pk": snapshot.pk, "asset": name})
-    except NoReverseMatch:
-        return ""
+    """URL of one stored asset, or "" when there is no snapshot or it did not keep that asset."""
+    return (snapshot_asset_url(snapshot, name) or "") if snapshot is not None else ""
 
 
 def asset_urls(snapshot: Snapshot) -> dict[str, str]:
-    """URLs of the stored assets of a fully loaded snapshot, by asset name (existing ones only)."""
-    if snapshot_assets is not None and hasattr(snapshot_assets, "snapshot_asset_urls"):
-        return {name: url for name, url in snapshot_assets.snapshot_asset_urls(snapshot).items() if url}
-    urls = {name: asset_url(snapshot, name) for name in ASSET_FIELDS}
-    return {name: url for name, url in urls.items() if url}
+    """URLs of the assets a fully loaded snapshot kept, by asset name."""
+    return {name: url for name, url in snapshot_asset_urls(snapshot).items() if url}
 
 
 def query_url(params: QueryDict, **changes) -> str:

@@ -17,7 +17,7 @@ from config.access import get_owned_or_404, owned_by
 from snapshots import jobs, services
 from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.listing import (
-    SHOW_CHOICES, ListFilters, asset_urls, filter_links, paginate, query_url, snapshot_state,
+    SHOW_CHOICES, ListFilters, asset_url, asset_urls, filter_links, paginate, query_url, snapshot_state,
     snapshot_states,
 )
 from snapshots.models import Link, Snapshot
@@ -25,6 +25,7 @@ from snapshots.models import Link, Snapshot
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
+HISTORY_ASSETS = ("screenshot", "html", "mhtml", "pdf")
 EDITABLE_FIELDS = ("url", "title", "description", "notes")
 
 
@@ -113,6 +114,7 @@ def _detail_context(link: Link) -> dict:
     history = list(link.snapshots.defer("text").order_by("-created_at", "-id")[:HISTORY_LIMIT])
     for snapshot in history:
         snapshot.took = _duration(snapshot)
+        snapshot.files = {name: asset_url(snapshot, name) for name in HISTORY_ASSETS}
     return {
         "link": link,
         "state": state,
