@@ -1,0 +1,75 @@
+"""torch-cuda backend and GPU bulk decoding (marked gpu: CI skips, run on a GPU machine)."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference.specs import IMAGE, TEXT, random_inputs
+from tests.inference.conftest import encode
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(scope="module")
+def cuda_predictor(models_dir):
+    from inference import Predictor
+
+    p = Predictor(backend="torch-cuda", models_dir=models_dir)
+    yield p
+    p.close()
+
+
+def _rel(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+@pytest.mark.parametrize("batch", [1, 3, 32])
+def test_torch_cuda_image_matches_onnxruntime(cuda_predictor, predictor, rng, batch):
+    inputs = random_inputs(IMAGE, batch, rng)
+    got = cuda_predictor.backend(IMAGE).infer(inputs)
+    want = predictor.backend(IMAGE).infer(inputs)
+    for name in IMAGE.output_names:  # fp16 network: ~1e-3 relative error expected
+        assert got[name].shape == want[name].shape
+        assert _rel(got[name], want[name]) < 2e-2, name
+
+
+def test_torch_cuda_graph_buckets_give_per_item_results(cuda_predictor, rng):
+    backend = cuda_predictor.backend(IMAGE)
+    inputs = random_inputs(IMAGE, 5, rng)  # padded to the batch-8 graph
+    together = backend.infer(inputs)["features"]
+    alone = np.concatenate([backend.infer({"pixels": inputs["pixels"][i:i + 1]})["features"] for i in range(5)])
+    assert np.allclose(together, alone, atol=5e-3)
+
+
+def test_torch_cuda_text_matches_onnxruntime(cuda_predictor, predictor, rng):
+    for batch, seq in ((1, 17), (6, 100), (40, 256)):
+        inputs = random_inputs(TEXT, batch, rng, seq=seq)
+        got = cuda_predictor.backend(TEXT).infer(inputs)["embeddings"]
+        want = predictor.backend(TEXT).infer(inputs)["embeddings"]
+        assert _rel(got, want) < 2e-2
+        assert (np.sum(got * want, axis=1) > 0.999).all()
+
+
+def test_torch_cuda_real_screenshot(cuda_predictor, page_png):
+    _, _, logits = cuda_predictor.embed_images([page_png])
+    assert "web site" in [n for n, _ in cuda_predictor.concepts(logits, 3)[0]]
+
+
+def test_bulk_gpu_decoding_matches_cpu_path(cuda_predictor, predictor, page_png, tmp_path):
+    pytest.importorskip("torchvision", reason="GPU JPEG decoding needs torchvision")
+    from inference.bulk import embed_stored_screenshots
+
+    page = Image.open(io.BytesIO(page_png)).convert("RGB")
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"{i}.jpg")
+        paths[-1].write_bytes(encode(page.rotate(i * 2, fillcolor="white"), "JPEG", quality=90))
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
+    paths.append(tmp_path / "bad.jpg")
+    gpu = embed_stored_screenshots(paths, predictor=cuda_predictor, batch_size=4)
+    cpu = embed_stored_screenshots(paths, predictor=predictor, batch_size=4)
+    assert gpu.indices == cpu.indices == list(range(6))
+    assert set(gpu.failures) == set(cpu.failures) == {6}
+    # Different JPEG decoders and resamplers: same picture, not the same bits.
+    assert (np.sum(gpu.features * cpu.features, axis=1) > 0.97).all()
