@@ -51,14 +51,20 @@ def parse_flag(request: Request, name: str) -> bool | None:
     raise serializers.ValidationError({name: [f"Use true or false, not {raw[:20]!r}."]})
 
 
+def text_params(request: Request, name: str) -> list[str]:
+    """Non-empty values of a text query parameter; NUL characters (no database stores them) are a 400."""
+    values = [value.strip() for value in request.query_params.getlist(name)]
+    if any("\x00" in value for value in values):
+        raise serializers.ValidationError({name: ["The text contains a NUL character."]})
+    return [value for value in values if value]
+
+
 def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     """Apply ?q= (search syntax), ?tag= (repeatable, ANDed, case-insensitive) and the flags."""
-    query = request.query_params.get("q", "").strip()
-    if query:
+    for query in text_params(request, "q")[-1:]:
         links = search_links(links, query)
-    for tag in request.query_params.getlist("tag"):
-        if tag.strip():
-            links = links.filter(tags__name__iexact=tag.strip())
+    for tag in text_params(request, "tag"):
+        links = links.filter(tags__name__iexact=tag)
     for flag in ("archived", "unread"):
         value = parse_flag(request, flag)
         if value is not None:

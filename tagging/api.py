@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from config.access import get_owned_or_404, owned_by
 from config.api_parsers import API_PARSERS
-from snapshots.api import ApiPagination
+from snapshots.api import ApiPagination, text_params
 from tagging import services
 from tagging.models import Tag
 from tagging.serializers import TagMergeSerializer, TagNameSerializer, TagSerializer
@@ -49,8 +49,7 @@ class TagViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gener
     def filter_queryset(self, queryset: QuerySet[Tag]) -> QuerySet[Tag]:
         if self.action != "list":
             return queryset
-        contains = self.request.query_params.get("q", "").strip()
-        if contains:
+        for contains in text_params(self.request, "q")[-1:]:
             queryset = queryset.filter(name__icontains=contains)
         return queryset.order_by(*ordering_of(self.request))
 
