@@ -7,7 +7,6 @@ and the beat job below that re-queues captures whose worker died.
 """
 from __future__ import annotations
 
-import logging
 from functools import partial
 
 from celery import shared_task
@@ -16,8 +15,6 @@ from django.db import transaction
 
 from snapshots import capture, capture_runner, capture_schedule
 from snapshots.capture_settings import build_capture_config
-
-log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="snapshots.capture_snapshot", queue="capture",

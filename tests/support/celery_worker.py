@@ -5,7 +5,6 @@ settings give SQLite a file-based test database for that reason.
 """
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -21,7 +20,6 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
 T = TypeVar("T")
 
