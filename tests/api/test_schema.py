@@ -6,6 +6,8 @@ import yaml
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
+from tests.factories import make_link
+
 
 @pytest.fixture
 def schema(db) -> dict:
@@ -56,3 +58,15 @@ def test_docs_assets_are_served(db, client):
     html = client.get("/api/docs/").content.decode()
     script = re.search(r'src="([^"]+swagger-ui-bundle\.js)"', html).group(1)
     assert client.get(script).status_code == 200
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("/api/links/", "https://example.com/"), ("/api/links/{id}/", "https://example.com/"),
+    ("/api/tags/", "link_count"), ("/api/links/{id}/snapshots/", "pending"),
+])
+def test_browsable_api_pages_render_for_a_logged_in_browser(alice, alice_client, path, expected):
+    link = make_link(alice, "https://example.com/", tags=["web"])
+    answer = alice_client.get(path.format(id=link.pk), HTTP_ACCEPT="text/html")
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/html")
+    assert expected in answer.content.decode()
