@@ -48,7 +48,9 @@ def _messages_for(error: ValidationError, field: str) -> list[str]:
 
 def _cloud_size(count: int, largest: int) -> int:
     """1..CLOUD_SIZES on a log scale, so one huge tag does not flatten all the others."""
-    if largest <= 1 or count <= 0:
+    if largest <= 1:
+        return 2  # all tags equally used: a normal size for each
+    if count <= 1:
         return 1
     return 1 + round((CLOUD_SIZES - 1) * math.log(count) / math.log(largest))
 

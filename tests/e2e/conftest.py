@@ -9,9 +9,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,14 +30,14 @@ TIMEOUT_MS = 8_000
 expect.set_options(timeout=TIMEOUT_MS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(django_db_setup) -> Iterator[Browser]:
-    """One browser per test module.
+    """One browser for the e2e package.
 
     Playwright's sync API keeps an event loop running in this thread while it is open, which
     Django's async-safety check would take for async code calling the ORM. The test thread only
     uses the ORM between browser calls, so the check is lifted for exactly as long as the browser
-    is open (per module, so later test modules run with the loop gone and the check back on).
+    is open (closed after this package, so later tests run with the loop gone and the check back on).
     """
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed")
@@ -64,15 +64,11 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     context.close()
 
 
-def log_in(page: Page, username: str = "alice") -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
 @pytest.fixture
-def alice_page(page: Page, alice) -> Page:
-    log_in(page)
+def alice_page(page: Page, alice, base_url: str) -> Page:
+    """A tab where alice is logged in (the login form itself has its own test)."""
+    client = Client()
+    client.force_login(alice)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}])
     return page

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from snapshots.models import Link
-from tests.factories import make_link
+from tests.factories import PASSWORD, make_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 
@@ -14,9 +14,14 @@ def tag_names(link: Link) -> list[str]:
     return sorted(link.tags.values_list("name", flat=True))
 
 
-def test_log_in_and_add_link_with_autocompleted_tag(alice_page: Page, alice):
+def test_log_in_and_add_link_with_autocompleted_tag(page: Page, alice):
     make_link(alice, "https://example.com/existing", title="Existing", tags=["python"])
-    page = alice_page
+    page.goto("/")
+    expect(page).to_have_url(re.compile("/accounts/login/"))
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
     page.get_by_role("link", name="+ Add link").click()
     expect(page.get_by_label("URL")).to_be_focused()
     page.get_by_label("URL").fill("https://docs.example.org/guide?utm_source=feed")

@@ -1,35 +1,12 @@
 """The snapshot status updates in an open page when the capture finishes (no reload)."""
-import io
-
 import pytest
-from django.core.files.base import ContentFile
-from django.utils import timezone
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from snapshots.models import Snapshot
+from tests.e2e.captures import finish_capture
 from tests.factories import make_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
-
-
-def png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (53, 89, 224)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def finish_capture(snapshot: Snapshot, text: str = "") -> None:
-    """What the capture worker does when it is done, written from the test thread."""
-    snapshot.status = Snapshot.Status.DONE
-    snapshot.text = text
-    snapshot.started_at = snapshot.finished_at = timezone.now()
-    snapshot.thumbnail.save("thumbnail.png", ContentFile(png(240, 150)), save=False)
-    snapshot.screenshot.save("screenshot.png", ContentFile(png(1280, 800)), save=False)
-    snapshot.save()
-    link = snapshot.link
-    link.title = "Title from the page"
-    link.save(update_fields=["title"])
 
 
 def mark_page(page: Page) -> None:

@@ -12,6 +12,7 @@ def test_rename_then_merge_a_tag(alice_page: Page, alice):
     make_link(alice, "https://example.com/1", title="One", tags=["js"])
     make_link(alice, "https://example.com/2", title="Two", tags=["javascript"])
     page = alice_page
+    page.goto("/")
     page.get_by_role("link", name="Tags", exact=True).click()
     page.get_by_role("row", name="js").get_by_role("link", name="Rename").click()
     name = page.get_by_label("New name")
