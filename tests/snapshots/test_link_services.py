@@ -1,5 +1,8 @@
+import os
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 
 from snapshots.models import Link, Snapshot
 from snapshots.services import (
@@ -78,3 +81,14 @@ def test_bulk_operations_touch_only_the_given_links(alice):
     assert list(Link.objects.filter(archived=True).order_by("pk").values_list("pk", flat=True)) == [a.pk, b.pk]
     assert bulk_delete(Link.objects.filter(pk=c.pk)) == 1
     assert Link.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_link_removes_its_stored_files(alice):
+    link = make_link(alice, "https://files.example/")
+    snapshot = link.snapshots.get()
+    snapshot.screenshot.save("screenshot.png", ContentFile(b"png"), save=True)
+    stored = snapshot.screenshot.path
+    bulk_delete(Link.objects.filter(pk=link.pk))
+    assert not Snapshot.objects.filter(pk=snapshot.pk).exists()
+    assert not os.path.exists(stored)
