@@ -40,6 +40,22 @@ def reset_stuck_snapshots() -> list[int]:
     return requeued
 
 
+def pending_with_lost_message() -> list[int]:
+    """Pending snapshots whose capture message was sent long ago (or never) and not picked up.
+
+    A broker outage at commit time or a purged queue leaves such rows; re-sending is safe because
+    the capture claims its row atomically and a duplicate message does nothing.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    lost = Snapshot.objects.filter(status=S.PENDING).filter(
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+    )
+    ids = list(lost.values_list("pk", flat=True)[: settings.LINKSHOT_RECAPTURE_BATCH])
+    if ids:
+        log.warning("re-sending %s pending capture(s) whose message was lost", len(ids))
+    return ids
+
+
 def links_due_for_recapture(user, interval_days: int) -> QuerySet[Link]:
     """The person's links whose newest snapshot is older than the interval and none is in progress."""
     cutoff = timezone.now() - timedelta(days=interval_days)

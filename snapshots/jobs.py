@@ -1,8 +1,6 @@
 """Starting capture jobs: the public side of the two-layer tasks (see tasks.py)."""
 from __future__ import annotations
 
-from django.db import transaction
-
 from snapshots import tasks
 from snapshots.models import CaptureSettings, Link, Snapshot
 
@@ -19,7 +17,7 @@ def request_snapshot(link: Link) -> Snapshot:
 
 def enqueue_capture(snapshot_id: int) -> None:
     """Send the capture message after commit, so the worker never looks for an uncommitted row."""
-    transaction.on_commit(lambda: tasks.capture_snapshot.delay(snapshot_id))
+    tasks.send_capture_on_commit(snapshot_id)
 
 
 def recapture_interval_days(user) -> int | None:

@@ -52,6 +52,8 @@ class Snapshot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the capture message was last sent; a pending row whose message was lost is re-sent.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     # What the page said about itself.
     final_url = models.CharField(max_length=MAX_URL_LENGTH, blank=True)

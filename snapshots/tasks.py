@@ -7,14 +7,14 @@ and the beat job below that re-queues captures whose worker died.
 """
 from __future__ import annotations
 
-from functools import partial
-
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 from django.db import transaction
+from django.utils import timezone
 
 from snapshots import capture, capture_runner, capture_schedule
 from snapshots.capture_settings import build_capture_config
+from snapshots.models import Snapshot
 
 
 @shared_task(bind=True, name="snapshots.capture_snapshot", queue="capture",
@@ -30,8 +30,10 @@ def capture_snapshot(self, snapshot_id: int) -> str:
 
 @shared_task(name="snapshots.requeue_stuck_snapshots", queue="default")
 def requeue_stuck_snapshots() -> int:
-    """Beat job: captures left "running" by a dead worker go back to the queue."""
-    return _enqueue_after_commit(capture_schedule.reset_stuck_snapshots)
+    """Beat job: captures left "running" by a dead worker, or "pending" with a lost message, are sent again."""
+    return _enqueue_after_commit(
+        lambda: capture_schedule.reset_stuck_snapshots() + capture_schedule.pending_with_lost_message()
+    )
 
 
 @shared_task(name="snapshots.schedule_recaptures", queue="default")
@@ -44,8 +46,20 @@ def _enqueue_after_commit(make_ids) -> int:
     with transaction.atomic():
         ids = make_ids()
         for snapshot_id in ids:
-            transaction.on_commit(partial(capture_snapshot.delay, snapshot_id))
+            send_capture_on_commit(snapshot_id)
     return len(ids)
+
+
+def send_capture(snapshot_id: int) -> None:
+    """Send one capture message and note when, so a lost message can be noticed and re-sent."""
+    Snapshot.objects.filter(pk=snapshot_id).update(queued_at=timezone.now())
+    capture_snapshot.delay(snapshot_id)
+
+
+def send_capture_on_commit(snapshot_id: int) -> None:
+    # robust: a broker outage at commit time must not turn a saved link into an error page;
+    # the snapshot stays pending and the beat job re-sends it.
+    transaction.on_commit(lambda: send_capture(snapshot_id), robust=True)
 
 
 @worker_process_shutdown.connect
