@@ -80,7 +80,8 @@ class TorchCudaBackend(Backend):
         self.module = module.to(self.device).eval()
         self.forward = self._wrap_head(self.module)
         if self.compile:
-            self.forward = torch.compile(self.forward, mode="max-autotune-no-cudagraphs", dynamic=False)
+            mode = os.environ.get("LINKSHOT_TORCH_COMPILE_MODE", "max-autotune-no-cudagraphs")
+            self.forward = torch.compile(self.forward, mode=mode, dynamic=False)
         log.info("torch-cuda %s on %s (fp16, graphs=%s, compile=%s)", self.spec.name,
                  torch.cuda.get_device_name(), self.graphs_enabled, self.compile)
 

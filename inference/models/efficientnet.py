@@ -129,7 +129,7 @@ class ImageEncoder(nn.Module):
         self.head = PoolingHead()
 
     def preprocess(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = pixels.permute(0, 3, 1, 2).to(self.head._fc.weight.dtype)
+        x = pixels.permute(0, 3, 1, 2).to(self.backbone._conv_stem.weight.dtype)
         return (x - PIXEL_MEAN) / PIXEL_STD
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

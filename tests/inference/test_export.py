@@ -60,9 +60,15 @@ def test_cache_reused_and_keyed_by_weights_and_code(models_dir):
 def test_changed_weights_give_a_new_file(models_dir, tmp_path, monkeypatch):
     from inference import weights
 
+    from safetensors.torch import load_file, save_file
+
     packed = weights.pack(tmp_path / "packed", half=True)
+    image_file = packed / weights.IMAGE_FILE
+    state = load_file(str(image_file))
+    state["head._fc.bias"][0] += 0.5  # retrained weights, in effect
+    save_file(state, str(image_file))
     original = onnx_path(HEAD, models_dir)
     monkeypatch.setenv(weights.ENV_WEIGHTS_DIR, str(packed))
     changed = onnx_path(HEAD, models_dir)
-    assert changed != original  # fp16-rounded weights -> another key
+    assert changed != original  # other weights -> another key
     assert not changed.exists() and ensure_onnx(HEAD, models_dir) == changed  # rebuilt on demand
