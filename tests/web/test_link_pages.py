@@ -3,6 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from snapshots.listing import PAGE_SIZE
 from snapshots.models import Link, Snapshot
 from tests.factories import make_link
 from tests.web.conftest import page_messages
@@ -81,17 +82,26 @@ def test_unread_tab_and_flag(alice_client, alice):
 
 
 def test_pagination_without_counting(alice_client, alice, django_assert_max_num_queries):
-    links = [Link(user=alice, url=f"https://example.com/{n}", title=f"Item {n:03d}") for n in range(120)]
-    Link.objects.bulk_create(links)
+    total = PAGE_SIZE * 2 + 7
+    Link.objects.bulk_create([Link(user=alice, url=f"https://example.com/{n}", title=f"Item {n:03d}")
+                              for n in range(total)])
     with django_assert_max_num_queries(8):
         first = alice_client.get(reverse("link-list"))
-    assert len(first.context["rows"]) == 50 and first.context["page"].has_next
+    assert len(first.context["rows"]) == PAGE_SIZE and first.context["page"].has_next
+    assert 'rel="next"' in first.content.decode() and 'rel="prev"' not in first.content.decode()
     third = alice_client.get(reverse("link-list"), {"page": 3})
-    assert len(third.context["rows"]) == 20 and not third.context["page"].has_next
-    assert "?page=2" in third.content.decode()
-    seen = {row.link.pk for page in (1, 2, 3)
-            for row in alice_client.get(reverse("link-list"), {"page": page}).context["rows"]}
-    assert len(seen) == 120
+    assert len(third.context["rows"]) == 7 and not third.context["page"].has_next
+    assert 'href="/?page=2"' in third.content.decode() and 'rel="next"' not in third.content.decode()
+    seen = [row.link.pk for page in (1, 2, 3)
+            for row in alice_client.get(reverse("link-list"), {"page": page}).context["rows"]]
+    assert len(set(seen)) == len(seen) == total
+
+
+def test_pagination_keeps_filters(alice_client, alice):
+    for n in range(PAGE_SIZE + 1):
+        make_link(alice, f"https://example.com/{n}", tags=["t"])
+    html = alice_client.get(reverse("link-list"), {"tag": "t", "q": "example"}).content.decode()
+    assert 'href="/?tag=t&amp;q=example&amp;page=2"' in html
 
 
 def test_list_runs_no_count_query(alice_client, alice):
@@ -241,3 +251,17 @@ def test_recapture_while_capturing_adds_nothing(alice_client, alice):
 def test_recapture_needs_post(alice_client, alice):
     link = make_link(alice, "https://example.com/a")
     assert alice_client.get(reverse("link-recapture", kwargs={"pk": link.pk})).status_code == 405
+
+
+def test_detail_quick_actions_archive_and_mark_read(alice_client, alice):
+    link = make_link(alice, "https://example.com/a")
+    Link.objects.filter(pk=link.pk).update(unread=True)
+    detail = reverse("link-detail", kwargs={"pk": link.pk})
+    html = alice_client.get(detail).content.decode()
+    assert 'value="mark_read"' in html and 'value="archive"' in html
+    response = alice_client.post(reverse("link-bulk"), {"ids": [link.pk], "action": "archive", "next": detail})
+    assert response["Location"] == detail
+    alice_client.post(reverse("link-bulk"), {"ids": [link.pk], "action": "mark_read", "next": detail})
+    link.refresh_from_db()
+    assert link.archived and not link.unread
+    assert 'value="unarchive"' in alice_client.get(detail).content.decode()
