@@ -1,6 +1,7 @@
 """Per-database full-text filters; both take terms already cut into words (query.words)."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from django.db.models import BooleanField, QuerySet
@@ -15,7 +16,11 @@ Filter = Callable[[QuerySet, list[Term], list[Term]], QuerySet]
 def with_tag(links: QuerySet, name: str) -> QuerySet:
     """Links carrying a tag of that name; a subquery, so several tags AND without duplicates."""
     through = links.model.tags.through
-    return links.filter(pk__in=through.objects.filter(tag__name__iexact=name).values("link_id"))
+    tag_model = links.model.tags.field.related_model
+    # Tag ids first (a small table), then the through table by its tag_id index. A regex rather
+    # than iexact: SQLite's LIKE folds only ASCII case, its REGEXP (Python's re) folds all.
+    tag_ids = tag_model.objects.filter(name__iregex=f"^{re.escape(name)}$").values("pk")
+    return links.filter(pk__in=through.objects.filter(tag_id__in=tag_ids).values("link_id"))
 
 
 # SQLite FTS5 -----------------------------------------------------------------------------------

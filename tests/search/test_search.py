@@ -189,3 +189,46 @@ def test_results_compose_with_other_filters_and_ordering(alice):
     results = search_links(Link.objects.filter(user=alice), "search").order_by("-created_at", "-id")
     assert [link.url for link in results] == [A["pg"], A["django"]]
     assert results.count() == 2
+
+
+def test_tag_names_with_regex_characters_are_literal(alice):
+    make_link(alice, "https://example.org/cpp", title="C++", tags=["c++ (lang)"])
+    assert found(alice, '#"C++ (lang)"') == {"https://example.org/cpp"}
+    assert found(alice, "#c+") == set()
+    assert found(alice, "#.*") == set()
+
+
+def test_non_ascii_tag_any_case(alice):
+    make_link(alice, "https://example.org/paris", title="Paris", tags=["Été"])
+    assert found(alice, "#Été") == {"https://example.org/paris"}
+    assert found(alice, "#ÉTÉ paris") == {"https://example.org/paris"}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="table rebuilds that drop triggers happen on SQLite only")
+def test_lost_sqlite_triggers_are_restored_and_the_index_rebuilt(alice):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER link_search_update")
+        cursor.execute("DROP TRIGGER link_search_insert")
+    make_link(alice, "https://example.net/missed", title="Indexed while triggers were gone")
+    assert found(alice, "gone") == set()
+    ensure_search_index(connection)
+    assert found(alice, "gone") == {"https://example.net/missed"}
+    Link.objects.filter(url=A["pg"]).update(title="Renamed afterwards")
+    assert found(alice, "renamed") == urls("pg")
+
+
+def test_search_plan_reads_the_full_text_index(alice):
+    if connection.vendor == "sqlite":
+        query = search_links(Link.objects.filter(user=alice), "text search").order_by("-created_at", "-id")[:51]
+        assert "link_search VIRTUAL TABLE INDEX" in query.explain()
+    else:
+        # A tiny table is read sequentially; with that ruled out the GIN index must serve the match.
+        # Only bitmap scans left: one needs an index condition, which only the GIN index offers.
+        query = search_links(Link.objects.all(), "text search").order_by()
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
+            try:
+                plan = query.explain()
+            finally:
+                cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
+        assert "link_search_document_gin" in plan
