@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import threading
@@ -31,7 +32,10 @@ class Capturer:
 
     def capture(self, url: str) -> CaptureResult:
         """Capture one URL; raises a CaptureError subclass saying whether to retry."""
-        return self._host.run(self._capture(url), self.config.job_timeout_s + WAIT_MARGIN_S)
+        try:
+            return self._host.run(self._capture(url), self.config.job_timeout_s + WAIT_MARGIN_S)
+        except concurrent.futures.TimeoutError:
+            raise CaptureTransientError("the capture browser did not answer in time") from None
 
     def capture_many(self, urls: Iterable[str], concurrency: int = 3) -> list[CaptureResult | CaptureError]:
         """Capture several URLs in parallel contexts of the same browser, in input order.
@@ -40,7 +44,10 @@ class Capturer:
         """
         urls = list(urls)
         timeout = (self.config.job_timeout_s + WAIT_MARGIN_S) * max(1, -(-len(urls) // max(1, concurrency)))
-        return self._host.run(self._capture_many(urls, max(1, concurrency)), timeout)
+        try:
+            return self._host.run(self._capture_many(urls, max(1, concurrency)), timeout)
+        except concurrent.futures.TimeoutError:
+            raise CaptureTransientError("the capture browser did not answer in time") from None
 
     async def _capture_many(self, urls: list[str], concurrency: int) -> list[CaptureResult | CaptureError]:
         gate = asyncio.Semaphore(concurrency)
@@ -65,6 +72,11 @@ class Capturer:
             if not browser.is_connected():
                 raise CaptureTransientError("the capture browser crashed or disconnected") from exc
             raise CaptureTransientError(f"the browser failed: {first_line(exc.message or str(exc))}") from exc
+        except CaptureError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - callers handle CaptureError only; keep the trace in logs
+            log.exception("unexpected failure capturing %s", url)
+            raise CaptureTransientError(f"unexpected capture failure: {exc!r}") from exc
 
     @property
     def browser_launches(self) -> int:

@@ -11,6 +11,10 @@ Two layers, because each sees what the other does not:
   private address.
 Network.requestWillBeSent was not chosen for redirects: it is an event, so by the time we hear
 of the hop the request has already been sent.
+
+Known limit: the guard resolves a host, then Chromium resolves it again to connect, so a DNS
+server that answers differently within that window (DNS rebinding) can slip through. Pinning
+would need a resolving proxy in front of the browser.
 """
 from __future__ import annotations
 

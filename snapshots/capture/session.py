@@ -56,8 +56,10 @@ async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
     try:
         page = await _prepare(context, guard)
         page.on("crash", lambda _page: crashed.set())
+        # Attached before navigating: a page busy in a script would not answer an attach later.
+        steps = PageSteps(page, await context.new_cdp_session(page), config, result)
         result.timings["context"] = time.perf_counter() - tick
-        await _capture_page(context, page, guard, config, result)
+        await _capture_page(context, page, steps, guard, config, result)
     finally:
         if not await _close_context(context):
             await on_wedged()
@@ -104,8 +106,8 @@ async def _close_context(context: BrowserContext) -> bool:
     return True
 
 
-async def _capture_page(context: BrowserContext, page: Page, guard: RequestGuard, config: CaptureConfig,
-                        result: CaptureResult) -> None:
+async def _capture_page(context: BrowserContext, page: Page, steps: PageSteps, guard: RequestGuard,
+                        config: CaptureConfig, result: CaptureResult) -> None:
     tick = time.perf_counter()
     try:
         response = await open_page(page, result.url, guard, config.nav_timeout_s)
@@ -123,7 +125,6 @@ async def _capture_page(context: BrowserContext, page: Page, guard: RequestGuard
         # The browser shows PDFs in its viewer; the document itself comes from a guarded fetch.
         await _capture_file(context, guard, config, result)
         return
-    steps = await PageSteps.start(context, page, config, result)
     if media.startswith("image/"):
         result.final_url = page.url
         await _keep_image(await steps.response_body(response), config, result, steps)
@@ -134,6 +135,7 @@ async def _capture_page(context: BrowserContext, page: Page, guard: RequestGuard
         _raise_if_navigated_to_refusal(page, guard)
         result.final_url = page.url
         await steps.capture_document()
+        _raise_if_navigated_to_refusal(page, guard)  # it may have tried again while we captured
     await _keep_favicon(context, guard, config, result)
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from playwright.async_api import BrowserContext, CDPSession, Error as PlaywrightError, Page, Response
+from playwright.async_api import CDPSession, Error as PlaywrightError, Page, Response
 
 from snapshots.capture import extract
 from snapshots.capture.config import CaptureConfig
@@ -43,11 +43,6 @@ class PageSteps:
         self.terminated_scripts = False
         self.page_height = 0
 
-    @classmethod
-    async def start(cls, context: BrowserContext, page: Page, config: CaptureConfig,
-                    result: CaptureResult) -> PageSteps:
-        return cls(page, await context.new_cdp_session(page), config, result)
-
     async def run(self, name: str, action: Callable[[], Awaitable[Any]], timeout_s: float | None = None) -> Any:
         """Run one step; on timeout or page error note it and return None."""
         timeout_s = timeout_s or self.config.step_timeout_s
@@ -68,11 +63,16 @@ class PageSteps:
             return
         self.terminated_scripts = True
         try:
-            await asyncio.wait_for(self.session.send("Runtime.terminateExecution"), 2)
-            await asyncio.wait_for(self.session.send("Emulation.setScriptExecutionDisabled", {"value": True}), 2)
-            self.result.notes.append("a script kept the page busy; it was stopped")
+            # Served off the renderer's main thread, so it gets through while a script spins.
+            await asyncio.wait_for(self.session.send("Runtime.terminateExecution"), 5)
         except (asyncio.TimeoutError, PlaywrightError):
             log.info("could not stop scripts on %s", self.page.url)
+            return
+        self.result.notes.append("a script kept the page busy; it was stopped")
+        try:
+            await asyncio.wait_for(self.session.send("Emulation.setScriptExecutionDisabled", {"value": True}), 5)
+        except (asyncio.TimeoutError, PlaywrightError):
+            log.info("could not disable scripts on %s", self.page.url)
 
     async def response_body(self, response: Response) -> bytes | None:
         return await self.run("body", response.body, self.config.nav_timeout_s)

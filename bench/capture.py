@@ -1,0 +1,251 @@
+"""Capture throughput: pages per minute and peak Chromium memory over local pages.
+
+Serves simple pages on loopback, captures them with N worker processes x M browser contexts
+each (one Chromium per process, as in the capture worker), and writes the figures under
+"## Capture" in bench/RESULTS.md.
+
+    .venv/bin/python bench/capture.py --pages 200 --layouts 1x1 1x2 1x4 2x2
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from snapshots.capture import CaptureConfig, CaptureError, Capturer  # noqa: E402
+from tests.support.pageserver import LoopbackServer, blob, page, png_bytes  # noqa: E402
+
+log = logging.getLogger("bench.capture")
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+DATE = "2026-11-25"
+MACHINE = "2-core x86_64, 24 GiB"
+SAFETY_ARGS = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+               "--proxy-server=http://127.0.0.1:9"]
+PROFILES = {
+    "full": {},  # screenshot, thumbnail, full page, HTML, MHTML, PDF, text, favicon
+    "lean": {"keep_pdf": False, "keep_mhtml": False, "keep_full_page": False},
+}
+
+
+def simple_page(number: int) -> str:
+    paragraphs = "".join(
+        f"<p>Paragraph {k} of page {number}: a simple local page with a heading, some text and a logo, "
+        f"standing in for a typical bookmark target.</p>" for k in range(12))
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page {number}</title>'
+            f'<meta name="description" content="Bench page {number}"><link rel="icon" href="/logo.png">'
+            f"<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}</style></head>"
+            f'<body><h1>Page {number}</h1><img src="/logo.png" width="64">{paragraphs}</body></html>')
+
+
+def serve(pages: int) -> LoopbackServer:
+    server = LoopbackServer("127.0.0.1")
+    server.routes["/logo.png"] = blob(png_bytes(64, 64), "image/png")
+    for number in range(pages):
+        server.routes[f"/p/{number}"] = page(simple_page(number))
+    return server
+
+
+def worker(urls: list[str], contexts: int, config: CaptureConfig, out) -> None:
+    engine = Capturer(config)
+    try:
+        engine.capture(urls[0])  # warm-up: launch the browser outside the timed part
+        cpu_before, started = tree_cpu_seconds(os.getpid()), time.time()
+        results = engine.capture_many(urls, contexts)
+        ended, cpu_after = time.time(), tree_cpu_seconds(os.getpid())
+        failures = [str(r) for r in results if isinstance(r, CaptureError)]
+        steps: dict[str, float] = {}
+        for result in results:
+            for step, seconds in getattr(result, "timings", {}).items():
+                steps[step] = steps.get(step, 0.0) + seconds / len(results)
+        out.put((started, ended, len(results), failures, cpu_after - cpu_before, steps))
+    finally:
+        engine.close()
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of root and its descendants, including reaped children (renderers of closed contexts)."""
+    table, ticks = {}, os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            table[int(proc.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += table.get(pid, (0, 0))[1]
+        stack.extend(child for child, (ppid, _cpu) in table.items() if ppid == pid)
+    return total / ticks
+
+
+class MemorySampler(threading.Thread):
+    """Peak summed RSS (and PSS, which counts shared pages once) of the Chromium processes."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = self.peak_pss = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            rss, pss = chromium_memory(os.getpid())
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
+
+
+def _proc_table() -> dict[int, tuple[int, str, int]]:
+    table = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            table[int(proc.name)] = (int(fields[1]), name, int(fields[21]) * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def chromium_memory(root: int) -> tuple[int, int]:
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _name, _rss) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    rss = pss = 0
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        for child in children.get(pid, []):
+            stack.append(child)
+            if "chrom" in table[child][1]:
+                rss += table[child][2]
+                pss += _pss(child)
+    return rss, pss
+
+
+@dataclass
+class Run:
+    layout: str
+    profile: str
+    pages: int
+    seconds: float
+    peak_bytes: int
+    peak_pss: int
+    cpu_seconds: float
+    steps: dict[str, float]
+    failures: list[str]
+
+    @property
+    def per_minute(self) -> float:
+        return self.pages / self.seconds * 60
+
+
+def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, profile: str) -> Run:
+    config = CaptureConfig(allowed_private=[f"127.0.0.1:{server.port}"], extra_chromium_args=SAFETY_ARGS,
+                           **PROFILES[profile])
+    urls = [server.url(f"/p/{n}") for n in range(pages)]
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    procs = [spawn.Process(target=worker, args=(urls[i::workers], contexts, config, out)) for i in range(workers)]
+    sampler = MemorySampler()
+    sampler.start()
+    for proc in procs:
+        proc.start()
+    reports = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    sampler.stopped.set()
+    seconds = max(r[1] for r in reports) - min(r[0] for r in reports)
+    failures = [f for r in reports for f in r[3]]
+    steps = {k: sum(r[5].get(k, 0) for r in reports) / len(reports) for k in reports[0][5]}
+    return Run(f"{workers}x{contexts}", profile, sum(r[2] for r in reports), seconds, sampler.peak,
+               sampler.peak_pss, sum(r[4] for r in reports), steps, failures)
+
+
+def table(runs: list[Run]) -> str:
+    lines = ["| processes x contexts | assets | pages | seconds | pages/min | CPU-s/page | 2-core ceiling "
+             "(pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        cpu = run.cpu_seconds / run.pages
+        lines.append(f"| {run.layout} | {run.profile} | {run.pages} | {run.seconds:.1f} | {run.per_minute:.0f} | "
+                     f"{cpu:.2f} | {120 / cpu:.0f} | {run.peak_bytes / 2**20:.0f} MiB | "
+                     f"{run.peak_pss / 2**20:.0f} MiB | {len(run.failures)} |")
+    return "\n".join(lines)
+
+
+def step_table(run: Run) -> str:
+    steps = sorted(run.steps.items(), key=lambda item: -item[1])
+    return (f"Mean seconds per step ({run.layout}, {run.profile}): "
+            + ", ".join(f"{name} {seconds:.2f}" for name, seconds in steps))
+
+
+def write_results(text: str) -> None:
+    """Replace (or add) the "## Capture" section of RESULTS.md, leaving other sections alone."""
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    lines = existing.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "## Capture"), None)
+    if start is None:
+        new = existing.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "\n".join(lines[:start] + text.rstrip("\n").splitlines() + [""] + lines[end:]).rstrip("\n") + "\n"
+    RESULTS.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=200)
+    parser.add_argument("--layouts", nargs="+", default=["1x1", "1x2", "1x4", "2x2"])
+    parser.add_argument("--profiles", nargs="+", default=["full"], choices=sorted(PROFILES))
+    parser.add_argument("--note", default="", help="a line added under the table (e.g. machine load)")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    server = serve(args.pages)
+    runs = []
+    try:
+        for profile in args.profiles:
+            for layout in args.layouts:
+                workers, contexts = (int(part) for part in layout.split("x"))
+                runs.append(run_layout(server, args.pages, workers, contexts, profile))
+                print(table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
+                if not args.no_write:  # after every layout, so a long run keeps what it measured
+                    write_results(report(runs, args.pages, args.note))
+    finally:
+        server.close()
+    print(report(runs, args.pages, args.note))  # noqa: T201
+
+
+def report(runs: list[Run], pages: int, note: str) -> str:
+    steps = "\n\n".join(step_table(run) for run in runs[:1])
+    return (f"## Capture\n{DATE}, {MACHINE}, Debian Chromium via Playwright, {pages} simple local pages "
+            f"(`bench/capture.py`). Memory is sampled every 0.2 s: RSS summed over every Chromium process "
+            f"(counts shared pages once per process) and PSS (shared pages split, the real footprint). "
+            f"CPU-s/page counts the worker, the Playwright driver and all Chromium processes; the "
+            f"ceiling is 120 CPU-s per minute divided by it.\n\n{table(runs)}\n\n{steps}\n\n{note}\n")
+
+
+if __name__ == "__main__":
+    main()
