@@ -132,12 +132,14 @@ class RowUrls:
 
 
 @dataclass
-class SnapshotState:
-    """A link's newest snapshot (its status) and newest complete one (what is shown)."""
+class LinkRow:
+    """A link with its newest snapshot (the status), its newest complete one (what is shown)
+    and its tags with their filter URLs."""
     link: Link
     row_urls: RowUrls
     latest: Snapshot | None = None
     shown: Snapshot | None = None
+    tags: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -160,13 +162,7 @@ class SnapshotState:
         return self.row_urls.for_asset(self.shown, "favicon")
 
 
-@dataclass
-class LinkRow(SnapshotState):
-    """One row of the list: the snapshot state plus the link's tags with their filter URLs."""
-    tags: list[tuple[str, str]] = field(default_factory=list)
-
-
-def snapshot_states(links: list[Link], urls: RowUrls | None = None) -> list[LinkRow]:
+def link_rows(links: list[Link], urls: RowUrls | None = None) -> list[LinkRow]:
     """One query for the snapshots of all links on screen, newest first per link.
 
     Tags come from ``prefetch_related("tags")`` when the caller made one.
@@ -187,8 +183,8 @@ def snapshot_states(links: list[Link], urls: RowUrls | None = None) -> list[Link
     return [rows[link.pk] for link in links]
 
 
-def snapshot_state(link: Link) -> LinkRow:
-    return snapshot_states([link])[0]
+def link_row(link: Link) -> LinkRow:
+    return link_rows([link])[0]
 
 
 def asset_url(snapshot: Snapshot | None, name: str) -> str:

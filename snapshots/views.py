@@ -5,9 +5,10 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,14 +18,14 @@ from config.access import get_owned_or_404, owned_by
 from snapshots import jobs, services
 from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.listing import (
-    SHOW_CHOICES, ListFilters, asset_url, asset_urls, filter_links, paginate, query_url, snapshot_state,
-    snapshot_states,
+    SHOW_CHOICES, ListFilters, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
 )
 from snapshots.models import Link, Snapshot
 
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
+HTMX_STOP_POLLING = 286  # htmx stops an "every 2s" trigger when it gets this status
 HISTORY_ASSETS = ("screenshot", "html", "mhtml", "pdf")
 EDITABLE_FIELDS = ("url", "title", "description", "notes")
 
@@ -64,7 +65,7 @@ def link_list(request: HttpRequest) -> HttpResponse:
     params = request.GET
     context = {
         "filters": filters,
-        "rows": snapshot_states(page.items),
+        "rows": link_rows(page.items),
         "page": page,
         "previous_url": query_url(params, page=page.number - 1 if page.number > 2 else None),
         "next_url": query_url(params, page=page.number + 1),
@@ -109,7 +110,7 @@ def _duration(snapshot: Snapshot) -> float | None:
 
 def _detail_context(link: Link) -> dict:
     """The link's snapshot panel: newest status, newest complete capture in full, history."""
-    state = snapshot_state(link)
+    state = link_row(link)
     shown = Snapshot.objects.filter(pk=state.shown.pk).first() if state.shown else None
     history = list(link.snapshots.defer("text").order_by("-created_at", "-id")[:HISTORY_LIMIT])
     for snapshot in history:
@@ -133,17 +134,31 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "snapshots/link_detail.html", context)
 
 
-@login_required
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
 @require_GET
 def link_status(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial: the status badge and thumbnail; the page polls it while a capture runs."""
-    link = _get_link(request, pk)
+    if not request.user.is_authenticated:
+        if _is_htmx(request):
+            # A poll after the session ended: reload the page (to the login form) rather than
+            # swapping the login page into a status badge.
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return redirect_to_login(request.get_full_path())
+    try:
+        link = _get_link(request, pk)
+    except Http404:
+        if _is_htmx(request):
+            return HttpResponse(status=HTMX_STOP_POLLING)  # deleted meanwhile: stop asking
+        raise
     # Swapped in by htmx, the partial also refreshes the title the capture may have filled in.
-    with_title = request.headers.get("HX-Request") == "true"
+    with_title = _is_htmx(request)
     if request.GET.get("variant") == "detail":
         context = {**_detail_context(link), "with_title": with_title}
         return render(request, "snapshots/_snapshot_panel.html", context)
-    context = {"row": snapshot_state(link), "with_title": with_title}
+    context = {"row": link_row(link), "with_title": with_title}
     return render(request, "snapshots/_status.html", context)
 
 
@@ -151,7 +166,7 @@ def link_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def link_recapture(request: HttpRequest, pk: int) -> HttpResponse:
     link = _get_link(request, pk)
-    if snapshot_state(link).is_active:
+    if link_row(link).is_active:
         messages.info(request, "A capture of this link is already under way.")
     else:
         jobs.request_snapshot(link)

@@ -76,3 +76,24 @@ def test_thumbnail_of_newest_complete_snapshot_is_shown(alice_client, alice):
     html = alice_client.get(status_url(link)).content.decode()
     expected = reverse("snapshot-asset", kwargs={"pk": done.pk, "asset": "thumbnail"})
     assert f'src="{expected}"' in html and "Queued" in html
+
+
+def test_poll_for_a_deleted_link_stops_polling(alice_client, alice):
+    link = make_link(alice, "https://example.com/a")
+    url = status_url(link)
+    link.delete()
+    assert alice_client.get(url, HTTP_HX_REQUEST="true").status_code == 286
+    assert alice_client.get(url).status_code == 404
+
+
+def test_poll_from_someone_else_gets_nothing(bob_client, alice):
+    link = make_link(alice, "https://example.com/a", title="Private title")
+    response = bob_client.get(status_url(link), HTTP_HX_REQUEST="true")
+    assert response.status_code == 286 and b"Private title" not in response.content
+
+
+def test_poll_after_logout_reloads_the_page(client, alice):
+    link = make_link(alice, "https://example.com/a")
+    response = client.get(status_url(link), HTTP_HX_REQUEST="true")
+    assert response.status_code == 204 and response["HX-Refresh"] == "true"
+    assert client.get(status_url(link)).status_code == 302
