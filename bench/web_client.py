@@ -124,7 +124,13 @@ def drive(name: str, host: str, port: int, cookies: dict[str, str], paths: list[
 def _timed_get(session: Session, path: str, result: Result, lock: threading.Lock) -> None:
     began = time.perf_counter()
     try:
-        status, _, _ = session.request("GET", path)
+        try:
+            status, _, _ = session.request("GET", path)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # The server closed an idle keep-alive connection; a browser would reconnect and retry.
+            session.conn.close()
+            began = time.perf_counter()
+            status, _, _ = session.request("GET", path)
     except (OSError, http.client.HTTPException) as error:
         kind = type(error).__name__
         session.conn.close()

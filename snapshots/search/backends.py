@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from django.db import connections
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -35,10 +36,23 @@ def _fts5_rowids(match: str) -> RawSQL:
     return RawSQL(f"SELECT rowid FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s", [match])
 
 
+def _fts5_has_match(links: QuerySet, match: str) -> bool:
+    with connections[links.db].cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s LIMIT 1", [match])
+        return cursor.fetchone() is not None
+
+
 def sqlite_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+    """The MATCH runs once into a list; SQLite then walks the links newest first keeping listed ones.
+
+    That walk stops as soon as a page is full (a few ms for common words at 100,000 links) but
+    reads every link when nothing matches, so a search without any hit is answered up front.
+    """
     if required:
         match = " AND ".join(_fts5_term(term) for term in required)
         match += "".join(f" NOT {_fts5_term(term)}" for term in excluded)
+        if not _fts5_has_match(links, match):
+            return links.none()
         return links.filter(pk__in=_fts5_rowids(match))
     # FTS5's NOT needs a left side, so a query of excludes only is a NOT IN over the index.
     return links.exclude(pk__in=_fts5_rowids(" OR ".join(_fts5_term(term) for term in excluded)))
@@ -57,6 +71,8 @@ def tsquery_text(required: list[Term], excluded: list[Term]) -> str:
 
 
 def postgres_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+    """One condition on the indexed tsvector; the planner picks GIN-then-sort for rare words and
+    a newest-first walk for common ones, from the word statistics (see index.py)."""
     condition = RawSQL(
         f'"{LINK_TABLE}"."{PG_COLUMN}" @@ to_tsquery(%s::regconfig, %s)',
         [PG_CONFIG, tsquery_text(required, excluded)],
