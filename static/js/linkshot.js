@@ -21,8 +21,25 @@
       } else if (event.key === "n") {
         const add = document.querySelector("a[data-shortcut='add']");
         if (add) { event.preventDefault(); window.location.assign(add.href); }
+      } else if (event.key === "j" || event.key === "k") {
+        moveRowFocus(event.key === "j" ? 1 : -1) && event.preventDefault();
+      } else if (event.key === "x") {
+        const row = document.activeElement.closest(".link-row");
+        if (row) { event.preventDefault(); row.querySelector(".row-check").click(); }
       }
     });
+  }
+
+  /* j/k move between the titles of the list; Enter then opens one, x selects it. */
+  function moveRowFocus(step) {
+    const titles = Array.from(document.querySelectorAll(".link-row .link-title"));
+    if (!titles.length) return false;
+    const current = titles.indexOf(document.activeElement);
+    const next = current === -1 ? (step > 0 ? 0 : titles.length - 1) : current + step;
+    if (next < 0 || next >= titles.length) return true;
+    titles[next].focus();
+    titles[next].scrollIntoView({ block: "nearest" });
+    return true;
   }
 
   /* Bulk bar: select all, a live count and shift-click to select a range of rows. */

@@ -89,8 +89,11 @@ def test_bulk_add_tags_to_selected_links(alice_page: Page, alice):
     untouched = make_link(alice, "https://example.com/3", title="Third")
     page = alice_page
     page.goto("/")
+    page.keyboard.press("j")  # keyboard: move to the first row (Third, newest) and on
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="Second", exact=True)).to_be_focused()
+    page.keyboard.press("x")
     page.get_by_label("Select First").check()
-    page.get_by_label("Select Second").check()
     expect(page.get_by_text("2 selected")).to_be_visible()
     page.get_by_label("Bulk action", exact=True).select_option("add_tags")
     page.get_by_label("Tags for the bulk action").fill("to-read")

@@ -31,7 +31,7 @@ def test_list_row_turns_from_pending_to_done_without_reload(alice_page: Page, al
     assert slot.get_attribute("hx-trigger") is None  # polling stopped
 
 
-def test_detail_shows_failure_then_retry_then_result(alice_page: Page, alice):
+def test_detail_shows_failure_then_retry_then_result(alice_page: Page, alice, tmp_path):
     link = make_link(alice, "https://example.com/live")
     first = link.snapshots.get()
     page = alice_page
@@ -41,6 +41,7 @@ def test_detail_shows_failure_then_retry_then_result(alice_page: Page, alice):
     mark_page(page)
     Snapshot.objects.filter(pk=first.pk).update(status=Snapshot.Status.FAILED, error="Timed out loading the page")
     expect(panel.get_by_role("alert")).to_contain_text("Timed out loading the page")
+    page.screenshot(path=str(tmp_path / "failed.png"))
     assert page.evaluate("window.__noReload") is True
     panel.get_by_role("button", name="Retry").click()
     expect(page.get_by_text("A new snapshot is being captured")).to_be_visible()
