@@ -9,6 +9,8 @@ Two layers, because each sees what the other does not:
   follows it. Playwright routes are only consulted for the first URL of a redirect chain, so
   without this layer a public page could redirect an <img>, <iframe> or the main document to a
   private address.
+WebSockets pass neither layer, so they get their own Playwright WebSocket route: one to an allowed
+host is connected through, any other is closed before the browser connects.
 Network.requestWillBeSent was not chosen for redirects: it is an event, so by the time we hear
 of the hop the request has already been sent.
 
@@ -23,7 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Route
+from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Route, WebSocketRoute
 
 from snapshots import ssrf
 
@@ -85,6 +87,18 @@ class RequestGuard:
 
     async def install(self, context: BrowserContext) -> None:
         await context.route("**/*", self._on_route)
+        await context.route_web_socket(lambda _url: True, self._on_web_socket)
+
+    async def _on_web_socket(self, socket: WebSocketRoute) -> None:
+        reason = await self.reason_to_refuse(socket.url)
+        try:
+            if reason:
+                self.refuse(socket.url, reason, "websocket")
+                await socket.close(code=1008, reason="refused")
+            else:
+                socket.connect_to_server()
+        except PlaywrightError:
+            pass
 
     async def _on_route(self, route: Route) -> None:
         request = route.request

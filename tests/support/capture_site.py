@@ -16,7 +16,8 @@ from tests.support.pageserver import (
 # dead proxy, so a guard bug cannot reach beyond this machine.
 TEST_CHROMIUM_ARGS = [
     "--no-sandbox",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    # 127.0.0.2 is excluded too so the far canary is really reachable and its silence means something.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE 127.0.0.2",
     "--proxy-server=http://127.0.0.1:9",
 ]
 
