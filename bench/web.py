@@ -45,6 +45,7 @@ SEARCHES = {
     "mixed": "database -recipe #python",
 }
 TAG = "python"
+WARMUP = 2  # requests per client before the clock starts
 TARGETS_MS = {"list": 50, "search": 100}
 
 
@@ -86,11 +87,11 @@ def run_all(args: argparse.Namespace) -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = ["| database | scenario | p50 ms | p95 ms | req/s | requests | errors |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| database | scenario | p50 ms | p95 ms | req/s | requests | errors | web CPU ms/req | load avg |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['db']} | {row['scenario']} | {row['p50_ms']} | {row['p95_ms']} | "
-                     f"{row['rps']} | {row['requests']} | {row['errors']} |")
+                     f"{row['rps']} | {row['requests']} | {row['errors']} | {row['cpu_ms']} | {row['load1']} |")
     return "\n".join(lines)
 
 
@@ -174,11 +175,11 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
     explain_searches(alice)
     connections.close_all()
     port = free_port()
-    with gunicorn(args, env, port):
+    with gunicorn(args, env, port) as server:
         cookies = login(HOST, port, "alice", PASSWORD)
         if cookies is None:
             raise SystemExit("Could not log in through /accounts/login/.")
-        return run_scenarios(args, port, cookies)
+        return run_scenarios(args, server, cookies)
 
 
 def explain_searches(user) -> None:
@@ -212,9 +213,34 @@ class gunicorn:
         wait_until_serving(self.port, self.process)
         return self
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and its workers (from /proc; Linux only)."""
+        pids = [self.process.pid] + [pid for pid, ppid in _processes() if ppid == self.process.pid]
+        return sum(_cpu_seconds(pid) for pid in pids)
+
     def __exit__(self, *exc) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+
+
+def _processes() -> list[tuple[int, int]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            found.append((int(entry.name), int(fields[1])))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def wait_until_serving(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
@@ -232,22 +258,33 @@ def wait_until_serving(port: int, process: subprocess.Popen, timeout: float = 60
     raise SystemExit("gunicorn did not answer in time")
 
 
-def run_scenarios(args: argparse.Namespace, port: int, cookies: dict[str, str]) -> list[dict]:
+def run_scenarios(args: argparse.Namespace, server: gunicorn, cookies: dict[str, str]) -> list[dict]:
     def run(name: str, paths: list[str]) -> Result:
-        result = drive(name, HOST, port, cookies, paths, args.clients, args.requests, args.max_seconds)
-        log.warning("%s: %s", args.db, result.row())
+        cpu_before = server.cpu_seconds()
+        result = drive(name, HOST, server.port, cookies, paths, args.clients, args.requests, args.max_seconds,
+                       warmup=WARMUP)
+        served = len(result.latencies) + sum(result.errors.values()) + WARMUP * args.clients
+        # Latency on a shared machine depends on what else runs; the server's CPU time per request
+        # and the load average say how much of it was ours.
+        extra[name] = {"load1": round(os.getloadavg()[0], 1),
+                       "cpu_ms": round((server.cpu_seconds() - cpu_before) * 1000 / served, 1)}
+        log.warning("%s: %s %s", args.db, result.row(), extra[name])
         return result
 
-    rows = [run("list /", ["/"]).row(), run(f"tag /?tag={TAG}", [f"/?{urlencode({'tag': TAG})}"]).row()]
+    def row(result: Result) -> dict:
+        return {**result.row(), **extra.get(result.name, {"load1": "", "cpu_ms": ""})}
+
+    extra: dict[str, dict] = {}
+    rows = [row(run("list /", ["/"])), row(run(f"tag /?tag={TAG}", [f"/?{urlencode({'tag': TAG})}"]))]
     merged = Result("search (all five)")
     for name, text in SEARCHES.items():
         result = run(f"search {name}: {text}", [f"/?q={quote(text)}"])
-        rows.append(result.row())
+        rows.append(row(result))
         merged.latencies += result.latencies
         merged.wall += result.wall
         for kind, count in result.errors.items():
             merged.errors[kind] = merged.errors.get(kind, 0) + count
-    rows.append(merged.row())
+    rows.append(row(merged))
     return rows
 
 
