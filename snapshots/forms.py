@@ -73,6 +73,9 @@ class LinkEditForm(LinkForm):
         self.fields["url"].widget.attrs.pop("autofocus", None)
 
 
+MAX_BULK_IDS = 500  # a list page has 30 rows; more ids than this is not a real selection
+
+
 class IdListField(forms.Field):
     """Checked row ids from the list; anything that is not a positive number is refused."""
     widget = forms.MultipleHiddenInput
@@ -83,8 +86,10 @@ class IdListField(forms.Field):
             ids = [int(item) for item in values]
         except (TypeError, ValueError):
             raise ValidationError("The selection contains an invalid link id.") from None
-        if any(item < 1 for item in ids):
+        if any(item < 1 or item > 2**62 for item in ids):
             raise ValidationError("The selection contains an invalid link id.")
+        if len(ids) > MAX_BULK_IDS:
+            raise ValidationError(f"Select at most {MAX_BULK_IDS} links at a time.")
         return list(dict.fromkeys(ids))
 
     def validate(self, value) -> None:

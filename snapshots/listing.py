@@ -20,6 +20,7 @@ from snapshots.search import search_links
 from tagging.models import Tag
 
 PAGE_SIZE = 30
+MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
 MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not a real query
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
 # Columns the list and the status badge need; the page text and HTML stay in the database.
@@ -65,7 +66,7 @@ class ListFilters:
 
 def _page_number(raw: str | None) -> int:
     try:
-        return max(1, int(raw or 1))
+        return min(MAX_PAGE, max(1, int(raw or 1)))
     except ValueError:
         return 1
 

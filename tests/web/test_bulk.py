@@ -67,6 +67,8 @@ def test_bulk_cannot_touch_other_peoples_links(bob_client, alice, three_links):
 @pytest.mark.parametrize("data, message", [
     ({"action": "archive"}, "Select at least one link first."),
     ({"ids": ["x"], "action": "archive"}, "invalid link id"),
+    ({"ids": ["9" * 40], "action": "archive"}, "invalid link id"),
+    ({"ids": [str(n) for n in range(1, 600)], "action": "archive"}, "at most 500 links"),
     ({"ids": ["1"], "action": "explode"}, "Choose one of the listed bulk actions."),
     ({"ids": ["1"], "action": "add_tags", "tags": ""}, "Enter the tags to add or remove."),
     ({"ids": ["1"], "action": "add_tags", "tags": "x" * 65}, "longer than 64 characters"),

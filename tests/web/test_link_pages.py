@@ -116,6 +116,8 @@ def test_bad_page_numbers_fall_back(alice_client, alice):
     assert "Only" in alice_client.get(reverse("link-list"), {"page": "abc"}).content.decode()
     html = alice_client.get(reverse("link-list"), {"page": 99}).content.decode()
     assert "No links on this page" in html
+    huge = alice_client.get(reverse("link-list"), {"page": "9" * 40})
+    assert huge.status_code == 200 and "No links on this page" in huge.content.decode()
 
 
 def test_add_link_with_tags(alice_client, alice):
