@@ -60,7 +60,9 @@ def _add_service_errors(form, error: ValidationError, field: str = "url") -> Non
 @require_GET
 def link_list(request: HttpRequest) -> HttpResponse:
     filters = ListFilters.from_querydict(request.GET)
-    links = filter_links(_user_links(request), request.user, filters).prefetch_related("tags")
+    # The page text and notes can be long and the list shows neither.
+    links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
+    links = links.prefetch_related("tags")
     page = paginate(links, filters.page)
     params = request.GET
     context = {

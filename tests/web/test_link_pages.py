@@ -267,3 +267,14 @@ def test_detail_quick_actions_archive_and_mark_read(alice_client, alice):
     link.refresh_from_db()
     assert link.archived and not link.unread
     assert 'value="unarchive"' in alice_client.get(detail).content.decode()
+
+
+def test_tag_filter_same_result_for_rare_and_common_tags(alice_client, alice, monkeypatch):
+    make_link(alice, "https://example.com/1", title="First both", tags=["rare", "common"])
+    make_link(alice, "https://example.com/2", title="Second common", tags=["common"])
+    make_link(alice, "https://example.com/3", title="Third both", tags=["Rare", "common"])
+    expected = ["Third both", "First both"]
+    for threshold in (0, 1000):  # 0: every tag counts as common; 1000: every tag counts as rare
+        monkeypatch.setattr("snapshots.listing.RARE_TAG_LINKS", threshold)
+        rows = alice_client.get(reverse("link-list"), {"tag": ["common", "RARE"]}).context["rows"]
+        assert [row.link.title for row in rows] == expected
