@@ -239,5 +239,7 @@ def link_bulk(request: HttpRequest) -> HttpResponse:
     if data["action"] == "delete" and not data["confirm"]:
         return render(request, "snapshots/bulk_confirm_delete.html",
                       {"links": list(links), "next": back})
-    messages.success(request, _run_bulk(data["action"], links, request.user, data["tags"]))
+    outcome = _run_bulk(data["action"], links, request.user, data["tags"])
+    log.info("Bulk %s by user %s: %s", data["action"], request.user.pk, outcome)
+    messages.success(request, outcome)
     return redirect(back)
