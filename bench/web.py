@@ -107,14 +107,17 @@ def write_results(args: argparse.Namespace, table: str) -> None:
         f"Searches: {', '.join(f'{k} `{v}`' for k, v in SEARCHES.items())}; tag page `/?tag={TAG}`.\n\n"
         f"{table}\n"
     )
-    before, marker, after = text.partition("## Web\n")
-    if marker:
-        rest = after.split("\n## ", 1)
-        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    path.write_text(with_web_section(text, section))
     log.info("Wrote %s", path)
+
+
+def with_web_section(text: str, section: str) -> str:
+    """``text`` with its '## Web' section replaced by ``section`` (appended when missing)."""
+    before, marker, after = text.partition("## Web\n")
+    if not marker:
+        return text.rstrip("\n") + "\n\n" + section
+    rest = after.split("\n## ", 1)
+    return before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
 
 
 # Child: one database ----------------------------------------------------------------------------

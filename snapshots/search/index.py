@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.recorder import MigrationRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 # same cap on SQLite keeps both databases' answers identical.
 PAGE_TEXT_CHARS = 100_000
 
+INSTALLING_MIGRATION = ("snapshots", "0002_search_index")
 LINK_TABLE = "snapshots_link"
 SQLITE_TABLE = "link_search"
 SQLITE_TRIGGERS = ("link_search_insert", "link_search_delete", "link_search_update")
@@ -142,7 +144,7 @@ def remove_search_index(connection: BaseDatabaseWrapper) -> None:
 
 def ensure_search_index(connection: BaseDatabaseWrapper) -> None:
     """Put back SQLite triggers lost to a table rebuild; a no-op when everything is in place."""
-    if connection.vendor != "sqlite" or LINK_TABLE not in connection.introspection.table_names():
+    if connection.vendor != "sqlite" or not _installed_by_migration(connection):
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [LINK_TABLE])
@@ -153,6 +155,11 @@ def ensure_search_index(connection: BaseDatabaseWrapper) -> None:
         return
     logger.warning("Search index triggers were missing; recreating them and reindexing all links.")
     _install_sqlite(connection, rebuild=True)
+
+
+def _installed_by_migration(connection: BaseDatabaseWrapper) -> bool:
+    # Unapplying the migration removes the index on purpose; only repair what it put there.
+    return INSTALLING_MIGRATION in MigrationRecorder(connection).applied_migrations()
 
 
 def rebuild_search_index(connection: BaseDatabaseWrapper) -> None:
