@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 
 from snapshots.models import Link
-from snapshots.search import search_links
+from snapshots.search import backends, search_links
 from snapshots.search.index import ensure_search_index, rebuild_search_index
 from tests.factories import make_link
 
@@ -68,7 +68,9 @@ def test_exclude_phrase(alice):
     assert found(alice, '-"full text"') == urls("pg", "fts5", "crepes")
 
 
-def test_tag_filter_is_case_insensitive_and_anded(alice):
+@pytest.mark.parametrize("popular_above", [0, 1000], ids=["popular-tags", "small-tags"])
+def test_tag_filter_is_case_insensitive_and_anded(alice, monkeypatch, popular_above):
+    monkeypatch.setattr(backends, "POPULAR_TAG_LINKS", popular_above)
     assert found(alice, "#databases") == urls("django", "pg", "fts5")
     assert found(alice, "#DATABASES #Sqlite") == urls("fts5")
     assert found(alice, "#databases search") == urls("django", "pg")
