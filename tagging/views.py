@@ -6,7 +6,7 @@ import math
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,7 +21,13 @@ from tagging.models import Tag
 
 AUTOCOMPLETE_LIMIT = 10
 CLOUD_SIZES = 5
-SORTS = {"name": (Lower("name"),), "count": ("-link_count", Lower("name"))}
+COUNT_BY_ID_LIMIT = 500  # above this many tags, count all of the user's tags in one pass instead
+TAG_URL_NAMES = {"rename": "tag-rename", "merge": "tag-merge", "delete": "tag-delete"}
+_PK_PLACEHOLDER = "987654321"
+SORTS = {
+    "name": lambda tag: (tag.name.lower(), tag.pk),
+    "count": lambda tag: (-tag.link_count, tag.name.lower(), tag.pk),
+}
 
 
 def _user_tags(request: HttpRequest) -> QuerySet[Tag]:
@@ -36,8 +42,30 @@ def _links_url(tag_name: str) -> str:
     return f"{reverse('link-list')}?{urlencode({'tag': tag_name})}"
 
 
-def _with_counts(tags: QuerySet[Tag]) -> QuerySet[Tag]:
-    return tags.annotate(link_count=Count("links"))
+def _with_counts(tags: list[Tag], user) -> list[Tag]:
+    """Set ``link_count`` on each tag.
+
+    One grouped count over the link-tag table's tag index (index-only) rather than a join from
+    each tag to its links: at 100,000 links that is several times faster.
+    """
+    rows = Tag.links.through.objects.all()
+    if len(tags) <= COUNT_BY_ID_LIMIT:
+        rows = rows.filter(tag_id__in=[tag.pk for tag in tags])
+    else:
+        rows = rows.filter(tag__user=user)
+    counts = dict(rows.values("tag_id").annotate(n=Count("tag_id")).values_list("tag_id", "n").order_by())
+    for tag in tags:
+        tag.link_count = counts.get(tag.pk, 0)
+    return tags
+
+
+def _attach_urls(tags: list[Tag]) -> None:
+    """Each tag's page links, from one reverse() per URL name (hundreds of tags per page)."""
+    patterns = {key: reverse(name, kwargs={"pk": _PK_PLACEHOLDER}) for key, name in TAG_URL_NAMES.items()}
+    list_url = reverse("link-list")
+    for tag in tags:
+        tag.urls = {key: pattern.replace(_PK_PLACEHOLDER, str(tag.pk)) for key, pattern in patterns.items()}
+        tag.urls["links"] = f"{list_url}?{urlencode({'tag': tag.name})}"
 
 
 def _messages_for(error: ValidationError, field: str) -> list[str]:
@@ -60,10 +88,11 @@ def _cloud_size(count: int, largest: int) -> int:
 def tag_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "name"
     view = "cloud" if request.GET.get("view") == "cloud" else "list"
-    tags = list(_with_counts(_user_tags(request)).order_by(*SORTS[sort]))
+    tags = sorted(_with_counts(list(_user_tags(request)), request.user), key=SORTS[sort])
     largest = max((tag.link_count for tag in tags), default=0)
     for tag in tags:
         tag.cloud_size = _cloud_size(tag.link_count, largest)
+    _attach_urls(tags)
     return render(request, "tagging/tag_list.html", {"tags": tags, "sort": sort, "view": view})
 
 
@@ -72,14 +101,13 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 def tag_autocomplete(request: HttpRequest) -> JsonResponse:
     """Tag names for the tag field: prefix matches first (most used first), then inner matches."""
     text = " ".join(request.GET.get("q", "").split())
-    tags = _with_counts(_user_tags(request))
-    if text:
-        prefix = list(tags.filter(name__istartswith=text).order_by("-link_count", Lower("name"))[:AUTOCOMPLETE_LIMIT])
-        rest = AUTOCOMPLETE_LIMIT - len(prefix)
-        inner = tags.filter(Q(name__icontains=text) & ~Q(name__istartswith=text))
-        found = prefix + (list(inner.order_by("-link_count", Lower("name"))[:rest]) if rest else [])
-    else:
-        found = list(tags.order_by("-link_count", Lower("name"))[:AUTOCOMPLETE_LIMIT])
+    tags = _user_tags(request)
+    matches = list(tags.filter(name__icontains=text)) if text else list(tags)
+    _with_counts(matches, request.user)
+    lowered = text.lower()
+    # Prefix matches sort before inner ones; within each, the most used first.
+    matches.sort(key=lambda tag: (not tag.name.lower().startswith(lowered), -tag.link_count, tag.name.lower()))
+    found = matches[:AUTOCOMPLETE_LIMIT]
     return JsonResponse({"results": [{"name": tag.name, "count": tag.link_count} for tag in found]})
 
 
