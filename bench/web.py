@@ -87,11 +87,13 @@ def run_all(args: argparse.Namespace) -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = ["| database | scenario | p50 ms | p95 ms | req/s | requests | errors | web CPU ms/req | load avg |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| database | scenario | p50 ms | p95 ms | req/s | requests | errors | web CPU ms/req "
+             "| Postgres CPU ms/req | load avg |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['db']} | {row['scenario']} | {row['p50_ms']} | {row['p95_ms']} | "
-                     f"{row['rps']} | {row['requests']} | {row['errors']} | {row['cpu_ms']} | {row['load1']} |")
+                     f"{row['rps']} | {row['requests']} | {row['errors']} | {row['cpu_ms']} | "
+                     f"{row['db_cpu_ms']} | {row['load1']} |")
     return "\n".join(lines)
 
 
@@ -163,12 +165,12 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
     django.setup()
     from django.core.management import call_command
 
-    from bench.web_data import load_links, make_user
+    from bench.web_data import LinkLoader, load_users, make_user
 
     call_command("migrate", verbosity=0)
     alice = make_user("alice", PASSWORD)
-    load_links(alice, args.links, args.tags, seed=1)
-    load_links(make_user("bob", PASSWORD), args.other_links, args.tags, seed=2)
+    load_users([LinkLoader(alice, args.links, args.tags, seed=1),
+                LinkLoader(make_user("bob", PASSWORD), args.other_links, args.tags, seed=2)])
     from django.db import connection, connections
 
     if connection.vendor == "postgresql":
@@ -226,6 +228,18 @@ class gunicorn:
         self.process.wait(timeout=30)
 
 
+def database_cpu_seconds() -> float:
+    """CPU time of the Postgres backends serving this database (0 on SQLite: it runs in the web)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return sum(_cpu_seconds(pid) for (pid,) in cursor.fetchall())
+
+
 def _processes() -> list[tuple[int, int]]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -263,19 +277,21 @@ def wait_until_serving(port: int, process: subprocess.Popen, timeout: float = 60
 
 def run_scenarios(args: argparse.Namespace, server: gunicorn, cookies: dict[str, str]) -> list[dict]:
     def run(name: str, paths: list[str]) -> Result:
-        cpu_before = server.cpu_seconds()
+        cpu_before, db_before = server.cpu_seconds(), database_cpu_seconds()
         result = drive(name, HOST, server.port, cookies, paths, args.clients, args.requests, args.max_seconds,
                        warmup=WARMUP)
         served = len(result.latencies) + sum(result.errors.values()) + WARMUP * args.clients
         # Latency on a shared machine depends on what else runs; the server's CPU time per request
         # and the load average say how much of it was ours.
         extra[name] = {"load1": round(os.getloadavg()[0], 1),
-                       "cpu_ms": round((server.cpu_seconds() - cpu_before) * 1000 / served, 1)}
+                       "cpu_ms": round((server.cpu_seconds() - cpu_before) * 1000 / served, 1),
+                       "db_cpu_ms": (round((database_cpu_seconds() - db_before) * 1000 / served, 1)
+                                     if args.db == "postgres" else "in web")}
         log.warning("%s: %s %s", args.db, result.row(), extra[name])
         return result
 
     def row(result: Result) -> dict:
-        return {**result.row(), **extra.get(result.name, {"load1": "", "cpu_ms": ""})}
+        return {**result.row(), **extra.get(result.name, {"load1": "", "cpu_ms": "", "db_cpu_ms": ""})}
 
     extra: dict[str, dict] = {}
     rows = [row(run("list /", ["/"])), row(run(f"tag /?tag={TAG}", [f"/?{urlencode({'tag': TAG})}"]))]

@@ -77,22 +77,35 @@ def make_user(username: str, password: str):
     return get_user_model().objects.create_user(username=username, password=password)
 
 
-def load_links(user, count: int, tag_count: int, seed: int) -> list[str]:
-    """Create ``count`` links with 1-3 tags each for ``user``; return the tag names."""
-    rng = random.Random(seed)
-    vocab = Vocabulary(rng)
-    # Topic words first: they get the largest shares of links ("python" tags about a fifth).
-    names = list(dict.fromkeys([*TOPIC_WORDS, *vocab.words]))[:tag_count]
-    tags = Tag.objects.bulk_create([Tag(user=user, name=name) for name in names])
-    tag_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(tags))))
-    through = Link.tags.through
-    started = time.monotonic()
-    for start in range(0, count, BATCH):
+class LinkLoader:
+    """Bulk-creates one user's links a batch at a time, so several users' saves can interleave."""
+
+    def __init__(self, user, count: int, tag_count: int, seed: int):
+        self.user, self.count, self.done = user, count, 0
+        self.rng = random.Random(seed)
+        self.vocab = Vocabulary(self.rng)
+        # Topic words first: they get the largest shares of links ("python" tags about a fifth).
+        names = list(dict.fromkeys([*TOPIC_WORDS, *self.vocab.words]))[:tag_count]
+        self.tags = Tag.objects.bulk_create([Tag(user=user, name=name) for name in names])
+        self.tag_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(self.tags))))
+
+    def load(self, batch: int) -> None:
+        rng, through = self.rng, Link.tags.through
         with transaction.atomic():
             links = Link.objects.bulk_create(
-                [_link(user, i, rng, vocab) for i in range(start, min(count, start + BATCH))])
+                [_link(self.user, i, rng, self.vocab) for i in range(self.done, min(self.count, self.done + batch))])
             rows = {(link.pk, tag.pk) for link in links
-                    for tag in rng.choices(tags, cum_weights=tag_weights, k=rng.randint(1, 3))}
+                    for tag in rng.choices(self.tags, cum_weights=self.tag_weights, k=rng.randint(1, 3))}
             through.objects.bulk_create([through(link_id=l, tag_id=t) for l, t in rows])
-    log.info("Loaded %d links for %s in %.1f s", count, user.username, time.monotonic() - started)
-    return [tag.name for tag in tags]
+        self.done += len(links)
+
+
+def load_users(loaders: list[LinkLoader]) -> None:
+    """Load all users' links in proportion, as if they had saved them over the same months."""
+    started = time.monotonic()
+    largest = max(loader.count for loader in loaders)
+    while any(loader.done < loader.count for loader in loaders):
+        for loader in loaders:
+            loader.load(max(1, BATCH * loader.count // largest))
+    log.info("Loaded %s links in %.1f s", [loader.count for loader in loaders], time.monotonic() - started)
+
