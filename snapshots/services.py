@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 
 from snapshots import jobs
 from snapshots.models import Link
+from snapshots.submission_guard import check_submitted_url
 from snapshots.url_rules import normalize_url
 from tagging.models import Tag
 from tagging.services import get_or_create_tags
@@ -25,6 +26,7 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
               tag_names: list[str] | None = None) -> SaveResult:
     """Save a URL for ``user``; an already-saved URL returns that link with the new tags merged in."""
     normalized = normalize_url(url)
+    check_submitted_url(normalized)
     tags = get_or_create_tags(user, tag_names or [])
     with transaction.atomic():
         link = Link.objects.select_for_update().filter(user=user, url=normalized).first()
@@ -62,6 +64,7 @@ def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> 
     """Apply edits; a changed URL is normalised and must not clash with another saved link."""
     if "url" in fields:
         fields["url"] = normalize_url(fields["url"])
+        check_submitted_url(fields["url"])
         if Link.objects.filter(user=link.user, url=fields["url"]).exclude(pk=link.pk).exists():
             raise ValidationError({"url": "You have already saved this URL as another link."})
     tags = get_or_create_tags(link.user, tag_names) if tag_names is not None else None

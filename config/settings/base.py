@@ -141,6 +141,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 LINKSHOT_ALLOWED_PRIVATE_HOSTS = env_list("LINKSHOT_ALLOWED_PRIVATE_HOSTS")
+# Resolver used to check submitted URLs (dotted path to a getaddrinfo-compatible function).
+LINKSHOT_DNS_RESOLVER = "socket.getaddrinfo"
 LINKSHOT_SNAPSHOT_ORIGIN = env_str("LINKSHOT_SNAPSHOT_ORIGIN", "").rstrip("/")
 LINKSHOT_MODELS_DIR = env_path("LINKSHOT_MODELS_DIR", str(DATA_DIR / "models"))
 

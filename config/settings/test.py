@@ -18,3 +18,6 @@ STORAGES = {
 _db = DATABASES["default"]  # noqa: F405
 if _db["ENGINE"].endswith("sqlite3") and _db["NAME"] not in ("", ":memory:"):
     _db["TEST"] = {"NAME": str(Path(_db["NAME"]).with_suffix(".test.sqlite3"))}
+
+# No DNS queries leave the machine during tests: only IP literals and localhost resolve.
+LINKSHOT_DNS_RESOLVER = "tests.support.offline_dns.getaddrinfo"
