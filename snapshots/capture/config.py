@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 # Flags that keep a headless capture browser quiet and lean. Site isolation is off because each job
 # gets its own throwaway context (no cookies worth protecting) and one renderer per page is cheaper
 # and keeps every frame's requests under the page's own request guard.
+# Headless Chromium still builds the browser window's WebUI pieces (omnibox popup, toolbar) for every
+# new context, each in a renderer of its own that reacts to every navigation; nobody ever sees them,
+# and turning them off cuts a simple page's capture from about 2 to under 1 CPU-second.
+BROWSER_UI_FEATURES = (
+    "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI",
+    "WebUIReloadButton", "WebUIToolbar",
+)
 DEFAULT_CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-dev-shm-usage",
@@ -18,7 +25,8 @@ DEFAULT_CHROMIUM_ARGS = (
     "--disable-extensions",
     "--no-first-run",
     "--mute-audio",
-    "--disable-features=site-per-process,IsolateOrigins,Translate,MediaRouter",
+    "--disable-features=" + ",".join(("site-per-process", "IsolateOrigins", "Translate", "MediaRouter",
+                                       *BROWSER_UI_FEATURES)),
     "--disable-site-isolation-trials",
 )
 
