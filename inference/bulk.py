@@ -79,22 +79,41 @@ def embed_stored_screenshots(paths: Sequence[str | os.PathLike[str]], predictor=
             use_gpu = False
     result = BulkResult()
     parts: dict[str, list[np.ndarray]] = {k: [] for k in IMAGE.output_names}
+    batches = list(_batches(len(paths), batch_size))
     # Decode stage in its own thread; it fans out to `pool` (nesting in one pool could deadlock).
     with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(1) as stager:
-        stage = (lambda rows: decoder.prepare(paths, rows, pool)) if use_gpu else \
-            (lambda rows: _prepare_cpu(paths, rows, pool, predictor.settings.limits))
-        batches = list(_batches(len(paths), batch_size))
-        ahead: Future | None = stager.submit(stage, batches[0]) if batches else None
+        if use_gpu:
+            # File reads run in the pool two batches ahead; nvJPEG decodes one batch ahead.
+            reads: dict[int, list] = {}
+
+            def read_ahead(k: int) -> None:
+                if k < len(batches) and k not in reads:
+                    reads[k] = decoder.submit_reads(paths, batches[k], pool)
+
+            def start(k: int) -> Future:
+                read_ahead(k)
+                read_ahead(k + 1)
+                return stager.submit(decoder.decode, paths, batches[k], reads.pop(k))
+        else:
+            def start(k: int) -> Future:
+                return stager.submit(_prepare_cpu, paths, batches[k], pool, predictor.settings.limits)
+        ahead: Future | None = start(0) if batches else None
         for k in range(len(batches)):
             ok, pixels, failed = ahead.result()
             # Start decoding the next batch before running this one: decode and inference overlap.
-            ahead = stager.submit(stage, batches[k + 1]) if k + 1 < len(batches) else None
+            ahead = start(k + 1) if k + 1 < len(batches) else None
             result.failures.update(failed)
             if not ok:
                 continue
-            out = backend.infer_torch({"pixels": pixels}) if use_gpu else backend.infer({"pixels": pixels})
-            for name in IMAGE.output_names:
-                parts[name].append(out[name].cpu().numpy() if use_gpu else out[name])
+            if use_gpu:
+                out = backend.infer_torch({"pixels": pixels})
+                pixels.record_stream(torch_current_stream())
+                for name in IMAGE.output_names:
+                    parts[name].append(out[name].cpu().numpy())
+            else:
+                out = backend.infer({"pixels": pixels})
+                for name in IMAGE.output_names:
+                    parts[name].append(out[name])
             result.indices.extend(ok)
     if result.indices:
         result.features, result.descriptors, result.logits = (np.concatenate(parts[n]) for n in IMAGE.output_names)
@@ -103,16 +122,34 @@ def embed_stored_screenshots(paths: Sequence[str | os.PathLike[str]], predictor=
     return result
 
 
+def torch_current_stream() -> Any:
+    import torch
+
+    return torch.cuda.current_stream()
+
+
 def gpu_crop_resize(image: Any, size: int = IMAGE_SIZE) -> Any:
     """uint8 CHW CUDA image -> uint8 size x size x 3 (same crop rule as the PIL path)."""
+    return crop_resize_batch([image], size)[0]
+
+
+def crop_resize_batch(images: Sequence[Any], size: int = IMAGE_SIZE, chunk: int = 64) -> Any:
+    """uint8 CHW images of one shape (CUDA or CPU) -> uint8 N x size x size x 3.
+
+    Same crop rule as the PIL path, antialiased bilinear resize; one interpolation per chunk
+    of images instead of a handful of small kernels per image."""
     import torch
     from torch.nn import functional as F
 
-    _, h, w = image.shape
+    _, h, w = images[0].shape
     x0, y0, x1, y1 = crop_box(w, h)
-    region = image[:3, y0:y1, x0:x1].unsqueeze(0).float()
-    resized = F.interpolate(region, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return resized.round_().clamp_(0, 255).to(torch.uint8)[0].permute(1, 2, 0)
+    out = torch.empty((len(images), size, size, 3), dtype=torch.uint8, device=images[0].device)
+    for start in range(0, len(images), chunk):
+        part = images[start:start + chunk]
+        region = torch.stack([im[:3, y0:y1, x0:x1] for im in part]).float()
+        resized = F.interpolate(region, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        out[start:start + len(part)] = resized.round_().clamp_(0, 255).permute(0, 2, 3, 1)
+    return out
 
 
 def read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:

@@ -1,16 +1,23 @@
-"""nvJPEG batch decoding for the bulk path (imports torchvision: only used on GPU hosts)."""
+"""nvJPEG batch decoding for the bulk path (imports torchvision: only used on GPU hosts).
+
+Files are read by the thread pool, batches ahead of the decoder. A batch's JPEGs go to
+nvJPEG in one call (torchvision.io.decode_jpeg on a list, device="cuda"); the decoded
+images are then cropped and resized together, one batched antialiased interpolation per
+image size, on the decoder's own CUDA stream, so decoding the next batch overlaps the
+model running on this one. Other formats fall back to the CPU path.
+"""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Sequence
 
 import torch
 import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to CPU decoding
 from torchvision.io import ImageReadMode, decode_jpeg
 
-from .bulk import gpu_crop_resize, read_bytes
-from .config import Limits
+from .bulk import crop_resize_batch, read_bytes
+from .config import IMAGE_SIZE, Limits
 from .errors import InvalidImage
 from .preprocess_image import prepare_image
 
@@ -21,18 +28,23 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 class GpuDecoder:
     def __init__(self, limits: Limits):
         self.limits = limits
+        self.stream = torch.cuda.Stream()
 
-    def prepare(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[int], Any, dict]:
-        """Read a batch, decode JPEGs on the GPU (others on the CPU): uint8 N x 224 x 224 x 3 CUDA."""
+    def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> list[Future]:
+        """Start reading a batch's files in the pool (returns at once)."""
         def load(i: int):
             try:
                 return i, read_bytes(paths[i], self.limits.max_image_bytes), None
             except (OSError, InvalidImage) as exc:
                 return i, None, str(exc)
+        return [pool.submit(load, i) for i in rows]
 
+    def decode(self, paths: Sequence[Any], rows: range, reads: list[Future]) -> tuple[list[int], Any, dict]:
+        """A read batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures)."""
         failed: dict[int, str] = {}
         jpeg_rows, jpeg_data, other_rows = [], [], []
-        for i, data, err in pool.map(load, rows):
+        for fut in reads:
+            i, data, err = fut.result()
             if err is not None:
                 failed[i] = err
             elif data[:3] == JPEG_MAGIC:
@@ -41,16 +53,23 @@ class GpuDecoder:
             else:
                 other_rows.append(i)
         images: dict[int, Any] = {}
-        if jpeg_data:
-            self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
-        for i in other_rows:
-            try:
-                images[i] = torch.from_numpy(prepare_image(paths[i], self.limits)).cuda(non_blocking=True)
-            except InvalidImage as exc:
-                failed[i] = str(exc)
-        ok = [i for i in rows if i in images]
-        pixels = torch.stack([images[i] for i in ok]) if ok else torch.zeros((0, 224, 224, 3), dtype=torch.uint8)
+        with torch.cuda.stream(self.stream):
+            if jpeg_data:
+                self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
+            for i in other_rows:
+                try:
+                    images[i] = torch.from_numpy(prepare_image(paths[i], self.limits)).cuda(non_blocking=True)
+                except InvalidImage as exc:
+                    failed[i] = str(exc)
+            ok = [i for i in rows if i in images]
+            pixels = torch.stack([images[i] for i in ok]) if ok else \
+                torch.zeros((0, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=torch.uint8, device="cuda")
+        self.stream.synchronize()  # the batch is complete before another stream reads it
         return ok, pixels, failed
+
+    def prepare(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[int], Any, dict]:
+        """Read and decode one batch (no read-ahead)."""
+        return self.decode(paths, rows, self.submit_reads(paths, rows, pool))
 
     def _decode_jpegs(self, rows: list[int], data: list[Any], images: dict, failed: dict) -> None:
         try:
@@ -64,10 +83,15 @@ class GpuDecoder:
                 except RuntimeError as exc:
                     failed[i] = f"corrupt JPEG: {exc}"
                     decoded.append(None)
+        groups: dict[tuple[int, ...], list[tuple[int, Any]]] = {}
         for i, img in zip(rows, decoded):
             if img is None:
                 continue
             if img.shape[1] * img.shape[2] > self.limits.max_pixels:
                 failed[i] = f"image too large: {img.shape[2]}x{img.shape[1]}"
                 continue
-            images[i] = gpu_crop_resize(img)
+            groups.setdefault(tuple(img.shape), []).append((i, img))
+        for members in groups.values():  # screenshots mostly share one size: one resize per size
+            resized = crop_resize_batch([img for _, img in members])
+            for (i, _), pixels in zip(members, resized):
+                images[i] = pixels

@@ -51,6 +51,19 @@ def test_torch_cuda_text_matches_onnxruntime(cuda_predictor, predictor, rng):
         assert (np.sum(got * want, axis=1) > 0.999).all()
 
 
+def test_torch_cuda_full_length_text_runs_without_mask_and_matches(cuda_predictor, predictor, rng):
+    backend = cuda_predictor.backend(TEXT)
+    for batch, seq in ((8, 256), (5, 64)):  # full rows: no mask, flash attention; 5 -> padded to 8
+        inputs = random_inputs(TEXT, batch, rng, seq=seq)
+        inputs["attention_mask"][:] = 1
+        inputs["input_ids"][inputs["input_ids"] == 0] = 2000
+        got = backend.infer(inputs)["embeddings"]
+        want = predictor.backend(TEXT).infer(inputs)["embeddings"]
+        assert _rel(got, want) < 2e-2
+        assert (np.sum(got * want, axis=1) > 0.999).all()
+        assert any(key[-1] for key in backend._graphs)  # the mask-free graph was used
+
+
 def test_torch_cuda_real_screenshot(cuda_predictor, page_png):
     _, _, logits = cuda_predictor.embed_images([page_png])
     assert "web site" in [n for n, _ in cuda_predictor.concepts(logits, 3)[0]]
