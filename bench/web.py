@@ -228,16 +228,21 @@ class gunicorn:
         self.process.wait(timeout=30)
 
 
-def database_cpu_seconds() -> float:
-    """CPU time of the Postgres backends serving this database (0 on SQLite: it runs in the web)."""
+def database_cpu_seconds() -> dict[int, float]:
+    """CPU time of each Postgres backend serving this database (none on SQLite: it runs in the web)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        return 0.0
+        return {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                        "AND pid <> pg_backend_pid()")
-        return sum(_cpu_seconds(pid) for (pid,) in cursor.fetchall())
+        return {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
+
+
+def cpu_used_since(before: dict[int, float], after: dict[int, float]) -> float:
+    # Backends come and go with connections; count what each one still present used meanwhile.
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _processes() -> list[tuple[int, int]]:
@@ -285,7 +290,7 @@ def run_scenarios(args: argparse.Namespace, server: gunicorn, cookies: dict[str,
         # and the load average say how much of it was ours.
         extra[name] = {"load1": round(os.getloadavg()[0], 1),
                        "cpu_ms": round((server.cpu_seconds() - cpu_before) * 1000 / served, 1),
-                       "db_cpu_ms": (round((database_cpu_seconds() - db_before) * 1000 / served, 1)
+                       "db_cpu_ms": (round(cpu_used_since(db_before, database_cpu_seconds()) * 1000 / served, 1)
                                      if args.db == "postgres" else "in web")}
         log.warning("%s: %s %s", args.db, result.row(), extra[name])
         return result
