@@ -235,8 +235,9 @@ def database_cpu_seconds() -> dict[int, float]:
     if connection.vendor != "postgresql":
         return {}
     with connection.cursor() as cursor:
+        # Client backends only: autovacuum workers come and go on their own schedule.
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
+                       "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
         return {pid: _cpu_seconds(pid) for (pid,) in cursor.fetchall()}
 
 
