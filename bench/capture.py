@@ -155,6 +155,7 @@ class Run:
     cpu_seconds: float
     steps: dict[str, float]
     failures: list[str]
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
 
     @property
     def per_minute(self) -> float:
@@ -170,6 +171,7 @@ def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, 
     procs = [spawn.Process(target=worker, args=(urls[i::workers], contexts, config, out)) for i in range(workers)]
     sampler = MemorySampler()
     sampler.start()
+    load_before = os.getloadavg()[0]
     for proc in procs:
         proc.start()
     reports = [out.get() for _ in procs]
@@ -180,18 +182,18 @@ def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, 
     failures = [f for r in reports for f in r[3]]
     steps = {k: sum(r[5].get(k, 0) for r in reports) / len(reports) for k in reports[0][5]}
     return Run(f"{workers}x{contexts}", profile, sum(r[2] for r in reports), seconds, sampler.peak,
-               sampler.peak_pss, sum(r[4] for r in reports), steps, failures)
+               sampler.peak_pss, sum(r[4] for r in reports), steps, failures, (load_before, os.getloadavg()[0]))
 
 
 def table(runs: list[Run]) -> str:
     lines = ["| processes x contexts | assets | pages | seconds | pages/min | CPU-s/page | 2-core ceiling "
-             "(pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "(pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures | load average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         cpu = run.cpu_seconds / run.pages
         lines.append(f"| {run.layout} | {run.profile} | {run.pages} | {run.seconds:.1f} | {run.per_minute:.0f} | "
                      f"{cpu:.2f} | {120 / cpu:.0f} | {run.peak_bytes / 2**20:.0f} MiB | "
-                     f"{run.peak_pss / 2**20:.0f} MiB | {len(run.failures)} |")
+                     f"{run.peak_pss / 2**20:.0f} MiB | {len(run.failures)} | {run.load[0]:.1f}-{run.load[1]:.1f} |")
     return "\n".join(lines)
 
 
