@@ -29,7 +29,7 @@ def with_tag(links: QuerySet, name: str) -> QuerySet:
     if not tag_ids:
         return links.none()
     tagged = through.objects.using(links.db).filter(tag_id__in=tag_ids)
-    if tagged.count() <= POPULAR_TAG_LINKS:
+    if tagged[:POPULAR_TAG_LINKS + 1].count() <= POPULAR_TAG_LINKS:
         # Few links: list them once; the newest-first walk keeps those in the list.
         return links.filter(pk__in=tagged.values("link_id"))
     # Many links: the walk fills a page quickly, probing the (link, tag) index per link.
