@@ -148,3 +148,25 @@ def test_meta_refresh_to_file_stays_on_the_page(capturer, site):  # noqa: F811
     assert result.final_url == site.url("/refresh-to-file")
     assert result.text == "Stay here"
     assert b"root:" not in result.assets["html"]
+
+
+def test_capture_contexts_start_no_hidden_browser_window_ui(capturer, site):  # noqa: F811
+    """Each capture opens a window; its WebUI (omnibox popup, toolbar) would cost a renderer per job."""
+    capturer.capture(site.url("/article"))
+
+    async def targets_while_a_page_is_open():
+        browser = await capturer._host.browser()
+        context = await browser.new_context()
+        try:
+            await context.new_page()
+            session = await browser.new_browser_cdp_session()
+            try:
+                return (await session.send("Target.getTargets"))["targetInfos"]
+            finally:
+                await session.detach()
+        finally:
+            await context.close()
+
+    targets = capturer._host.run(targets_while_a_page_is_open(), 30)
+    assert [t["type"] for t in targets if t["type"] == "page"] == ["page"]
+    assert [t["url"] for t in targets if t["type"] not in ("page", "browser")] == []
