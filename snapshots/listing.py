@@ -1,8 +1,9 @@
 """What the link list shows: filters from the query string, cheap pages, snapshot state per row.
 
 The list must stay fast at 100,000 links, so a page is fetched as ``size + 1`` rows (the extra
-row only says whether a next page exists; no COUNT over the whole table), and the tags and
-snapshots of the rows on screen come in one query each.
+row only says whether a next page exists; no COUNT over the whole table), and the tag names and
+snapshots of the rows on screen come in one flat query each (no model instances for tags:
+``prefetch_related`` builds a queryset per link, which cost more than the query itself).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -137,6 +139,7 @@ class RowUrls:
         self.asset_patterns = {name: reverse("snapshot-asset", kwargs={"pk": _PK_PLACEHOLDER, "asset": name})
                                for name in ROW_ASSETS}
         self.list_url = reverse("link-list")
+        self.tag_urls: dict[str, str] = {}
 
     def for_link(self, pk: int) -> dict[str, str]:
         return {key: pattern.replace(_PK_PLACEHOLDER, str(pk)) for key, pattern in self.patterns.items()}
@@ -148,7 +151,10 @@ class RowUrls:
         return self.asset_patterns[name].replace(_PK_PLACEHOLDER, str(snapshot.pk))
 
     def for_tag(self, name: str) -> str:
-        return f"{self.list_url}?{urlencode({'tag': name})}"
+        url = self.tag_urls.get(name)
+        if url is None:  # the same few tags recur on a page: encode each once
+            url = self.tag_urls[name] = f"{self.list_url}?{urlencode({'tag': name})}"
+        return url
 
 
 @dataclass
@@ -182,11 +188,9 @@ class LinkRow:
         return self.row_urls.for_asset(self.shown, "favicon")
 
 
-def link_rows(links: list[Link], urls: RowUrls | None = None) -> list[LinkRow]:
-    """One query for the snapshots of all links on screen, newest first per link.
-
-    Tags come from ``prefetch_related("tags")`` when the caller made one.
-    """
+def link_rows(links: list[Link], urls: RowUrls | None = None, with_tags: bool = False) -> list[LinkRow]:
+    """One query for the snapshots of all links on screen, newest first per link, and with
+    ``with_tags`` one for their tag names."""
     urls = urls or RowUrls()
     rows = {link.pk: LinkRow(link=link, row_urls=urls) for link in links}
     snapshots = (Snapshot.objects.filter(link_id__in=rows.keys())
@@ -197,10 +201,16 @@ def link_rows(links: list[Link], urls: RowUrls | None = None) -> list[LinkRow]:
             row.latest = snapshot
         if row.shown is None and snapshot.status == Snapshot.Status.DONE:
             row.shown = snapshot
-    for row in rows.values():
-        if "tags" in getattr(row.link, "_prefetched_objects_cache", {}):
-            row.tags = [(tag.name, urls.for_tag(tag.name)) for tag in row.link.tags.all()]
+    if with_tags and rows:
+        for link_id, name in _tag_names(rows.keys()):
+            rows[link_id].tags.append((name, urls.for_tag(name)))
     return [rows[link.pk] for link in links]
+
+
+def _tag_names(link_ids) -> QuerySet:
+    """(link id, tag name) pairs of the given links, names in the tag list's order."""
+    return (Link.tags.through.objects.filter(link_id__in=link_ids)
+            .order_by(Lower("tag__name")).values_list("link_id", "tag__name"))
 
 
 def link_row(link: Link) -> LinkRow:

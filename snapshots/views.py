@@ -10,8 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.access import get_owned_or_404, owned_by
@@ -62,12 +64,14 @@ def link_list(request: HttpRequest) -> HttpResponse:
     filters = ListFilters.from_querydict(request.GET)
     # The page text and notes can be long and the list shows neither.
     links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
-    links = links.prefetch_related("tags")
     page = paginate(links, filters.page)
     params = request.GET
+    rows = link_rows(page.items, with_tags=True)
     context = {
         "filters": filters,
-        "rows": link_rows(page.items),
+        "rows": rows,
+        # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
+        "rows_html": mark_safe(render_to_string("snapshots/_rows.html", {"rows": rows}, request, using="jinja2")),
         "page": page,
         "previous_url": query_url(params, page=page.number - 1 if page.number > 2 else None),
         "next_url": query_url(params, page=page.number + 1),
