@@ -96,7 +96,7 @@ def _filter_by_tags(links: QuerySet[Link], user, names: list[str]) -> QuerySet[L
         if tag_id is None:
             return links.none()  # an unknown tag matches nothing: no need to look at any link
         tagged = through.objects.filter(tag_id=tag_id)
-        if tagged.count() <= RARE_TAG_LINKS:
+        if tagged[:RARE_TAG_LINKS + 1].count() <= RARE_TAG_LINKS:  # stops counting past the threshold
             links = links.filter(pk__in=tagged.values("link_id"))
         else:
             links = links.filter(tags=tag_id)
