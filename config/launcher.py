@@ -166,7 +166,9 @@ def ensure_test_redis() -> subprocess.Popen | None:
 
 def run_pytest(label: str, extra_env: dict[str, str], args: list[str]) -> int:
     print(f"\n===== tests on {label} =====", flush=True)
-    env = {**os.environ, **extra_env}
+    # Importing config (for this launcher) set DJANGO_SETTINGS_MODULE to the run-time settings, and
+    # pytest-django prefers the environment over pytest.ini: name the test settings explicitly.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", **extra_env}
     return subprocess.run([PY, "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 
 
