@@ -26,7 +26,9 @@ def test_list_row_turns_from_pending_to_done_without_reload(alice_page: Page, al
     expect(page.locator(f"#link-title-{link.pk}")).to_have_text("Title from the page")
     thumbnail = slot.locator("img")
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 240
+    # The <img> is swapped in by htmx; its bytes arrive a moment later.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    assert thumbnail.evaluate("img => img.naturalWidth") == 240
     assert page.evaluate("window.__noReload") is True
     assert slot.get_attribute("hx-trigger") is None  # polling stopped
 
