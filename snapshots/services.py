@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 
 from snapshots import jobs
 from snapshots.models import Link
 from snapshots.submission_guard import check_submitted_url
 from snapshots.url_rules import normalize_url
-from tagging.models import Tag
-from tagging.services import get_or_create_tags
+from tagging.services import get_or_create_tags, tags_named
 
 
 @dataclass
@@ -25,8 +23,7 @@ class SaveResult:
 def save_link(user, url: str, title: str = "", description: str = "", notes: str = "",
               tag_names: list[str] | None = None) -> SaveResult:
     """Save a URL for ``user``; an already-saved URL returns that link with the new tags merged in."""
-    normalized = normalize_url(url)
-    check_submitted_url(normalized)
+    normalized = _checked_url(url)
     tags = get_or_create_tags(user, tag_names or [])
     with transaction.atomic():
         link = Link.objects.select_for_update().filter(user=user, url=normalized).first()
@@ -39,6 +36,13 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
     if created:
         jobs.request_snapshot(link)
     return SaveResult(link=link, created=created)
+
+
+def _checked_url(raw: str) -> str:
+    """The normalised URL, refused (ValidationError on "url") when captures may not reach it."""
+    normalized = normalize_url(raw)
+    check_submitted_url(normalized)
+    return normalized
 
 
 def _create_link(user, url: str, title: str, description: str, notes: str) -> Link:
@@ -63,8 +67,7 @@ def _fill_blanks(link: Link, **values: str) -> None:
 def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> Link:
     """Apply edits; a changed URL is normalised and must not clash with another saved link."""
     if "url" in fields:
-        fields["url"] = normalize_url(fields["url"])
-        check_submitted_url(fields["url"])
+        fields["url"] = _checked_url(fields["url"])
         if Link.objects.filter(user=link.user, url=fields["url"]).exclude(pk=link.pk).exists():
             raise ValidationError({"url": "You have already saved this URL as another link."})
     tags = get_or_create_tags(link.user, tag_names) if tag_names is not None else None
@@ -77,10 +80,6 @@ def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> 
     return link
 
 
-def set_tags(link: Link, tag_names: list[str]) -> Link:
-    return update_link(link, tag_names=tag_names)
-
-
 def bulk_add_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
     tags = get_or_create_tags(user, tag_names)
     through = Link.tags.through
@@ -90,8 +89,7 @@ def bulk_add_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
 
 
 def bulk_remove_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
-    names = [name.lower() for name in tag_names]
-    tag_ids = Tag.objects.annotate(lname=Lower("name")).filter(user=user, lname__in=names).values("pk")
+    tag_ids = tags_named(user, tag_names).values("pk")
     Link.tags.through.objects.filter(link__in=links, tag_id__in=tag_ids).delete()
     return links.count()
 

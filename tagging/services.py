@@ -3,10 +3,17 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from tagging.models import Tag
 from tagging.names import clean_tag_name, clean_tag_names
+
+
+def tags_named(user, names: list[str]) -> QuerySet[Tag]:
+    """The user's tags whose names match ``names`` case-insensitively (through the unique index)."""
+    lowered = [name.lower() for name in names]
+    return Tag.objects.annotate(lname=Lower("name")).filter(user=user, lname__in=lowered)
 
 
 def get_or_create_tags(user, names: list[str]) -> list[Tag]:
@@ -14,9 +21,7 @@ def get_or_create_tags(user, names: list[str]) -> list[Tag]:
     cleaned = clean_tag_names(names)
     if not cleaned:
         return []
-    lowered = [name.lower() for name in cleaned]
-    matches = Tag.objects.annotate(lname=Lower("name")).filter(user=user, lname__in=lowered)
-    existing = {tag.name.lower(): tag for tag in matches}
+    existing = {tag.name.lower(): tag for tag in tags_named(user, cleaned)}
     tags = []
     for name in cleaned:
         tag = existing.get(name.lower())
