@@ -60,6 +60,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time cap per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--list-cache-seconds", type=int, default=60,
+                        help="LINKSHOT_LIST_CACHE_SECONDS of the server (0: every page rendered afresh)")
     parser.add_argument("--postgres-db", default="ls_bench")
     parser.add_argument("--machine", default="2-core x86_64, 24 GiB")
     parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS.md '## Web'")
@@ -148,6 +150,7 @@ def server_env(args: argparse.Namespace, data_dir: Path) -> dict[str, str]:
         "DJANGO_DEBUG": "0",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "LINKSHOT_LOG_LEVEL": "WARNING",
+        "LINKSHOT_LIST_CACHE_SECONDS": str(args.list_cache_seconds),
     }
 
 

@@ -62,3 +62,12 @@ def stored_secret_key(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def redis_cache_url(broker_url: str) -> str:
+    """The Redis a cache can share with this Celery broker URL, in redis-py's spelling; "" if none."""
+    if broker_url.startswith(("redis://", "rediss://")):
+        return broker_url
+    if broker_url.startswith("redis+socket://"):  # kombu's unix socket form; redis-py says unix://
+        return "unix://" + broker_url.removeprefix("redis+socket://")
+    return ""

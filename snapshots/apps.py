@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-from snapshots import file_cleanup
+from snapshots import file_cleanup, list_cache
 
 from snapshots.search.index import ensure_search_index
 
@@ -19,3 +19,4 @@ class SnapshotsConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_ensure_search_index, sender=self)
         file_cleanup.connect()
+        list_cache.connect()

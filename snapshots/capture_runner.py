@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from snapshots import list_cache
 from snapshots.asset_types import FILE_ASSETS, asset_extension
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.result import CaptureResult
@@ -54,7 +55,10 @@ def claim(snapshot_id: int) -> Snapshot | None:
                .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None))
     if claimed != 1:
         return None
-    return Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
+    snapshot = Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
+    if snapshot is not None:
+        _status_shown(snapshot)
+    return snapshot
 
 
 def run_capture(snapshot_id: int, capturer) -> Outcome:
@@ -104,6 +108,7 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
     error = f"Attempt {snapshot.attempts} of {limit} failed: {reason} Trying again in about {delay:.0f} s."
     if not _owned(snapshot).update(status=S.PENDING, error=error):
         return Outcome("skipped")
+    _status_shown(snapshot)
     log.warning("snapshot %s: %s", snapshot.pk, error)
     return Outcome("retry", retry_in=delay)
 
@@ -111,7 +116,13 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
 def _fail(snapshot: Snapshot, error: str) -> Outcome:
     log.warning("snapshot %s failed: %s", snapshot.pk, error)
     written = _owned(snapshot).update(status=S.FAILED, error=error, finished_at=timezone.now())
+    _status_shown(snapshot)
     return Outcome("failed" if written else "skipped")
+
+
+def _status_shown(snapshot: Snapshot) -> None:
+    """The owner's list rows show this snapshot's status; update() sends no signals, so say it."""
+    list_cache.user_changed(snapshot.link.user_id)
 
 
 def _owned(snapshot: Snapshot):
@@ -131,6 +142,7 @@ def _finish(snapshot: Snapshot, result: CaptureResult, started: float) -> Outcom
             transaction.on_commit(lambda: _delete_files(snapshot, stored))
             return Outcome("skipped")
         _update_link(snapshot, result)
+        _status_shown(snapshot)
         transaction.on_commit(lambda: _announce(snapshot.pk))
     log.info("snapshot %s done in %.1f s", snapshot.pk, capture_seconds)
     return Outcome("done")

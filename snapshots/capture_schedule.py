@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
+from snapshots import list_cache
 from snapshots.capture_runner import stale_before
 from snapshots.models import CaptureSettings, Link, Snapshot
 
@@ -25,16 +26,17 @@ def reset_stuck_snapshots() -> list[int]:
     """
     cutoff = stale_before()
     requeued: list[int] = []
-    for pk, attempts in Snapshot.objects.filter(status=S.RUNNING, started_at__lt=cutoff).values_list("pk", "attempts"):
+    stale = Snapshot.objects.filter(status=S.RUNNING, started_at__lt=cutoff)
+    for pk, attempts, user_id in stale.values_list("pk", "attempts", "link__user_id"):
         stuck = Snapshot.objects.filter(pk=pk, status=S.RUNNING, started_at__lt=cutoff)
         if attempts >= settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS:
             stuck.update(status=S.FAILED, finished_at=timezone.now(),
                          error=f"Gave up after {attempts} attempts: the capture worker stopped each time "
                                "(crash, memory or time limit).")
-            continue
-        if stuck.update(status=S.PENDING, error=f"The capture worker stopped during attempt {attempts}; "
-                                                "queued again."):
+        elif stuck.update(status=S.PENDING, error=f"The capture worker stopped during attempt {attempts}; "
+                                                  "queued again."):
             requeued.append(pk)
+        list_cache.user_changed(user_id)  # update() sends no signals
     if requeued:
         log.warning("re-queuing %s snapshot(s) whose capture worker stopped", len(requeued))
     return requeued

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from snapshots import jobs
+from snapshots import jobs, list_cache
 from snapshots.models import Link
 from snapshots.submission_guard import check_submitted_url
 from snapshots.url_rules import normalize_url
@@ -85,21 +85,30 @@ def bulk_add_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
     through = Link.tags.through
     rows = [through(link_id=link_id, tag_id=tag.pk) for link_id in links.values_list("pk", flat=True) for tag in tags]
     through.objects.bulk_create(rows, ignore_conflicts=True)
+    list_cache.user_changed(user.pk)  # bulk_create sends no signals
     return links.count()
 
 
 def bulk_remove_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
     tag_ids = tags_named(user, tag_names).values("pk")
     Link.tags.through.objects.filter(link__in=links, tag_id__in=tag_ids).delete()
+    list_cache.user_changed(user.pk)  # nothing listens to the through table's own rows
     return links.count()
 
 
 def bulk_set_archived(links: QuerySet[Link], archived: bool) -> int:
-    return links.update(archived=archived)
+    return _updated(links, archived=archived)
 
 
 def bulk_set_unread(links: QuerySet[Link], unread: bool) -> int:
-    return links.update(unread=unread)
+    return _updated(links, unread=unread)
+
+
+def _updated(links: QuerySet[Link], **fields) -> int:
+    """links.update(**fields), telling the list cache (update() sends no signals)."""
+    count = links.update(**fields)
+    list_cache.user_changed(*links.values_list("user_id", flat=True).distinct())
+    return count
 
 
 def bulk_delete(links: QuerySet[Link]) -> int:

@@ -12,15 +12,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.access import get_owned_or_404, owned_by
-from snapshots import jobs, services
+from snapshots import jobs, list_cache, services
 from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.listing import (
-    SHOW_CHOICES, ListFilters, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
+    SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
 )
 from snapshots.models import Link, Snapshot
 
@@ -62,16 +64,13 @@ def _add_service_errors(form, error: ValidationError, field: str = "url") -> Non
 @require_GET
 def link_list(request: HttpRequest) -> HttpResponse:
     filters = ListFilters.from_querydict(request.GET)
-    # The page text and notes can be long and the list shows neither.
-    links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
-    page = paginate(links, filters.page)
+    rows = list_cache.rows_for(request.user.pk, _rows_variant(filters), lambda: _render_rows(request, filters))
+    page = Page(items=[], number=filters.page, has_next=rows.has_next)
     params = request.GET
-    rows = link_rows(page.items, with_tags=True)
     context = {
         "filters": filters,
-        "rows": rows,
-        # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
-        "rows_html": mark_safe(render_to_string("snapshots/_rows.html", {"rows": rows}, request, using="jinja2")),
+        "has_rows": rows.count > 0,
+        "rows_html": mark_safe(rows.html),
         "page": page,
         "previous_url": query_url(params, page=page.number - 1 if page.number > 2 else None),
         "next_url": query_url(params, page=page.number + 1),
@@ -83,6 +82,21 @@ def link_list(request: HttpRequest) -> HttpResponse:
         "bulk_actions": BULK_ACTIONS,
     }
     return render(request, "snapshots/link_list.html", context)
+
+
+def _rows_variant(filters: ListFilters) -> str:
+    """What the rendered rows depend on besides the user's data."""
+    return f"{filters!r}|{get_language()}|{timezone.get_current_timezone_name()}"
+
+
+def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListRows:
+    # The page text and notes can be long and the list shows neither.
+    links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
+    page = paginate(links, filters.page)
+    rows = link_rows(page.items, with_tags=True)
+    # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
+    html = render_to_string("snapshots/_rows.html", {"rows": rows}, request, using="jinja2")
+    return list_cache.ListRows(html=html, count=len(rows), has_next=page.has_next)
 
 
 @login_required

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import ConfigError, env_bool, env_int, env_list, env_path, env_str, stored_secret_key
+from config.env import (
+    ConfigError, env_bool, env_int, env_list, env_path, env_str, redis_cache_url, stored_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = env_path("LINKSHOT_DATA_DIR", str(BASE_DIR / "data"))
@@ -146,6 +148,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# Shared cache: the broker's Redis when there is one (rendered list rows, snapshots/list_cache.py).
+# Web and worker processes must all see it, so with the filesystem broker there is none.
+LINKSHOT_CACHE_URL = env_str("LINKSHOT_CACHE_URL", redis_cache_url(CELERY_BROKER_URL))
+if LINKSHOT_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": LINKSHOT_CACHE_URL,
+            "KEY_PREFIX": env_str("LINKSHOT_CACHE_PREFIX", "linkshot"),
+            # A Redis outage makes pages slower, not broken: give up on it quickly.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a user's rendered list rows are reused while none of their links, tags or snapshots
+# change; also the most a relative time ("5 minutes ago") can lag. 0 turns the list cache off.
+LINKSHOT_LIST_CACHE_SECONDS = env_int("LINKSHOT_LIST_CACHE_SECONDS", 60) if LINKSHOT_CACHE_URL else 0
 
 LINKSHOT_ALLOWED_PRIVATE_HOSTS = env_list("LINKSHOT_ALLOWED_PRIVATE_HOSTS")
 # Resolver used to check submitted URLs (dotted path to a getaddrinfo-compatible function).

@@ -1,6 +1,7 @@
 """Test settings: the same code paths, fast password hashing, media in a temp dir."""
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
@@ -21,3 +22,8 @@ if _db["ENGINE"].endswith("sqlite3") and _db["NAME"] not in ("", ":memory:"):
 
 # No DNS queries leave the machine during tests: only IP literals and localhost resolve.
 LINKSHOT_DNS_RESOLVER = "tests.support.offline_dns.getaddrinfo"
+
+# Each test run keeps its cached list rows under its own prefix; a worker subprocess started by a
+# test inherits it through the environment. tests/conftest.py empties it between tests.
+os.environ.setdefault("LINKSHOT_TEST_CACHE_PREFIX", f"linkshot-test-{uuid.uuid4().hex[:8]}")
+CACHES["default"]["KEY_PREFIX"] = os.environ["LINKSHOT_TEST_CACHE_PREFIX"]  # noqa: F405
