@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.web_client import Result, Session, drive, login  # noqa: E402
+from config.launcher import WEB_THREADS, WEB_WORKERS  # noqa: E402  (what ./linkshot up runs)
 
 log = logging.getLogger("bench.web")
 
@@ -58,8 +59,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=400, help="requests per scenario")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time cap per scenario")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=WEB_WORKERS, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=WEB_THREADS, help="threads per gunicorn worker")
     parser.add_argument("--list-cache-seconds", type=int, default=60,
                         help="LINKSHOT_LIST_CACHE_SECONDS of the server (0: every page rendered afresh)")
     parser.add_argument("--postgres-db", default="ls_bench")
@@ -106,8 +107,8 @@ def write_results(args: argparse.Namespace, table: str) -> None:
     section = (
         f"## Web\n\n{date.today().isoformat()}, {args.machine}. `bench/web.py`: {args.links:,} links "
         f"(+{args.other_links:,} of a second user), {args.tags} tags each, gunicorn {args.workers} workers "
-        f"x {args.threads} threads, {args.clients} concurrent clients, up to {args.requests} requests per "
-        f"scenario. Targets: search p95 <= {TARGETS_MS['search']} ms, list p95 <= {TARGETS_MS['list']} ms.\n"
+        f"x {args.threads} threads, list cache {args.list_cache_seconds} s (LINKSHOT_LIST_CACHE_SECONDS), "
+        f"{args.clients} concurrent clients, up to {args.requests} requests per scenario. Targets: search p95 <= {TARGETS_MS['search']} ms, list p95 <= {TARGETS_MS['list']} ms.\n"
         f"Searches: {', '.join(f'{k} `{v}`' for k, v in SEARCHES.items())}; tag page `/?tag={TAG}`.\n\n"
         f"{table}\n"
     )

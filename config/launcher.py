@@ -85,11 +85,18 @@ def ensure_admin() -> None:
         print(f"\n  Created admin account: user {user!r}, password {shown}\n", flush=True)
 
 
+# One worker process per core, two threads each: on two cores more threads only add GIL contention
+# (bench/RESULTS.md, ## Web), while a second thread keeps a worker answering during a download.
+WEB_WORKERS = 2
+WEB_THREADS = 2
+
+
 def services(port: int, data_dir: Path) -> dict[str, list[str]]:
     bind = os.environ.get("LINKSHOT_BIND", "127.0.0.1")
     return {
         "web": [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"{bind}:{port}",
-                "--workers", str(env_int("LINKSHOT_WEB_WORKERS", 2)), "--threads", "4",
+                "--workers", str(env_int("LINKSHOT_WEB_WORKERS", WEB_WORKERS)),
+                "--threads", str(env_int("LINKSHOT_WEB_THREADS", WEB_THREADS)),
                 "--access-logfile", "-"],
         "worker": [PY, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
                    "-Q", "default,capture,inference", "--hostname", "linkshot@%h",
