@@ -47,17 +47,19 @@ def rows_for(user_id: int, variant: str, render: Callable[[], ListRows]) -> List
     """The cached rows of ``variant`` (filters, page, language) for this user, else ``render()``."""
     if not enabled():
         return render()
+    version_key, rows_key = _version_key(user_id), _rows_key(user_id, variant)
     try:
-        key = _rows_key(user_id, _version(user_id), variant)
-        cached = cache.get(key)
+        found = cache.get_many([version_key, rows_key])  # one round trip on the common path
+        version = found.get(version_key) or _new_version(version_key)
     except Exception:  # noqa: BLE001 - a cache outage must cost speed, never the page
         log.warning("list cache unavailable; rendering without it", exc_info=True)
         return render()
-    if cached is not None:
-        return ListRows(*cached)
+    cached = found.get(rows_key)
+    if cached is not None and cached[0] == version:
+        return ListRows(*cached[1:])
     rows = render()
     try:
-        cache.set(key, (rows.html, rows.count, rows.has_next), settings.LINKSHOT_LIST_CACHE_SECONDS)
+        cache.set(rows_key, (version, rows.html, rows.count, rows.has_next), settings.LINKSHOT_LIST_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         log.warning("could not store list rows", exc_info=True)
     return rows
@@ -79,22 +81,19 @@ def _forget(keys: list[str]) -> None:
         log.warning("could not drop cached list rows", exc_info=True)
 
 
-def _version(user_id: int) -> str:
-    key = _version_key(user_id)
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, uuid.uuid4().hex, None)  # add: a concurrent reader's version wins, not ours
-        version = cache.get(key) or "unversioned"
-    return version
+def _new_version(key: str) -> str:
+    cache.add(key, uuid.uuid4().hex, None)  # add: a concurrent reader's version wins, not ours
+    return cache.get(key) or "unversioned"
 
 
 def _version_key(user_id: int) -> str:
     return f"list-version:{user_id}"
 
 
-def _rows_key(user_id: int, version: str, variant: str) -> str:
+def _rows_key(user_id: int, variant: str) -> str:
+    """One entry per page; it holds the version it was rendered under and counts only while current."""
     digest = hashlib.blake2b(variant.encode(), digest_size=12).hexdigest()
-    return f"list-rows:{user_id}:{version}:{digest}"
+    return f"list-rows:{user_id}:{digest}"
 
 
 # Saves, deletes and tag changes made through model instances (the admin, the services, the API)
