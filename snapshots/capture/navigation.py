@@ -1,7 +1,6 @@
 """Opening the URL: bounded navigation, error classification, and a guarded plain fetch."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -9,8 +8,10 @@ from urllib.parse import urljoin
 from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from snapshots.capture.config import CaptureConfig
 from snapshots.capture.errors import CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.guard import RequestGuard
+from snapshots.capture.quiet import RequestsInFlight, wait_loaded_and_quiet
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +117,15 @@ async def _read(response, url: str, max_bytes: int) -> Fetched:
     return Fetched(url=url, status=response.status, content_type=content_type, body=body)
 
 
-async def wait_bounded(page: Page, dom_timeout_s: float, quiet_cap_s: float, notes: list[str]) -> None:
-    """DOMContentLoaded (bounded), then network quiet for at most quiet_cap_s."""
+async def wait_bounded(page: Page, requests: RequestsInFlight, config: CaptureConfig, notes: list[str]) -> None:
+    """DOMContentLoaded (bounded), then the load event and a short network-quiet spell, capped."""
     try:
-        await page.wait_for_load_state("domcontentloaded", timeout=dom_timeout_s * 1000)
+        await page.wait_for_load_state("domcontentloaded", timeout=config.dom_timeout_s * 1000)
     except PlaywrightTimeout:
-        notes.append(f"the page did not finish loading within {dom_timeout_s:g} s; kept what had loaded")
+        notes.append(f"the page did not finish loading within {config.dom_timeout_s:g} s; kept what had loaded")
         return
-    try:
-        await page.wait_for_load_state("networkidle", timeout=quiet_cap_s * 1000)
-    except PlaywrightTimeout:
-        log.debug("network still busy after %s s on %s", quiet_cap_s, page.url)
     except PlaywrightError:
-        pass
-    await asyncio.sleep(0)
+        return  # the page went away; the steps after this will say so
+    if not await wait_loaded_and_quiet(page, requests, config.network_quiet_s, config.network_quiet_cap_s):
+        log.debug("%d request(s) still open after %s s on %s", requests.open_count, config.network_quiet_cap_s,
+                  page.url)

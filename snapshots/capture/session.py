@@ -17,6 +17,7 @@ from snapshots.capture.guard import RequestGuard
 from snapshots.capture.navigation import (
     NavigationIsDownload, guarded_fetch, open_page, raise_for_status, wait_bounded,
 )
+from snapshots.capture.quiet import RequestsInFlight
 from snapshots.capture.result import CaptureResult
 from snapshots.capture.steps import PageSteps
 
@@ -54,12 +55,12 @@ async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
     )
     crashed = asyncio.Event()
     try:
-        page = await _prepare(context, guard)
+        page, requests = await _prepare(context, guard)
         page.on("crash", lambda _page: crashed.set())
         # Attached before navigating: a page busy in a script would not answer an attach later.
         steps = PageSteps(page, await context.new_cdp_session(page), config, result)
         result.timings["context"] = time.perf_counter() - tick
-        await _capture_page(context, page, steps, guard, config, result)
+        await _capture_page(context, page, requests, steps, guard, config, result)
     finally:
         if not await _close_context(context):
             await on_wedged()
@@ -70,14 +71,15 @@ async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
     return result
 
 
-async def _prepare(context: BrowserContext, guard: RequestGuard) -> Page:
+async def _prepare(context: BrowserContext, guard: RequestGuard) -> tuple[Page, RequestsInFlight]:
     await guard.install(context)
     await context.add_init_script(QUIET_PAGE_SCRIPT)
     page = await context.new_page()
     context.on("page", lambda other: asyncio.ensure_future(_quiet_close(other)) if other is not page else None)
     page.on("dialog", lambda dialog: asyncio.ensure_future(_dismiss(dialog)))
+    requests = RequestsInFlight(page)
     await guard.attach(context, page)
-    return page
+    return page, requests
 
 
 async def _dismiss(dialog) -> None:
@@ -106,8 +108,8 @@ async def _close_context(context: BrowserContext) -> bool:
     return True
 
 
-async def _capture_page(context: BrowserContext, page: Page, steps: PageSteps, guard: RequestGuard,
-                        config: CaptureConfig, result: CaptureResult) -> None:
+async def _capture_page(context: BrowserContext, page: Page, requests: RequestsInFlight, steps: PageSteps,
+                        guard: RequestGuard, config: CaptureConfig, result: CaptureResult) -> None:
     tick = time.perf_counter()
     try:
         response = await open_page(page, result.url, guard, config.nav_timeout_s)
@@ -130,7 +132,7 @@ async def _capture_page(context: BrowserContext, page: Page, steps: PageSteps, g
         await _keep_image(await steps.response_body(response), config, result, steps)
     else:
         tick = time.perf_counter()
-        await wait_bounded(page, config.dom_timeout_s, config.network_quiet_cap_s, result.notes)
+        await wait_bounded(page, requests, config, result.notes)
         result.timings["wait"] = time.perf_counter() - tick
         _raise_if_navigated_to_refusal(page, guard)
         result.final_url = page.url

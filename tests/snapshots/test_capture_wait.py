@@ -1,0 +1,93 @@
+"""The wait before capturing: content that arrives after the load event is kept, an endless request is cut off.
+
+Real Chromium against a loopback server whose answers are held back on purpose.
+"""
+import time
+
+import pytest
+
+from snapshots.capture import Capturer
+from tests.support.capture_site import capture_config
+from tests.support.pageserver import LoopbackServer, blob, never_finishes, page, png_bytes, send
+
+pytestmark = [pytest.mark.chromium, pytest.mark.no_postgres]
+
+CAP_S = 1.5
+
+LATE_TEXT = """<!doctype html><html><head><title>Late text</title></head><body><h1>Late text</h1>
+<p id="late">waiting</p><script>
+addEventListener("load", () => fetch("/slow-text").then(r => r.text()).then(t => {
+  document.getElementById("late").textContent = t; }));
+</script></body></html>"""
+
+# A fetch after load, then an image the answer asks for: two slow requests one after the other.
+LATE_PICTURE = """<!doctype html><html><head><title>Late picture</title></head><body><h1>Late picture</h1>
+<div id="box"></div><script>
+addEventListener("load", () => fetch("/slow-text").then(r => r.text()).then(() => {
+  const img = new Image(); img.width = 200;
+  img.onload = () => document.getElementById("box").insertAdjacentHTML("beforeend", "<p>picture arrived</p>");
+  img.src = "/slow.png"; document.getElementById("box").appendChild(img); }));
+</script></body></html>"""
+
+ENDLESS = """<!doctype html><html><head><title>Endless</title></head><body><h1>Endless</h1>
+<p>This page keeps one request open forever.</p>
+<script>addEventListener("load", () => fetch("/never").catch(() => {}));</script></body></html>"""
+
+
+def held_back(seconds: float, body: bytes, content_type: str):
+    def handler(request_handler) -> None:
+        time.sleep(seconds)
+        send(request_handler, 200, body, content_type)
+    return handler
+
+
+@pytest.fixture(scope="module")
+def slow_site():
+    server = LoopbackServer("127.0.0.1")
+    server.routes.update({
+        "/late-text": page(LATE_TEXT),
+        "/late-picture": page(LATE_PICTURE),
+        "/endless": page(ENDLESS),
+        "/plain": page("<title>Plain</title><p>Nothing late here.</p>"),
+        "/slow-text": held_back(0.6, b"the late answer arrived", "text/plain"),
+        "/slow.png": held_back(0.5, png_bytes(200, 100, (250, 20, 20)), "image/png"),
+        "/never": never_finishes(server, 30),
+        "/favicon.ico": blob(png_bytes(16, 16), "image/x-icon"),
+    })
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def engine(slow_site):
+    capturer = Capturer(capture_config(slow_site, network_quiet_cap_s=CAP_S))
+    yield capturer
+    capturer.close()
+
+
+def test_text_fetched_after_the_load_event_is_captured(engine, slow_site):
+    result = engine.capture(slow_site.url("/late-text"))
+    assert "the late answer arrived" in result.text
+    assert b"the late answer arrived" in result.assets["html"]
+    assert b"the late answer arrived" in result.assets["mhtml"]
+    assert result.timings["wait"] >= 0.6
+
+
+def test_image_asked_for_by_a_late_answer_is_loaded_before_the_capture(engine, slow_site):
+    result = engine.capture(slow_site.url("/late-picture"))
+    assert "picture arrived" in result.text
+    assert b"/slow.png" in result.assets["html"]
+    assert result.timings["wait"] >= 1.1  # both held-back answers, one after the other
+
+
+def test_a_request_that_never_ends_stops_the_wait_at_the_cap(engine, slow_site):
+    result = engine.capture(slow_site.url("/endless"))
+    assert CAP_S - 0.05 <= result.timings["wait"] < CAP_S + 1.5
+    assert result.title == "Endless"
+    assert "screenshot" in result.assets and "keeps one request open" in result.text
+
+
+def test_a_quiet_page_does_not_wait_for_the_cap(engine, slow_site):
+    result = engine.capture(slow_site.url("/plain"))
+    assert result.timings["wait"] < CAP_S - 0.3
+    assert result.title == "Plain"
