@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 # The compositor (GPU process) and the network service run as threads of the browser process rather
 # than processes of their own: the same CPU per page, about 160 MiB less summed RSS per browser, and
 # a crash of either takes the browser down, which the host already survives by relaunching it.
+# Unsandboxed helpers (the storage service) start without a zygote of their own: one process and
+# about 70 MiB summed RSS fewer per browser, and they start once per browser, not per page.
 BROWSER_UI_FEATURES = (
     "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI",
     "WebUIReloadButton", "WebUIToolbar",
@@ -21,6 +23,7 @@ BROWSER_UI_FEATURES = (
 DEFAULT_CHROMIUM_ARGS = (
     "--disable-gpu",
     "--in-process-gpu",
+    "--no-unsandboxed-zygote",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",
