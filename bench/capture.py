@@ -2,16 +2,18 @@
 
 Serves simple pages on loopback, captures them with N worker processes x M browser contexts
 each (one Chromium per process, as in the capture worker), and writes the figures under
-"## Capture" in bench/RESULTS.md.
+"## Capture" in bench/RESULTS.md. The layout the product's worker runs is always among the rows.
 
-    .venv/bin/python bench/capture.py --pages 200 --layouts 1x1 1x2 1x4 2x2
+    .venv/bin/python bench/capture.py --pages 200 --layouts 1x1 1x2 2x1 --quiet-s 0.2 0.5
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import multiprocessing
 import os
+import platform
 import sys
 import threading
 import time
@@ -20,19 +22,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from config.launcher import services  # noqa: E402
 from snapshots.capture import CaptureConfig, CaptureError, Capturer  # noqa: E402
 from tests.support.pageserver import LoopbackServer, blob, page, png_bytes  # noqa: E402
 
 log = logging.getLogger("bench.capture")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-DATE = "2026-11-25"
-MACHINE = "2-core x86_64, 24 GiB"
 SAFETY_ARGS = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                "--proxy-server=http://127.0.0.1:9"]
 PROFILES = {
     "full": {},  # screenshot, thumbnail, full page, HTML, MHTML, PDF, text, favicon
     "lean": {"keep_pdf": False, "keep_mhtml": False, "keep_full_page": False},
 }
+
+
+def machine() -> str:
+    memory_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal:"))
+    return f"{os.cpu_count()}-core {platform.machine()}, {memory_kib / 2**20:.0f} GiB"
+
+
+def product_layout() -> str:
+    """The layout `./linkshot up` runs: a prefork worker whose children each drive one Chromium and run
+    one task at a time, so "<concurrency>x1"."""
+    command = services(8000, Path("/tmp"))["worker"]
+    return f"{command[command.index('--concurrency') + 1]}x1"
 
 
 def simple_page(number: int) -> str:
@@ -156,15 +170,17 @@ class Run:
     steps: dict[str, float]
     failures: list[str]
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
+    quiet_s: float = 0.0  # the network-quiet spell the capture waited for after the load event
 
     @property
     def per_minute(self) -> float:
         return self.pages / self.seconds * 60
 
 
-def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, profile: str) -> Run:
+def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, profile: str,
+               quiet_s: float) -> Run:
     config = CaptureConfig(allowed_private=[f"127.0.0.1:{server.port}"], extra_chromium_args=SAFETY_ARGS,
-                           **PROFILES[profile])
+                           network_quiet_s=quiet_s, **PROFILES[profile])
     urls = [server.url(f"/p/{n}") for n in range(pages)]
     spawn = multiprocessing.get_context("spawn")
     out = spawn.Queue()
@@ -182,24 +198,27 @@ def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, 
     failures = [f for r in reports for f in r[3]]
     steps = {k: sum(r[5].get(k, 0) for r in reports) / len(reports) for k in reports[0][5]}
     return Run(f"{workers}x{contexts}", profile, sum(r[2] for r in reports), seconds, sampler.peak,
-               sampler.peak_pss, sum(r[4] for r in reports), steps, failures, (load_before, os.getloadavg()[0]))
+               sampler.peak_pss, sum(r[4] for r in reports), steps, failures, (load_before, os.getloadavg()[0]),
+               quiet_s)
 
 
 def table(runs: list[Run]) -> str:
-    lines = ["| processes x contexts | assets | pages | seconds | pages/min | CPU-s/page | 2-core ceiling "
-             "(pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures | load average |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    product = product_layout()
+    lines = ["| processes x contexts | quiet wait | assets | pages | seconds | pages/min | CPU-s/page | "
+             "2-core ceiling (pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures | load average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         cpu = run.cpu_seconds / run.pages
-        lines.append(f"| {run.layout} | {run.profile} | {run.pages} | {run.seconds:.1f} | {run.per_minute:.0f} | "
-                     f"{cpu:.2f} | {120 / cpu:.0f} | {run.peak_bytes / 2**20:.0f} MiB | "
+        layout = f"{run.layout} (product)" if run.layout == product else run.layout
+        lines.append(f"| {layout} | {run.quiet_s:g} s | {run.profile} | {run.pages} | {run.seconds:.1f} | "
+                     f"{run.per_minute:.0f} | {cpu:.2f} | {120 / cpu:.0f} | {run.peak_bytes / 2**20:.0f} MiB | "
                      f"{run.peak_pss / 2**20:.0f} MiB | {len(run.failures)} | {run.load[0]:.1f}-{run.load[1]:.1f} |")
     return "\n".join(lines)
 
 
 def step_table(run: Run) -> str:
     steps = sorted(run.steps.items(), key=lambda item: -item[1])
-    return (f"Mean seconds per step ({run.layout}, {run.profile}): "
+    return (f"Mean seconds per step ({run.layout}, quiet wait {run.quiet_s:g} s, {run.profile}): "
             + ", ".join(f"{name} {seconds:.2f}" for name, seconds in steps))
 
 
@@ -219,22 +238,24 @@ def write_results(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=200)
-    parser.add_argument("--layouts", nargs="+", default=["1x1", "1x2", "1x4", "2x2"])
+    parser.add_argument("--layouts", nargs="+", default=["2x1", "1x1", "1x2"])
     parser.add_argument("--profiles", nargs="+", default=["full"], choices=sorted(PROFILES))
+    parser.add_argument("--quiet-s", nargs="+", type=float, default=[CaptureConfig().network_quiet_s],
+                        help="network-quiet spells to compare (0.5 s is what Playwright's networkidle waits)")
     parser.add_argument("--note", default="", help="a line added under the table (e.g. machine load)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    layouts = args.layouts if product_layout() in args.layouts else [product_layout(), *args.layouts]
     server = serve(args.pages)
     runs = []
     try:
-        for profile in args.profiles:
-            for layout in args.layouts:
-                workers, contexts = (int(part) for part in layout.split("x"))
-                runs.append(run_layout(server, args.pages, workers, contexts, profile))
-                print(table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
-                if not args.no_write:  # after every layout, so a long run keeps what it measured
-                    write_results(report(runs, args.pages, args.note))
+        for profile, quiet_s, layout in itertools.product(args.profiles, args.quiet_s, layouts):
+            workers, contexts = (int(part) for part in layout.split("x"))
+            runs.append(run_layout(server, args.pages, workers, contexts, profile, quiet_s))
+            print(table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
+            if not args.no_write:  # after every layout, so a long run keeps what it measured
+                write_results(report(runs, args.pages, args.note))
     finally:
         server.close()
     print(report(runs, args.pages, args.note))  # noqa: T201
@@ -242,8 +263,11 @@ def main() -> None:
 
 def report(runs: list[Run], pages: int, note: str) -> str:
     steps = "\n\n".join(step_table(run) for run in runs[:1])
-    return (f"## Capture\n{DATE}, {MACHINE}, Debian Chromium via Playwright, {pages} simple local pages "
-            f"(`bench/capture.py`). Memory is sampled every 0.2 s: RSS summed over every Chromium process "
+    return (f"## Capture\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, Debian Chromium via "
+            f"Playwright, {pages} simple local pages (`bench/capture.py`). The product's worker runs "
+            f"{product_layout()} (marked): a prefork Celery worker whose children each drive one Chromium and "
+            f"capture one page at a time. Quiet wait: after the load event, how long no request may be open "
+            f"before the capture goes on. Memory is sampled every 0.2 s: RSS summed over every Chromium process "
             f"(counts shared pages once per process) and PSS (shared pages split, the real footprint). "
             f"CPU-s/page counts the worker, the Playwright driver and all Chromium processes; the "
             f"ceiling is 120 CPU-s per minute divided by it.\n\n{table(runs)}\n\n{steps}\n\n{note}\n")
