@@ -24,6 +24,6 @@ if _db["ENGINE"].endswith("sqlite3") and _db["NAME"] not in ("", ":memory:"):
 LINKSHOT_DNS_RESOLVER = "tests.support.offline_dns.getaddrinfo"
 
 # Each test run keeps its cached list rows under its own prefix; a worker subprocess started by a
-# test inherits it through the environment. tests/conftest.py empties it between tests.
+# test inherits it through the environment. conftest.py empties it between tests.
 os.environ.setdefault("LINKSHOT_TEST_CACHE_PREFIX", f"linkshot-test-{uuid.uuid4().hex[:8]}")
 CACHES["default"]["KEY_PREFIX"] = os.environ["LINKSHOT_TEST_CACHE_PREFIX"]  # noqa: F405
