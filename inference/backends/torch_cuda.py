@@ -13,7 +13,7 @@ mask (flash attention, plain mean pooling). Whether a batch is full is read from
 on the host for numpy inputs, or with one small device reduction for CUDA inputs.
 
 Compilation (`compile`, env LINKSHOT_TORCH_COMPILE):
-  * "aot" (default): the forward is exported with torch.export and compiled once by
+  * "aot": the forward is exported with torch.export and compiled once by
     AOTInductor into a package cached on disk (aot_cache.py, keyed like the TensorRT engines);
     later starts load it in about a second. One package per model variant covers every batch
     bucket (symbolic batch axis; text also a symbolic sequence axis). Inductor fuses the
@@ -21,7 +21,7 @@ Compilation (`compile`, env LINKSHOT_TORCH_COMPILE):
     are then captured around the compiled code as in the other modes.
   * "jit" (or "1"): torch.compile in the process, tens of seconds per batch bucket at every
     start (kept for comparisons).
-  * "off" (or "0"): the eager modules replayed as CUDA graphs.
+  * "off" (or "0", the default): the eager modules replayed as CUDA graphs.
 Inductor's settings come from COMPILE_MODES (LINKSHOT_TORCH_COMPILE_MODE). Its full
 max-autotune also times generated depthwise-convolution kernels, which lose to cuDNN's by
 two to three orders of magnitude and take minutes per bucket to time on an H100; the default
@@ -59,9 +59,10 @@ _COMPILE_ALIASES = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "
                     "false": "off", "none": "off"}
 
 
-# Measured on an H200 (bench/RESULTS.md): compiled ahead of time the image model runs at 3x
-# eager fp32; the text model is faster uncompiled (fused layers + flash attention + CUDA graphs).
-DEFAULT_COMPILE = {"image": "aot", "text": "off", "head": "off"}
+# Measured on an H200 (bench/RESULTS.md): the AOT image package runs at 2.1-2.3x eager fp32
+# (uncompiled 1.46x) but took 55 s to load from the cache, and a fresh process crashed while
+# loading it (torch 2.11), so compilation stays opt-in; text is faster uncompiled anyway.
+DEFAULT_COMPILE = {"image": "off", "text": "off", "head": "off"}
 
 
 def compile_choice(value: bool | str | None, model: str = "image") -> str:
