@@ -163,15 +163,22 @@ class LoadedPackage:
     seconds: float
 
 
+def locate(spec: AotSpec, models_dir: Path, weights_digest: str, device: str = "cuda") -> Path:
+    """Where the package for `spec` (compiled for this device and torch) lives in the cache."""
+    import torch
+
+    name, cc, cuda = device_identity(device)
+    key = package_key(spec, weights_digest, code_digest(), torch.__version__, cuda, name, cc)
+    return package_path(models_dir, spec, key, name, cc, torch.__version__)
+
+
 def load_or_compile(module_fn: Callable[[], Any], spec: AotSpec, arg_names: list[str], models_dir: Path,
                     weights_digest: str, device: str = "cuda") -> LoadedPackage:
     """The package for `spec` from the cache, compiling it first (from `module_fn()`) if missing."""
     import torch
 
     start = time.perf_counter()
-    name, cc, cuda = device_identity(device)
-    key = package_key(spec, weights_digest, code_digest(), torch.__version__, cuda, name, cc)
-    path = package_path(models_dir, spec, key, name, cc, torch.__version__)
+    path = locate(spec, models_dir, weights_digest, device)
     compiled = False
     if path.exists():
         try:
