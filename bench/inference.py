@@ -4,7 +4,7 @@ baseline in the same run, batch-1 latency, and the bulk path (stored screenshots
     python bench/inference.py [--backends tensorrt torch-cuda onnxruntime] [--json out.json]
     python bench/inference.py --backends torch-cuda --compile-variants cudnn taps --compile-text
     python bench/inference.py --backends torch-cuda --off-row --aot-static-row --reanalyze 4096 \
-        --bulk-shares 0 0.5 --start-from-cache      (LINKSHOT_TORCH_COMPILE=aot: the AOT package rows)
+        --bulk-shares 0 0.5 --start-from-cache      (LINKSHOT_TORCH_COMPILE=image=aot: AOT image rows)
 
 GPU backends are timed on device-resident inputs (the model) and batch-1 latency also host to
 host; CPU backends on numpy arrays. Text is timed on token ids already on the device (the

@@ -12,7 +12,8 @@ layer, SDPA attention; a batch whose sequences all fill the bucket width runs wi
 mask (flash attention, plain mean pooling). Whether a batch is full is read from the mask
 on the host for numpy inputs, or with one small device reduction for CUDA inputs.
 
-Compilation (`compile`, env LINKSHOT_TORCH_COMPILE):
+Compilation (`compile`, env LINKSHOT_TORCH_COMPILE, for both models or per model as in
+"image=aot,text=off"):
   * "aot": the forward is exported with torch.export and compiled once by
     AOTInductor into a package cached on disk (aot_cache.py, keyed like the TensorRT engines);
     later starts load it in about a second. One package per model variant covers every batch
@@ -70,6 +71,9 @@ def compile_choice(value: bool | str | None, model: str = "image") -> str:
     or the model's default."""
     if value is None:
         value = os.environ.get("LINKSHOT_TORCH_COMPILE", "") or DEFAULT_COMPILE.get(model, "off")
+    if isinstance(value, str) and "=" in value:  # per model: "image=aot,text=off"
+        per_model = dict(part.split("=", 1) for part in value.replace(" ", "").split(",") if "=" in part)
+        value = per_model.get(model, DEFAULT_COMPILE.get(model, "off"))
     if isinstance(value, bool):
         return "jit" if value else "off"
     choice = _COMPILE_ALIASES.get(str(value).strip().lower())

@@ -147,3 +147,4 @@ def test_workspace_bounds():
     assert workspace_bytes(80 << 30) == 8 << 30
     assert workspace_bytes(16 << 30) == 4 << 30
     assert workspace_bytes(100 << 20) == 256 << 20
+
