@@ -95,7 +95,7 @@ def build_all(models_dir: str | Path | None = None, precisions: tuple[str, ...] 
     models = config.models_dir(models_dir)
     out = []
     for spec in (IMAGE, TEXT, HEAD):
-        for precision in ("fp32", "fp16") if "fp16" in precisions else ("fp32",):
+        for precision in ("fp32", "fp16") if "fp16" in precisions and _strongly_typed(flavour_name) else ("fp32",):
             try:
                 path = ensure_onnx_variant(spec, precision, models)
                 out.append(Artefact("onnx", f"{spec.name} {precision}", path, path.stat().st_size))
@@ -104,6 +104,16 @@ def build_all(models_dir: str | Path | None = None, precisions: tuple[str, ...] 
     out += build_engines(models, precisions, flavour_name)
     out += build_packages(models)
     return out
+
+
+def _strongly_typed(flavour_name: str | None) -> bool:
+    """Whether the TensorRT that loads here needs fp16 graphs (TensorRT 10 takes a builder flag)."""
+    from .backends.trt_flavour import load_flavour
+
+    try:
+        return load_flavour(flavour_name).strongly_typed
+    except BackendUnavailable:
+        return False
 
 
 def cached(models_dir: str | Path | None = None) -> dict[str, list[dict]]:
