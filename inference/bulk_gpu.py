@@ -30,7 +30,7 @@ from .preprocess_image import prepare_image
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
 # Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
-# CPU share slower (the PIL threads contend for the GIL with the batch loop), so 0 by default.
+# CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.
 DEFAULT_CPU_SHARE = 0.0
 
 
