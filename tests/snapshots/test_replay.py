@@ -11,8 +11,9 @@ from playwright.sync_api import sync_playwright
 
 from snapshots import replay_signing
 from snapshots.assets import latest_snapshot, snapshot_asset_urls
+from snapshots.capture_settings import chromium_path
 from snapshots.models import Link, Snapshot
-from tests.support.capture_jobs_site import site  # noqa: F401 (fixture)
+from tests.support.capture_jobs_site import Site
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import page, png_bytes
 
@@ -190,10 +191,18 @@ def test_latest_snapshot_prefers_the_newest_complete_one(alice, django_assert_nu
     assert latest_snapshot(link) == running
 
 
+@pytest.fixture(scope="module")
+def site():
+    """A loopback canary a hostile captured page tries to send cookies and API answers to."""
+    served = Site()
+    yield served
+    served.close()
+
+
 def open_in_chromium(url: str, cookie: dict | None = None) -> str | None:
     """Load ``url`` in real Chromium and return whether the page's own script marked the body."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=TEST_CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=TEST_CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             if cookie:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from snapshots import capture_schedule, jobs
 from snapshots.capture_runner import run_capture
 from snapshots.models import Link, Snapshot
-from tests.support.capture_jobs_site import article, capturer, site  # noqa: F401 (fixtures)
+from tests.support.capture_jobs_site import article
 from tests.support.pageserver import page
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db]

@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 from snapshots.capture import CaptureConfig, Capturer, close_capturer, get_capturer
-from tests.support.capture_site import capture_config, capturer, servers, site  # noqa: F401 - fixtures
+from tests.support.capture_site import capture_config
 
 pytestmark = [pytest.mark.chromium, pytest.mark.no_postgres]
 
 
-def timed_capture(capturer, url, limit_s):  # noqa: F811
+def timed_capture(capturer, url, limit_s):
     started = time.monotonic()
     result = capturer.capture(url)
     elapsed = time.monotonic() - started
@@ -22,40 +22,40 @@ def timed_capture(capturer, url, limit_s):  # noqa: F811
     return result
 
 
-def test_endless_dialogs_are_dismissed(capturer, site):  # noqa: F811
+def test_endless_dialogs_are_dismissed(capturer, site):
     result = timed_capture(capturer, site.url("/alerts"), 15)
     assert result.title == "Nag"
     assert "screenshot" in result.assets
 
 
-def test_request_that_never_completes_is_cut_off(capturer, site):  # noqa: F811
+def test_request_that_never_completes_is_cut_off(capturer, site):
     result = timed_capture(capturer, site.url("/hangs"), 20)
     assert result.title == "Hangs"
     assert any("did not finish loading" in note for note in result.notes)
     assert "screenshot" in result.assets
 
 
-def test_very_tall_page_is_clipped(capturer, site):  # noqa: F811
+def test_very_tall_page_is_clipped(capturer, site):
     result = timed_capture(capturer, site.url("/tall"), 30)
     with Image.open(io.BytesIO(result.assets["full_page"])) as shot:
         assert shot.size == (1280, 15000)
     assert "full page cut at 15000 px of 50000 px" in result.notes
 
 
-def test_download_trigger_is_refused_and_the_page_kept(capturer, site):  # noqa: F811
+def test_download_trigger_is_refused_and_the_page_kept(capturer, site):
     result = timed_capture(capturer, site.url("/download"), 15)
     assert result.title == "Download"
     assert result.final_url == site.url("/download")
 
 
-def test_busy_script_is_stopped_and_the_page_still_captured(capturer, site):  # noqa: F811
+def test_busy_script_is_stopped_and_the_page_still_captured(capturer, site):
     result = timed_capture(capturer, site.url("/busy"), 30)
     assert "a script kept the page busy; it was stopped" in result.notes
     assert "screenshot" in result.assets
     assert "Busy page" in result.text
 
 
-def test_page_still_works_after_the_hostile_ones(capturer, site):  # noqa: F811
+def test_page_still_works_after_the_hostile_ones(capturer, site):
     assert timed_capture(capturer, site.url("/plain"), 10).title == "Plain"
 
 
@@ -78,7 +78,7 @@ def chromium_browser_pids() -> list[int]:
     return sorted(set(pids))
 
 
-def test_crashed_browser_is_relaunched(site):  # noqa: F811
+def test_crashed_browser_is_relaunched(site):
     engine = Capturer(capture_config(site))
     try:
         others = set(chromium_browser_pids())
@@ -93,7 +93,7 @@ def test_crashed_browser_is_relaunched(site):  # noqa: F811
         engine.close()
 
 
-def test_get_capturer_is_one_lazy_instance_per_process(site):  # noqa: F811
+def test_get_capturer_is_one_lazy_instance_per_process(site):
     calls = []
 
     def factory() -> CaptureConfig:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from snapshots import jobs, tasks
 from snapshots.models import Link, Snapshot
 from snapshots.services import save_link
-from tests.support.capture_jobs_site import article, site, slow_first  # noqa: F401 (fixture)
+from tests.support.capture_jobs_site import article, slow_first
 from tests.support.celery_worker import Worker, wait_for
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]

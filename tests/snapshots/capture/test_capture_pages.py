@@ -6,14 +6,13 @@ import pytest
 from PIL import Image
 
 from snapshots.capture import CapturePermanentError, CaptureRefused, CaptureResult, CaptureTransientError
-from tests.support.capture_site import capturer, servers, site  # noqa: F401 - fixtures
 from tests.support.pageserver import pdf_with_text, png_bytes, wait_for_requests
 
 pytestmark = [pytest.mark.chromium, pytest.mark.no_postgres]
 
 
 @pytest.fixture
-def canaries(servers):  # noqa: F811
+def canaries(servers):
     _site, far, near = servers
     far.requests.clear()
     near.requests.clear()
@@ -27,7 +26,7 @@ def image_size(data: bytes) -> tuple[int, int]:
         return image.size
 
 
-def test_article_facts_text_and_assets(capturer, site):  # noqa: F811
+def test_article_facts_text_and_assets(capturer, site):
     result = capturer.capture(site.url("/article"))
     assert result.http_status == 200
     assert result.content_type.startswith("text/html")
@@ -48,26 +47,26 @@ def test_article_facts_text_and_assets(capturer, site):  # noqa: F811
     assert result.timings["total"] > 0 and "screenshot" in result.timings
 
 
-def test_favicon_comes_from_the_declared_link(capturer, site):  # noqa: F811
+def test_favicon_comes_from_the_declared_link(capturer, site):
     result = capturer.capture(site.url("/article"))
     assert result.favicon_url == site.url("/static/icon.png")
     assert result.assets["favicon"] == png_bytes(16, 16, (200, 40, 40))
 
 
-def test_favicon_falls_back_to_favicon_ico(capturer, site):  # noqa: F811
+def test_favicon_falls_back_to_favicon_ico(capturer, site):
     result = capturer.capture(site.url("/plain"))
     assert result.favicon_url == site.url("/favicon.ico")
     assert result.assets["favicon"] == png_bytes(16, 16)
 
 
-def test_redirects_are_followed_to_the_final_url(capturer, site):  # noqa: F811
+def test_redirects_are_followed_to_the_final_url(capturer, site):
     result = capturer.capture(site.url("/redirect"))
     assert result.final_url == site.url("/article")
     assert result.http_status == 200
     assert result.title == "A Fine Article"
 
 
-def test_image_url_keeps_the_image_as_screenshot(capturer, site):  # noqa: F811
+def test_image_url_keeps_the_image_as_screenshot(capturer, site):
     result = capturer.capture(site.url("/photo.png"))
     assert result.content_type == "image/png"
     assert result.assets["screenshot"] == png_bytes(640, 480)
@@ -75,7 +74,7 @@ def test_image_url_keeps_the_image_as_screenshot(capturer, site):  # noqa: F811
     assert "html" not in result.assets
 
 
-def test_pdf_url_keeps_the_pdf_and_its_text(capturer, site):  # noqa: F811
+def test_pdf_url_keeps_the_pdf_and_its_text(capturer, site):
     result = capturer.capture(site.url("/paper.pdf"))
     assert result.content_type == "application/pdf"
     assert result.assets["pdf"] == pdf_with_text("Hello from a PDF document", "A Paper")
@@ -83,19 +82,19 @@ def test_pdf_url_keeps_the_pdf_and_its_text(capturer, site):  # noqa: F811
     assert result.title == "A Paper"
 
 
-def test_client_errors_are_permanent_and_server_errors_transient(capturer, site):  # noqa: F811
+def test_client_errors_are_permanent_and_server_errors_transient(capturer, site):
     with pytest.raises(CapturePermanentError, match="HTTP 404"):
         capturer.capture(site.url("/missing"))
     with pytest.raises(CaptureTransientError, match="HTTP 503"):
         capturer.capture(site.url("/broken"))
 
 
-def test_a_file_download_url_is_not_a_page(capturer, site):  # noqa: F811
+def test_a_file_download_url_is_not_a_page(capturer, site):
     with pytest.raises(CapturePermanentError, match="file download"):
         capturer.capture(site.url("/file.bin"))
 
 
-def test_several_urls_share_the_browser_in_parallel(capturer, site):  # noqa: F811
+def test_several_urls_share_the_browser_in_parallel(capturer, site):
     results = capturer.capture_many([site.url("/plain"), site.url("/missing"), site.url("/article")], 3)
     assert [type(r) for r in results] == [CaptureResult, CapturePermanentError, CaptureResult]
     assert [results[0].title, results[2].title] == ["Plain", "A Fine Article"]
@@ -111,12 +110,12 @@ def test_asset_over_the_cap_is_skipped_with_a_note():
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/", "http://127.0.0.2/",
                                  "http://0x7f000002/", "http://169.254.169.254/latest/meta-data/"])
-def test_refused_submitted_urls(capturer, canaries, url):  # noqa: F811
+def test_refused_submitted_urls(capturer, canaries, url):
     with pytest.raises(CaptureRefused):
         capturer.capture(url)
 
 
-def test_non_allowed_loopback_port_is_refused(capturer, servers, canaries):  # noqa: F811
+def test_non_allowed_loopback_port_is_refused(capturer, servers, canaries):
     _site, _far, near = servers
     with pytest.raises(CaptureRefused, match="127.0.0.1 is a loopback address"):
         capturer.capture(near.url("/direct"))
@@ -128,12 +127,12 @@ def test_non_allowed_loopback_port_is_refused(capturer, servers, canaries):  # n
     ("/refresh-to-far", "127.0.0.2"),   # meta refresh
     ("/script-to-far", "127.0.0.2"),    # location.href from a script
 ])
-def test_page_navigating_to_a_refused_address_is_refused(capturer, site, canaries, path, target):  # noqa: F811
+def test_page_navigating_to_a_refused_address_is_refused(capturer, site, canaries, path, target):
     with pytest.raises(CaptureRefused, match=f"{target}.* is a loopback address"):
         capturer.capture(site.url(path))
 
 
-def test_subresources_frames_fetches_and_redirect_hops_never_reach_the_canaries(capturer, site, canaries):  # noqa: F811
+def test_subresources_frames_fetches_and_redirect_hops_never_reach_the_canaries(capturer, site, canaries):
     result = capturer.capture(site.url("/sneaky"))
     assert result.title == "Sneaky"
     assert "screenshot" in result.assets
@@ -141,7 +140,7 @@ def test_subresources_frames_fetches_and_redirect_hops_never_reach_the_canaries(
     assert result.favicon_url == "" and "favicon" not in result.assets
 
 
-def test_meta_refresh_to_file_stays_on_the_page(capturer, site):  # noqa: F811
+def test_meta_refresh_to_file_stays_on_the_page(capturer, site):
     started = time.monotonic()
     result = capturer.capture(site.url("/refresh-to-file"))
     assert time.monotonic() - started < 15
@@ -150,7 +149,7 @@ def test_meta_refresh_to_file_stays_on_the_page(capturer, site):  # noqa: F811
     assert b"root:" not in result.assets["html"]
 
 
-def test_capture_contexts_start_no_hidden_browser_window_ui(capturer, site):  # noqa: F811
+def test_capture_contexts_start_no_hidden_browser_window_ui(capturer, site):
     """Each capture opens a window; its WebUI (omnibox popup, toolbar) would cost a renderer per job."""
     capturer.capture(site.url("/article"))
 

@@ -1,4 +1,4 @@
-"""The admin pages for links, tags and snapshots load, search, filter and run their actions."""
+"""The admin pages for links, tags and snapshots list everyone's rows, search, filter and run their actions."""
 import pytest
 from django.urls import reverse
 
@@ -27,10 +27,23 @@ def _action(admin_client, model: str, action: str, ids: list[int]):
                              {"action": action, "_selected_action": ids}, follow=True)
 
 
-@pytest.mark.parametrize("model", ["snapshots_link", "snapshots_snapshot", "tagging_tag"])
-def test_changelists_load(admin_client, saved, model):
+def result_rows(html: str) -> list[str]:
+    """The rows of a changelist's result table."""
+    table = html.split('id="result_list"')[1].split("</table>")[0]
+    return table.split("<tbody>")[1].split("<tr")[1:]
+
+
+@pytest.mark.parametrize("model, shown", [
+    ("snapshots_link", ["Django docs", "Rust book"]),
+    ("snapshots_snapshot", ["Django docs", "Rust book"]),
+    ("tagging_tag", ["python", "rust", "web"]),
+])
+def test_changelists_list_everyones_rows(admin_client, saved, model, shown):
     answer = admin_client.get(reverse(f"admin:{model}_changelist"))
-    assert answer.status_code == 200
+    rows = result_rows(answer.content.decode())
+    assert len(rows) == len(shown)
+    for text in shown:
+        assert sum(text in row for row in rows) == 1, text
 
 
 def test_link_changelist_shows_tags_and_snapshot_status(admin_client, saved):
@@ -69,11 +82,18 @@ def test_tag_counts_and_ordering_by_count(admin_client, saved, alice):
     assert '<td class="field-link_count">2</td>' in rows
 
 
-@pytest.mark.parametrize("model", ["snapshots_link", "snapshots_snapshot", "tagging_tag"])
-def test_change_pages_load(admin_client, saved, model):
+@pytest.mark.parametrize("model, shown", [
+    ("snapshots_link", ['name="url" value="https://example.com/django"', 'name="title" value="Django docs"',
+                        "Timed out"]),  # the snapshot inline shows the failed capture
+    ("snapshots_snapshot", ["Timed out", "failed"]),
+    ("tagging_tag", ['name="name" value="python"']),
+])
+def test_change_pages_show_the_stored_values(admin_client, saved, model, shown):
     obj = {"snapshots_link": saved, "snapshots_snapshot": saved.snapshots.get(),
            "tagging_tag": Tag.objects.get(name="python")}[model]
-    assert admin_client.get(reverse(f"admin:{model}_change", args=[obj.pk])).status_code == 200
+    html = admin_client.get(reverse(f"admin:{model}_change", args=[obj.pk])).content.decode()
+    for text in shown:
+        assert text in html, text
 
 
 def test_archive_and_unarchive_actions(admin_client, saved):
