@@ -1,25 +1,24 @@
 """REST API for links and their snapshots; thin views over snapshots.services and jobs."""
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.access import get_owned_or_404, owned_by
+from config.api_params import ApiPagination, parse_flag, text_params
 from config.api_parsers import API_PARSERS
 from snapshots import jobs, replay_signing, replay_views, services
 from snapshots.asset_types import ASSET_NAMES
-from snapshots.assets import has_asset
+from snapshots.assets import NEWEST_FIRST, has_asset, pick_snapshots
 from snapshots.models import Link, Snapshot
-from snapshots.search import search_links
+from snapshots.queries import LinkQuery, query_links
 from snapshots.serializers import (
     SHOWN_SNAPSHOT_ATTR,
     LinkCreateSerializer,
@@ -30,62 +29,30 @@ from snapshots.serializers import (
 
 # Snapshot columns the API never shows. The page text is loaded: its URL is given only when it exists.
 _UNSHOWN_SNAPSHOT_FIELDS = ("description", "sizes", "timings", "notes")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class ApiPagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-def parse_flag(request: Request, name: str) -> bool | None:
-    """Read a true/false query parameter; anything else is a 400 naming the parameter."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise serializers.ValidationError({name: [f"Use true or false, not {raw[:20]!r}."]})
-
-
-def text_params(request: Request, name: str) -> list[str]:
-    """Non-empty values of a text query parameter; NUL characters (no database stores them) are a 400."""
-    values = [value.strip() for value in request.query_params.getlist(name)]
-    if any("\x00" in value for value in values):
-        raise serializers.ValidationError({name: ["The text contains a NUL character."]})
-    return [value for value in values if value]
 
 
 def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     """Apply ?q= (search syntax), ?tag= (repeatable, ANDed, case-insensitive) and the flags."""
-    for query in text_params(request, "q")[-1:]:
-        links = search_links(links, query)
-    for tag in text_params(request, "tag"):
-        links = links.filter(tags__name__iexact=tag)
-    for flag in ("archived", "unread"):
-        value = parse_flag(request, flag)
-        if value is not None:
-            links = links.filter(**{flag: value})
-    return links
+    query = LinkQuery(
+        text=(text_params(request, "q") or [""])[-1],
+        tags=tuple(text_params(request, "tag")),
+        archived=parse_flag(request, "archived"),
+        unread=parse_flag(request, "unread"),
+    )
+    return query_links(request.user, query, links)
 
 
 def attach_shown_snapshots(links: list[Link]) -> list[Link]:
-    """Give each link of a page its shown snapshot with one query for the whole page."""
-    ids = [link.shown_snapshot_id for link in links if link.shown_snapshot_id]
-    found = Snapshot.objects.defer(*_UNSHOWN_SNAPSHOT_FIELDS).in_bulk(ids)
+    """Give each link of a page the snapshot its JSON carries, with two queries for the whole page."""
+    by_link: dict[int, list[Snapshot]] = {}
+    for snapshot in (Snapshot.objects.filter(link_id__in=[link.pk for link in links])
+                     .only("pk", "link_id", "status").order_by("link_id", *NEWEST_FIRST)):
+        by_link.setdefault(snapshot.link_id, []).append(snapshot)
+    chosen = {link_id: pick_snapshots(snapshots).shown_or_latest.pk for link_id, snapshots in by_link.items()}
+    found = Snapshot.objects.defer(*_UNSHOWN_SNAPSHOT_FIELDS).in_bulk(chosen.values())
     for link in links:
-        setattr(link, SHOWN_SNAPSHOT_ATTR, found.get(link.shown_snapshot_id))
+        setattr(link, SHOWN_SNAPSHOT_ATTR, found.get(chosen.get(link.pk)))
     return links
-
-
-def _shown_snapshot_id() -> Coalesce:
-    """Same choice as snapshots.assets.latest_snapshot, as a column: newest done, else newest."""
-    newest = Snapshot.objects.filter(link=OuterRef("pk")).order_by("-created_at", "-id")
-    newest_done = newest.filter(status=Snapshot.Status.DONE)
-    return Coalesce(Subquery(newest_done.values("pk")[:1]), Subquery(newest.values("pk")[:1]))
 
 
 LIST_PARAMETERS = [
@@ -114,7 +81,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     def filter_queryset(self, queryset: QuerySet[Link]) -> QuerySet[Link]:
         if self.action != "list":
             return queryset
-        return filter_links(queryset, self.request).annotate(shown_snapshot_id=_shown_snapshot_id())
+        return filter_links(queryset, self.request)
 
     def list(self, request: Request) -> Response:
         page = attach_shown_snapshots(list(self.paginate_queryset(self.filter_queryset(self.get_queryset()))))

@@ -1,11 +1,40 @@
 """Which snapshot of a link to show, and the URLs of its assets (for the API and the web UI)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.http import HttpRequest
 from django.urls import reverse
 
 from snapshots.asset_types import ASSET_NAMES
 from snapshots.models import Link, Snapshot
+
+# The order "newest" means everywhere a link's snapshots are compared.
+NEWEST_FIRST = ("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class LinkSnapshots:
+    """The snapshots a link is shown with."""
+
+    latest: Snapshot | None = None  # the newest of any status: its status is the link's status
+    shown: Snapshot | None = None  # the newest complete one: its screenshot, text and files are shown
+
+    @property
+    def shown_or_latest(self) -> Snapshot | None:
+        """What the API reports: the shown snapshot, else (nothing complete yet) the latest, whose status says why."""
+        return self.shown or self.latest
+
+
+def pick_snapshots(newest_first: Iterable[Snapshot]) -> LinkSnapshots:
+    """The one rule for which snapshots a link shows, from its snapshots ordered NEWEST_FIRST."""
+    latest = None
+    for snapshot in newest_first:
+        latest = latest or snapshot
+        if snapshot.status == Snapshot.Status.DONE:
+            return LinkSnapshots(latest=latest, shown=snapshot)
+    return LinkSnapshots(latest=latest)
 
 
 def latest_snapshot(link: Link) -> Snapshot | None:
@@ -16,10 +45,9 @@ def latest_snapshot(link: Link) -> Snapshot | None:
     cache = getattr(link, "_prefetched_objects_cache", {})
     if "snapshots" in cache:
         snapshots = sorted(cache["snapshots"], key=lambda s: (s.created_at, s.pk), reverse=True)
-        done = [s for s in snapshots if s.status == Snapshot.Status.DONE]
-        return (done or snapshots or [None])[0]
-    newest = link.snapshots.order_by("-created_at", "-id")
-    return newest.filter(status=Snapshot.Status.DONE).first() or newest.first()
+        return pick_snapshots(snapshots).shown_or_latest
+    chosen = pick_snapshots(link.snapshots.only("pk", "status").order_by(*NEWEST_FIRST)).shown_or_latest
+    return link.snapshots.get(pk=chosen.pk) if chosen is not None else None
 
 
 def has_asset(snapshot: Snapshot, asset: str) -> bool:

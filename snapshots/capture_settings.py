@@ -24,13 +24,14 @@ def chromium_path() -> str:
 
 
 def build_capture_config(**overrides) -> CaptureConfig:
-    """CaptureConfig from LINKSHOT_* environment variables, with Django settings taking precedence."""
-    config = CaptureConfig.from_env(
-        chromium_path=chromium_path(),
-        allowed_private=list(settings.LINKSHOT_ALLOWED_PRIVATE_HOSTS),
-        asset_max_bytes=settings.LINKSHOT_ASSET_MAX_BYTES,
+    """The worker's CaptureConfig, from Django settings only (config/settings/base.py reads the environment)."""
+    config = CaptureConfig(**{
+        **settings.LINKSHOT_CAPTURE_ENGINE,
+        "chromium_path": chromium_path(),
+        "allowed_private": list(settings.LINKSHOT_ALLOWED_PRIVATE_HOSTS),
+        "asset_max_bytes": settings.LINKSHOT_ASSET_MAX_BYTES,
         **overrides,
-    )
+    })
     soft = settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT
     budget = soft - min(soft * _STORE_SHARE, _STORE_MARGIN_MAX_SECONDS)
     config.job_timeout_s = min(config.job_timeout_s, budget)

@@ -16,14 +16,12 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from snapshots.assets import snapshot_asset_url, snapshot_asset_urls
+from snapshots.assets import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
-from snapshots.search import search_links
-from tagging.models import Tag
+from snapshots.queries import LinkQuery
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
-RARE_TAG_LINKS = 1000  # below this many links a tag filter starts from the tag (see _filter_by_tags)
 MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not a real query
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
 # Columns the list and the status badge need; the page text and HTML stay in the database.
@@ -41,6 +39,13 @@ SHOW_CHOICES = {
     "unread": "Unread",
     "archived": "Archived",
     "all": "All",
+}
+# The archived and unread flags each tab lists.
+SHOW_FLAGS: dict[str, dict[str, bool]] = {
+    "": {"archived": False},
+    "unread": {"archived": False, "unread": True},
+    "archived": {"archived": True},
+    "all": {},
 }
 
 
@@ -66,51 +71,15 @@ class ListFilters:
     def is_filtered(self) -> bool:
         return bool(self.query or self.tags or self.show)
 
+    def as_query(self) -> LinkQuery:
+        return LinkQuery(text=self.query, tags=tuple(self.tags), **SHOW_FLAGS[self.show])
+
 
 def _page_number(raw: str | None) -> int:
     try:
         return min(MAX_PAGE, max(1, int(raw or 1)))
     except ValueError:
         return 1
-
-
-def filter_links(links: QuerySet[Link], user, filters: ListFilters) -> QuerySet[Link]:
-    """Apply the tab, tag and search filters to a user's links (newest first)."""
-    links = _apply_show(links, filters.show).order_by("-created_at", "-id")
-    if filters.tags:
-        links = _filter_by_tags(links, user, filters.tags)
-    if filters.query:
-        links = search_links(links, filters.query)
-    return links
-
-
-def _filter_by_tags(links: QuerySet[Link], user, names: list[str]) -> QuerySet[Link]:
-    """Links carrying every one of ``names``.
-
-    Walking the newest-first index and checking each link's tags is fastest for common tags; for
-    a rare tag it means visiting almost every link, so those start from the tag's few links.
-    """
-    through = Link.tags.through
-    for name in names:
-        tag_id = Tag.objects.filter(user=user, name__iexact=name).values_list("pk", flat=True).first()
-        if tag_id is None:
-            return links.none()  # an unknown tag matches nothing: no need to look at any link
-        tagged = through.objects.filter(tag_id=tag_id)
-        if tagged[:RARE_TAG_LINKS + 1].count() <= RARE_TAG_LINKS:  # stops counting past the threshold
-            links = links.filter(pk__in=tagged.values("link_id"))
-        else:
-            links = links.filter(tags=tag_id)
-    return links
-
-
-def _apply_show(links: QuerySet[Link], show: str) -> QuerySet[Link]:
-    if show == "archived":
-        return links.filter(archived=True)
-    if show == "unread":
-        return links.filter(archived=False, unread=True)
-    if show == "all":
-        return links
-    return links.filter(archived=False)
 
 
 @dataclass
@@ -193,14 +162,13 @@ def link_rows(links: list[Link], urls: RowUrls | None = None, with_tags: bool = 
     ``with_tags`` one for their tag names."""
     urls = urls or RowUrls()
     rows = {link.pk: LinkRow(link=link, row_urls=urls) for link in links}
-    snapshots = (Snapshot.objects.filter(link_id__in=rows.keys())
-                 .only(*SNAPSHOT_LIST_FIELDS).order_by("link_id", "-created_at", "-id"))
-    for snapshot in snapshots:
-        row = rows[snapshot.link_id]
-        if row.latest is None:
-            row.latest = snapshot
-        if row.shown is None and snapshot.status == Snapshot.Status.DONE:
-            row.shown = snapshot
+    by_link: dict[int, list[Snapshot]] = {}
+    for snapshot in (Snapshot.objects.filter(link_id__in=rows.keys())
+                     .only(*SNAPSHOT_LIST_FIELDS).order_by("link_id", *NEWEST_FIRST)):
+        by_link.setdefault(snapshot.link_id, []).append(snapshot)
+    for link_id, snapshots in by_link.items():
+        picked = pick_snapshots(snapshots)
+        rows[link_id].latest, rows[link_id].shown = picked.latest, picked.shown
     if with_tags and rows:
         for link_id, name in _tag_names(rows.keys()):
             rows[link_id].tags.append((name, urls.for_tag(name)))

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from snapshots import jobs, list_cache
 from snapshots.models import Link
-from snapshots.submission_guard import check_submitted_url
+from snapshots.submission_guard import validate_submitted_url
 from snapshots.url_rules import normalize_url
 from tagging.services import get_or_create_tags, tags_named
 
@@ -41,7 +41,7 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
 def _checked_url(raw: str) -> str:
     """The normalised URL, refused (ValidationError on "url") when captures may not reach it."""
     normalized = normalize_url(raw)
-    check_submitted_url(normalized)
+    validate_submitted_url(normalized)
     return normalized
 
 

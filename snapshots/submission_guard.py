@@ -16,7 +16,7 @@ from snapshots import ssrf
 log = logging.getLogger(__name__)
 
 
-def check_submitted_url(url: str) -> None:
+def validate_submitted_url(url: str) -> None:
     """Raise ValidationError (on "url") when ``url`` points at an address captures may not reach.
 
     A host that does not resolve right now is accepted: the capture reports it, and a saved

@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from django.core.exceptions import ValidationError
 
+from snapshots.ssrf import ALLOWED_SCHEMES, DEFAULT_PORTS
+
 MAX_URL_LENGTH = 2048
-ALLOWED_SCHEMES = {"http", "https"}
-DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = {
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid",
     "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "twclid",

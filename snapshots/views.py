@@ -22,10 +22,11 @@ from config.access import get_owned_or_404, owned_by
 from snapshots import jobs, list_cache, services
 from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.listing import (
-    SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
+    SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, link_row, link_rows, paginate, query_url,
 )
 from snapshots.models import Link, Snapshot
-from snapshots.templatetags.linkshot_ui import Clock
+from snapshots.queries import query_links
+from snapshots.display import Clock
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _rows_variant(filters: ListFilters) -> str:
 
 def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListRows:
     # The page text and notes can be long and the list shows neither.
-    links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
+    links = query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes"))
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
     # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.

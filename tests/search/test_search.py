@@ -3,13 +3,15 @@ import pytest
 from django.db import connection
 
 from snapshots.models import Link
-from snapshots.search import backends, search_links
+from snapshots import queries
+from snapshots.queries import LinkQuery, query_links
+from snapshots.search import matching_words, parse_query
 from snapshots.search.index import ensure_search_index, rebuild_search_index
 from tests.factories import make_link
 
 
 def found(user, text: str) -> set[str]:
-    return set(search_links(Link.objects.filter(user=user), text).values_list("url", flat=True))
+    return set(query_links(user, LinkQuery(text=text)).values_list("url", flat=True))
 
 
 @pytest.fixture
@@ -68,9 +70,9 @@ def test_exclude_phrase(alice):
     assert found(alice, '-"full text"') == urls("pg", "fts5", "crepes")
 
 
-@pytest.mark.parametrize("popular_above", [0, 1000], ids=["popular-tags", "small-tags"])
-def test_tag_filter_is_case_insensitive_and_anded(alice, monkeypatch, popular_above):
-    monkeypatch.setattr(backends, "POPULAR_TAG_LINKS", popular_above)
+@pytest.mark.parametrize("rare_up_to", [0, 1000], ids=["popular-tags", "small-tags"])
+def test_tag_filter_is_case_insensitive_and_anded(alice, monkeypatch, rare_up_to):
+    monkeypatch.setattr(queries, "RARE_TAG_LINKS", rare_up_to)
     assert found(alice, "#databases") == urls("django", "pg", "fts5")
     assert found(alice, "#DATABASES #Sqlite") == urls("fts5")
     assert found(alice, "#databases search") == urls("django", "pg")
@@ -200,7 +202,7 @@ def test_rebuild_and_ensure_keep_results(alice):
 
 
 def test_results_compose_with_other_filters_and_ordering(alice):
-    results = search_links(Link.objects.filter(user=alice), "search").order_by("-created_at", "-id")
+    results = query_links(alice, LinkQuery(text="search"))
     assert [link.url for link in results] == [A["pg"], A["django"]]
     assert results.count() == 2
 
@@ -233,12 +235,12 @@ def test_lost_sqlite_triggers_are_restored_and_the_index_rebuilt(alice):
 
 def test_search_plan_reads_the_full_text_index(alice):
     if connection.vendor == "sqlite":
-        query = search_links(Link.objects.filter(user=alice), "text search").order_by("-created_at", "-id")[:51]
+        query = query_links(alice, LinkQuery(text="text search"))[:51]
         assert "link_search VIRTUAL TABLE INDEX" in query.explain()
     else:
         # A tiny table is read sequentially; with that ruled out the GIN index must serve the match.
         # Only bitmap scans left: one needs an index condition, which only the GIN index offers.
-        query = search_links(Link.objects.all(), "text search").order_by()
+        query = matching_words(Link.objects.all(), parse_query("text search"))
         with connection.cursor() as cursor:
             cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
             try:
