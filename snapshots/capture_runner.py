@@ -21,7 +21,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from snapshots import list_cache
 from snapshots.asset_types import FILE_ASSETS, asset_extension
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.result import CaptureResult
@@ -55,10 +54,7 @@ def claim(snapshot_id: int) -> Snapshot | None:
                .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None))
     if claimed != 1:
         return None
-    snapshot = Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
-    if snapshot is not None:
-        _status_shown(snapshot)
-    return snapshot
+    return Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
 
 
 def run_capture(snapshot_id: int, capturer) -> Outcome:
@@ -108,7 +104,6 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
     error = f"Attempt {snapshot.attempts} of {limit} failed: {reason} Trying again in about {delay:.0f} s."
     if not _owned(snapshot).update(status=S.PENDING, error=error):
         return Outcome("skipped")
-    _status_shown(snapshot)
     log.warning("snapshot %s: %s", snapshot.pk, error)
     return Outcome("retry", retry_in=delay)
 
@@ -116,13 +111,7 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
 def _fail(snapshot: Snapshot, error: str) -> Outcome:
     log.warning("snapshot %s failed: %s", snapshot.pk, error)
     written = _owned(snapshot).update(status=S.FAILED, error=error, finished_at=timezone.now())
-    _status_shown(snapshot)
     return Outcome("failed" if written else "skipped")
-
-
-def _status_shown(snapshot: Snapshot) -> None:
-    """The owner's list rows show this snapshot's status; update() sends no signals, so say it."""
-    list_cache.user_changed(snapshot.link.user_id)
 
 
 def _owned(snapshot: Snapshot):
@@ -142,7 +131,6 @@ def _finish(snapshot: Snapshot, result: CaptureResult, started: float) -> Outcom
             transaction.on_commit(lambda: _delete_files(snapshot, stored))
             return Outcome("skipped")
         _update_link(snapshot, result)
-        _status_shown(snapshot)
         transaction.on_commit(lambda: _announce(snapshot.pk))
     log.info("snapshot %s done in %.1f s", snapshot.pk, capture_seconds)
     return Outcome("done")

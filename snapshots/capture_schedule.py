@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
-from snapshots import list_cache
 from snapshots.capture_runner import stale_before
 from snapshots.models import CaptureSettings, Link, Snapshot
 
@@ -27,7 +26,7 @@ def reset_stuck_snapshots() -> list[int]:
     cutoff = stale_before()
     requeued: list[int] = []
     stale = Snapshot.objects.filter(status=S.RUNNING, started_at__lt=cutoff)
-    for pk, attempts, user_id in stale.values_list("pk", "attempts", "link__user_id"):
+    for pk, attempts in stale.values_list("pk", "attempts"):
         stuck = Snapshot.objects.filter(pk=pk, status=S.RUNNING, started_at__lt=cutoff)
         if attempts >= settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS:
             stuck.update(status=S.FAILED, finished_at=timezone.now(),
@@ -36,7 +35,6 @@ def reset_stuck_snapshots() -> list[int]:
         elif stuck.update(status=S.PENDING, error=f"The capture worker stopped during attempt {attempts}; "
                                                   "queued again."):
             requeued.append(pk)
-        list_cache.user_changed(user_id)  # update() sends no signals
     if requeued:
         log.warning("re-queuing %s snapshot(s) whose capture worker stopped", len(requeued))
     return requeued

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from snapshots import jobs, list_cache
+from snapshots import jobs
 from snapshots.models import Link
 from snapshots.submission_guard import validate_submitted_url
 from snapshots.url_rules import normalize_url
@@ -81,19 +81,18 @@ def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> 
 
 
 def bulk_add_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
-    tags = get_or_create_tags(user, tag_names)
-    through = Link.tags.through
-    rows = [through(link_id=link_id, tag_id=tag.pk) for link_id in links.values_list("pk", flat=True) for tag in tags]
-    through.objects.bulk_create(rows, ignore_conflicts=True)
-    list_cache.user_changed(user.pk)  # bulk_create sends no signals
-    return links.count()
+    """Tag every link; one insert per tag (through the tag's related manager, which tells the list cache)."""
+    link_ids = list(links.values_list("pk", flat=True))
+    for tag in get_or_create_tags(user, tag_names):
+        tag.links.add(*link_ids)
+    return len(link_ids)
 
 
 def bulk_remove_tags(links: QuerySet[Link], user, tag_names: list[str]) -> int:
-    tag_ids = tags_named(user, tag_names).values("pk")
-    Link.tags.through.objects.filter(link__in=links, tag_id__in=tag_ids).delete()
-    list_cache.user_changed(user.pk)  # nothing listens to the through table's own rows
-    return links.count()
+    link_ids = list(links.values_list("pk", flat=True))
+    for tag in tags_named(user, tag_names):
+        tag.links.remove(*link_ids)
+    return len(link_ids)
 
 
 def bulk_set_archived(links: QuerySet[Link], archived: bool) -> int:
@@ -105,10 +104,7 @@ def bulk_set_unread(links: QuerySet[Link], unread: bool) -> int:
 
 
 def _updated(links: QuerySet[Link], **fields) -> int:
-    """links.update(**fields), telling the list cache (update() sends no signals)."""
-    count = links.update(**fields)
-    list_cache.user_changed(*links.values_list("user_id", flat=True).distinct())
-    return count
+    return links.update(**fields)
 
 
 def bulk_delete(links: QuerySet[Link]) -> int:

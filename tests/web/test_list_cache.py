@@ -195,3 +195,36 @@ def test_pages_render_without_the_cache_server(alice_client, alice):
     assert "Still listed" in alice_client.get(LIST).content.decode()
     services.update_link(Link.objects.get(user=alice), title="Changed while the cache is down")
     assert "Changed while the cache is down" in alice_client.get(LIST).content.decode()
+
+
+def _snapshot_failed(link: Link) -> None:
+    Snapshot.objects.filter(link=link).update(status=Snapshot.Status.FAILED)
+
+
+@pytest.mark.parametrize("change, shows", [
+    (lambda link: Link.objects.filter(pk=link.pk).update(title="After"), "After"),
+    (lambda link: Link.objects.bulk_update([Link(pk=link.pk, title="After")], ["title"]), "After"),
+    (lambda link: Link.objects.bulk_create([Link(user=link.user, url="https://example.com/n", title="After")]),
+     "After"),
+    (lambda link: Tag.objects.filter(user=link.user).update(name="After"), ">After</a>"),
+    (lambda link: Tag.objects.bulk_create([Tag(user=link.user, name="After")]) and link.tags.add(
+        Tag.objects.get(name="After")), ">After</a>"),
+    (_snapshot_failed, 'class="badge status-failed"'),
+    (lambda link: Snapshot.objects.bulk_create([Snapshot(link=link, status=Snapshot.Status.RUNNING)]),
+     'class="badge status-running"'),
+])
+def test_every_bulk_write_of_listed_models_drops_the_rows(alice_client, alice, change, shows):
+    """Plain QuerySet writes, no service involved: the models' own QuerySet tells the cache."""
+    link = make_link(alice, "https://example.com/w", title="Before", tags=["tag"])
+    assert shows not in page(alice_client)
+    change(link)
+    assert shows in page(alice_client)
+
+
+def test_other_peoples_writes_keep_my_rows(alice_client, alice, bob, django_assert_max_num_queries):
+    make_link(alice, "https://example.com/mine", title="Mine")
+    theirs = make_link(bob, "https://example.com/theirs", title="Theirs")
+    page(alice_client)
+    Link.objects.filter(pk=theirs.pk).update(title="Changed")
+    with django_assert_max_num_queries(2):  # session and user: alice's rows still come from the cache
+        alice_client.get(LIST)
