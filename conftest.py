@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from snapshots.capture_settings import chromium_path
+from snapshots.capture_jobs.engine_config import chromium_path
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache

@@ -194,7 +194,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
 
 def explain_searches(user) -> None:
     """Log each search's query plan: the full-text index must be where it starts."""
-    from snapshots.queries import LinkQuery, query_links
+    from snapshots.links.queries import LinkQuery, query_links
 
     for name, text in SEARCHES.items():
         query = query_links(user, LinkQuery(text=text))[:51]

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from snapshots.list_cache import ListCacheQuerySet
-from snapshots.url_rules import MAX_URL_LENGTH
+from snapshots.links.url_rules import MAX_URL_LENGTH
 
 
 class Link(models.Model):

@@ -66,7 +66,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "snapshots.display.jinja_environment"},
+        "OPTIONS": {"environment": "snapshots.web.display.jinja_environment"},
     },
 ]
 

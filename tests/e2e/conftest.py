@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from snapshots.capture_settings import chromium_path
+from snapshots.capture_jobs.engine_config import chromium_path
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 
 from snapshots.capture import CaptureConfig
-from snapshots.capture_settings import chromium_path
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import Handler, LoopbackServer, page, send
 

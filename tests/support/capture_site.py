@@ -6,7 +6,7 @@ untouched: one on 127.0.0.2 and one on another 127.0.0.1 port.
 from __future__ import annotations
 
 from snapshots.capture import CaptureConfig
-from snapshots.capture_settings import chromium_path
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.pageserver import (
     LoopbackServer, blob, never_finishes, page, pdf_with_text, png_bytes, redirect,
 )

@@ -13,7 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from snapshots import capture_runner, capture_schedule, list_cache, services
+from snapshots import list_cache
+from snapshots.capture_jobs import runner, schedule
+from snapshots.links import services
 from snapshots.capture.result import CaptureResult
 from snapshots.models import Link, Snapshot
 from tagging import services as tag_services
@@ -147,10 +149,10 @@ def test_capture_progress_shows_at_once(alice_client, alice):
     link = make_link(alice, "https://example.com/c")
     snapshot = link.snapshots.get()
     assert badge(page(alice_client), link) == "pending"
-    claimed = capture_runner.claim(snapshot.pk)
+    claimed = runner.claim(snapshot.pk)
     assert badge(page(alice_client), link) == "running"
     Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.PENDING)  # let run_capture claim it again
-    outcome = capture_runner.run_capture(snapshot.pk, FixedCapturer("Title from the page"))
+    outcome = runner.run_capture(snapshot.pk, FixedCapturer("Title from the page"))
     assert claimed is not None and outcome.status == "done"
     html = page(alice_client)
     assert badge(html, link) == "done" and "Title from the page" in html
@@ -159,17 +161,17 @@ def test_capture_progress_shows_at_once(alice_client, alice):
 def test_failed_and_requeued_captures_show_at_once(alice_client, alice, settings):
     link = make_link(alice, "https://example.com/f")
     snapshot = link.snapshots.get()
-    capture_runner.claim(snapshot.pk)
+    runner.claim(snapshot.pk)
     assert badge(page(alice_client), link) == "running"
     # Its worker died: past the hard limit the beat job puts it back in the queue.
     Snapshot.objects.filter(pk=snapshot.pk).update(started_at=timezone.now() - timedelta(days=1))
-    assert capture_schedule.reset_stuck_snapshots() == [snapshot.pk]
+    assert schedule.reset_stuck_snapshots() == [snapshot.pk]
     assert badge(page(alice_client), link) == "pending"
-    capture_runner.claim(snapshot.pk)
+    runner.claim(snapshot.pk)
     page(alice_client)
     settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS = 1
     Snapshot.objects.filter(pk=snapshot.pk).update(started_at=timezone.now() - timedelta(days=1))
-    capture_schedule.reset_stuck_snapshots()
+    schedule.reset_stuck_snapshots()
     assert badge(page(alice_client), link) == "failed"
 
 

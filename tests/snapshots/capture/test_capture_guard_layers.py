@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from snapshots.capture.guard import RequestGuard
-from snapshots.capture_settings import chromium_path
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import page, wait_for_requests
 

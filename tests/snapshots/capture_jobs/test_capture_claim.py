@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from snapshots.capture_runner import claim
+from snapshots.capture_jobs.runner import claim
 from snapshots.models import Link, Snapshot
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.utils import timezone
 
-from snapshots import capture_schedule, jobs
-from snapshots.capture_runner import run_capture
+from snapshots.capture_jobs import queue, schedule
+from snapshots.capture_jobs.runner import run_capture
 from snapshots.models import Link, Snapshot
 from tests.support.capture_jobs_site import article
 from tests.support.pageserver import page
@@ -171,7 +171,7 @@ def test_stuck_running_snapshots_are_requeued_or_given_up(alice, settings):
     exhausted = Snapshot.objects.create(link=link, status=S.RUNNING, started_at=long_ago,
                                         attempts=settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS)
 
-    assert capture_schedule.reset_stuck_snapshots() == [stuck.pk]
+    assert schedule.reset_stuck_snapshots() == [stuck.pk]
 
     statuses = dict(Snapshot.objects.values_list("pk", "status"))
     assert statuses == {stuck.pk: S.PENDING, fresh.pk: S.RUNNING, exhausted.pk: S.FAILED}
@@ -180,7 +180,7 @@ def test_stuck_running_snapshots_are_requeued_or_given_up(alice, settings):
 
 
 def test_scheduled_recapture_adds_snapshots_only_for_due_links(alice, bob):
-    jobs.set_recapture_interval(alice, 7)
+    queue.set_recapture_interval(alice, 7)
     old, recent, never, busy = (Link.objects.create(user=alice, url=f"https://example.org/{n}") for n in range(4))
     for link, age_days in [(old, 8), (recent, 1), (busy, 30)]:
         Snapshot.objects.filter(pk=Snapshot.objects.create(link=link, status=S.DONE).pk).update(
@@ -188,21 +188,21 @@ def test_scheduled_recapture_adds_snapshots_only_for_due_links(alice, bob):
     Snapshot.objects.create(link=busy)  # a capture already waiting
     bobs = Link.objects.create(user=bob, url="https://example.org/bob")  # bob has no interval
 
-    created = capture_schedule.create_due_snapshots()
+    created = schedule.create_due_snapshots()
 
     new = Snapshot.objects.filter(pk__in=created)
     assert sorted(new.values_list("link_id", flat=True)) == sorted([old.pk, never.pk])
     assert all(s.status == S.PENDING for s in new)
     assert old.snapshots.count() == 2  # the older snapshot is kept as history
     assert not bobs.snapshots.exists()
-    assert capture_schedule.create_due_snapshots() == []  # nothing due twice
+    assert schedule.create_due_snapshots() == []  # nothing due twice
 
 
 def test_recapture_interval_validation(alice):
-    assert jobs.recapture_interval_days(alice) is None
-    jobs.set_recapture_interval(alice, 30)
-    assert jobs.recapture_interval_days(alice) == 30
-    jobs.set_recapture_interval(alice, None)
-    assert jobs.recapture_interval_days(alice) is None
+    assert queue.recapture_interval_days(alice) is None
+    queue.set_recapture_interval(alice, 30)
+    assert queue.recapture_interval_days(alice) == 30
+    queue.set_recapture_interval(alice, None)
+    assert queue.recapture_interval_days(alice) is None
     with pytest.raises(ValueError, match="at least one day"):
-        jobs.set_recapture_interval(alice, 0)
+        queue.set_recapture_interval(alice, 0)

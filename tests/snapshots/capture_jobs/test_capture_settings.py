@@ -2,7 +2,7 @@
 import pytest
 
 from snapshots.capture.config import CaptureConfig
-from snapshots.capture_settings import build_capture_config
+from snapshots.capture_jobs.engine_config import build_capture_config
 
 pytestmark = pytest.mark.no_postgres
 

@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from snapshots import capture_schedule, tasks
+from snapshots.capture_jobs import schedule, tasks
 from snapshots.models import Link, Snapshot
-from snapshots.services import save_link
+from snapshots.links.services import save_link
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +31,8 @@ def test_pending_snapshot_with_a_lost_message_is_resent(alice, settings):
     fresh = save_link(alice, "https://fresh.example/").link.snapshots.get()
     long_ago = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S + 60)
     Snapshot.objects.filter(pk=lost.pk).update(created_at=long_ago)
-    assert capture_schedule.pending_with_lost_message() == [lost.pk]
-    assert fresh.pk not in capture_schedule.pending_with_lost_message()
+    assert schedule.pending_with_lost_message() == [lost.pk]
+    assert fresh.pk not in schedule.pending_with_lost_message()
 
 
 def test_a_recently_resent_snapshot_is_not_resent_again(alice, settings, monkeypatch):
@@ -41,7 +41,7 @@ def test_a_recently_resent_snapshot_is_not_resent_again(alice, settings, monkeyp
     snapshot = save_link(alice, "https://again.example/").link.snapshots.get()
     long_ago = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S + 60)
     Snapshot.objects.filter(pk=snapshot.pk).update(created_at=long_ago, queued_at=long_ago)
-    assert capture_schedule.pending_with_lost_message() == [snapshot.pk]
+    assert schedule.pending_with_lost_message() == [snapshot.pk]
     tasks.send_capture(snapshot.pk)
     assert sent == [snapshot.pk]
-    assert capture_schedule.pending_with_lost_message() == []
+    assert schedule.pending_with_lost_message() == []

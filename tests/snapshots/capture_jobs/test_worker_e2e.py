@@ -12,9 +12,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from snapshots import jobs, tasks
+from snapshots.capture_jobs import queue, tasks
 from snapshots.models import Link, Snapshot
-from snapshots.services import save_link
+from snapshots.links.services import save_link
 from tests.support.capture_jobs_site import article, slow_first
 from tests.support.celery_worker import Worker, wait_for
 
@@ -76,7 +76,7 @@ def test_duplicate_messages_make_one_capture(worker, site, alice, allow_site):
     site.server.routes["/once"] = site.server.routes["/article"]
     link = Link.objects.create(user=alice, url=site.server.url("/once"))
     with transaction.atomic():
-        snapshot = jobs.request_snapshot(link)
+        snapshot = queue.request_snapshot(link)
     for _ in range(2):  # as if the broker delivered the message again
         tasks.capture_snapshot.delay(snapshot.pk)
 
@@ -103,7 +103,7 @@ def test_server_errors_are_retried_then_fail(worker, site, alice, allow_site):
 def test_refused_capture_fails_once_without_retry(worker, site, alice, allow_site):
     link = Link.objects.create(user=alice, url=site.canary.url("/private"))
     with transaction.atomic():
-        snapshot = jobs.request_snapshot(link)
+        snapshot = queue.request_snapshot(link)
 
     snapshot = finished(snapshot.pk, worker)
 

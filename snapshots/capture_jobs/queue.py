@@ -1,7 +1,7 @@
 """Starting capture jobs: the public side of the two-layer tasks (see tasks.py)."""
 from __future__ import annotations
 
-from snapshots import tasks
+from snapshots.capture_jobs import tasks
 from snapshots.models import CaptureSettings, Link, Snapshot
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
-from snapshots.capture_runner import stale_before
+from snapshots.capture_jobs.runner import stale_before
 from snapshots.models import CaptureSettings, Link, Snapshot
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import logging
 from django.db import transaction
 from django.db.models.signals import post_delete
 
-from snapshots.asset_types import FILE_ASSETS
+from snapshots.replay.asset_types import FILE_ASSETS
 
 log = logging.getLogger(__name__)
 

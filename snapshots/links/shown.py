@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.urls import reverse
 
-from snapshots.asset_types import ASSET_NAMES
+from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.models import Link, Snapshot
 
 # The order "newest" means everywhere a link's snapshots are compared.

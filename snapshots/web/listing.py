@@ -16,9 +16,9 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from snapshots.assets import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
+from snapshots.links.shown import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
-from snapshots.queries import LinkQuery
+from snapshots.links.queries import LinkQuery
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
@@ -114,7 +114,7 @@ class RowUrls:
         return {key: pattern.replace(_PK_PLACEHOLDER, str(pk)) for key, pattern in self.patterns.items()}
 
     def for_asset(self, snapshot: Snapshot | None, name: str) -> str:
-        """The same URL as snapshots.assets.snapshot_asset_url, for the assets a row shows."""
+        """The same URL as snapshots.links.shown.snapshot_asset_url, for the assets a row shows."""
         if snapshot is None or not getattr(snapshot, name):
             return ""
         return self.asset_patterns[name].replace(_PK_PLACEHOLDER, str(snapshot.pk))

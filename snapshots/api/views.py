@@ -1,4 +1,4 @@
-"""REST API for links and their snapshots; thin views over snapshots.services and jobs."""
+"""REST API for links and their snapshots; thin views over snapshots.links.services and capture_jobs."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -14,12 +14,15 @@ from rest_framework.views import APIView
 from config.access import get_owned_or_404, owned_by
 from config.api_params import ApiPagination, parse_flag, text_params
 from config.api_parsers import API_PARSERS
-from snapshots import jobs, replay_signing, replay_views, services
-from snapshots.asset_types import ASSET_NAMES
-from snapshots.assets import NEWEST_FIRST, has_asset, pick_snapshots
+from snapshots.capture_jobs.queue import request_snapshot
+from snapshots.links import services
+from snapshots.replay import signing
+from snapshots.replay.views import asset_response
+from snapshots.replay.asset_types import ASSET_NAMES
+from snapshots.links.shown import NEWEST_FIRST, has_asset, pick_snapshots
 from snapshots.models import Link, Snapshot
-from snapshots.queries import LinkQuery, query_links
-from snapshots.serializers import (
+from snapshots.links.queries import LinkQuery, query_links
+from snapshots.api.serializers import (
     SHOWN_SNAPSHOT_ATTR,
     LinkCreateSerializer,
     LinkSerializer,
@@ -132,7 +135,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
                    description="Adds a pending snapshot and queues its capture; older snapshots are kept.")
     @action(detail=True, methods=["post"])
     def snapshot(self, request: Request, pk=None) -> Response:
-        snapshot = jobs.request_snapshot(self.get_object())
+        snapshot = request_snapshot(self.get_object())
         body = SnapshotSerializer(snapshot, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -161,6 +164,6 @@ class SnapshotAssetView(APIView):
         snapshot = link.snapshots.select_related("link").get(pk=pk)
         if not has_asset(snapshot, asset):
             raise Http404("This snapshot did not keep that asset.")
-        if asset == "html" and replay_signing.snapshot_origin():
-            return HttpResponseRedirect(replay_signing.signed_asset_url(snapshot, asset))
-        return replay_views.asset_response(snapshot, asset)
+        if asset == "html" and signing.snapshot_origin():
+            return HttpResponseRedirect(signing.signed_asset_url(snapshot, asset))
+        return asset_response(snapshot, asset)

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from snapshots.url_rules import MAX_URL_LENGTH, normalize_url
+from snapshots.links.url_rules import MAX_URL_LENGTH, normalize_url
 
 pytestmark = pytest.mark.no_postgres
 

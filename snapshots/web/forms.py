@@ -1,10 +1,10 @@
-"""Web forms for links: validation only; saving goes through snapshots.services."""
+"""Web forms for links: validation only; saving goes through snapshots.links.services."""
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from snapshots.url_rules import normalize_url
+from snapshots.links.url_rules import normalize_url
 from tagging.names import split_tag_string
 
 URL_HELP = "The page to save, starting with http:// or https://."

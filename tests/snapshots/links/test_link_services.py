@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
 from snapshots.models import Link, Snapshot
-from snapshots.services import (
+from snapshots.links.services import (
     bulk_add_tags, bulk_delete, bulk_remove_tags, bulk_set_archived, save_link, update_link,
 )
 from tests.factories import make_link

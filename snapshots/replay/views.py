@@ -10,8 +10,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt, xframe_o
 from django.views.decorators.http import require_safe
 
 from config.access import get_owned_or_404
-from snapshots import replay_signing
-from snapshots.asset_types import ASSET_NAMES, DOWNLOAD_ASSETS, content_type_for
+from snapshots.replay import signing
+from snapshots.replay.asset_types import ASSET_NAMES, DOWNLOAD_ASSETS, content_type_for
 from snapshots.models import Link, Snapshot
 
 # No allow-* tokens: scripts, forms, popups and same-origin access are all off for captured content.
@@ -27,8 +27,8 @@ def snapshot_asset(request: HttpRequest, pk: int, asset: str) -> HttpResponse:
         raise Http404("No such snapshot asset.")
     link = get_owned_or_404(Link.objects, request.user, snapshots__pk=pk)
     snapshot = link.snapshots.select_related("link").get(pk=pk)
-    if asset == "html" and replay_signing.snapshot_origin() and not replay_signing.is_snapshot_origin_request(request):
-        return HttpResponseRedirect(replay_signing.signed_asset_url(snapshot, asset))
+    if asset == "html" and signing.snapshot_origin() and not signing.is_snapshot_origin_request(request):
+        return HttpResponseRedirect(signing.signed_asset_url(snapshot, asset))
     return asset_response(snapshot, asset)
 
 
@@ -36,9 +36,9 @@ def snapshot_asset(request: HttpRequest, pk: int, asset: str) -> HttpResponse:
 @xframe_options_exempt
 def signed_snapshot_asset(request: HttpRequest, token: str) -> HttpResponse:
     """An asset on the snapshot origin, authorised by a short-lived token instead of the session."""
-    if not replay_signing.is_snapshot_origin_request(request):
+    if not signing.is_snapshot_origin_request(request):
         raise Http404("Signed snapshot links are served only on the snapshot origin.")
-    grant = replay_signing.read_grant(token)
+    grant = signing.read_grant(token)
     if grant is None or grant.asset not in ASSET_NAMES:
         raise Http404("This snapshot link has expired or is not valid.")
     snapshot = (Snapshot.objects.select_related("link")

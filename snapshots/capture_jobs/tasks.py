@@ -1,7 +1,7 @@
 """Celery tasks of the capture side. Messages carry ids only; each task refetches its rows.
 
 Capture reliability rests on: acks_late + reject_on_worker_lost (a message is settled only after
-the job ran, and a killed worker's message comes back), the atomic claim in capture_runner (a
+the job ran, and a killed worker's message comes back), the atomic claim in runner.py (a
 redelivered message does not capture twice), Celery soft/hard limits (CELERY_TASK_ANNOTATIONS),
 and the beat job below that re-queues captures whose worker died.
 """
@@ -12,8 +12,9 @@ from celery.signals import worker_process_shutdown
 from django.db import transaction
 from django.utils import timezone
 
-from snapshots import capture, capture_runner, capture_schedule
-from snapshots.capture_settings import build_capture_config
+from snapshots import capture
+from snapshots.capture_jobs import runner, schedule
+from snapshots.capture_jobs.engine_config import build_capture_config
 from snapshots.models import Snapshot
 
 
@@ -22,7 +23,7 @@ from snapshots.models import Snapshot
 def capture_snapshot(self, snapshot_id: int) -> str:
     """Capture one snapshot; transient failures come back later with backoff and jitter."""
     # The browser is started lazily in the worker child, never in the parent before the fork.
-    outcome = capture_runner.run_capture(snapshot_id, capture.get_capturer(build_capture_config))
+    outcome = runner.run_capture(snapshot_id, capture.get_capturer(build_capture_config))
     if outcome.status == "retry":
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
@@ -32,14 +33,14 @@ def capture_snapshot(self, snapshot_id: int) -> str:
 def requeue_stuck_snapshots() -> int:
     """Beat job: captures left "running" by a dead worker, or "pending" with a lost message, are sent again."""
     return _enqueue_after_commit(
-        lambda: capture_schedule.reset_stuck_snapshots() + capture_schedule.pending_with_lost_message()
+        lambda: schedule.reset_stuck_snapshots() + schedule.pending_with_lost_message()
     )
 
 
 @shared_task(name="snapshots.schedule_recaptures", queue="default")
 def schedule_recaptures() -> int:
     """Beat job: new snapshots for links due under their owner's re-capture interval."""
-    return _enqueue_after_commit(capture_schedule.create_due_snapshots)
+    return _enqueue_after_commit(schedule.create_due_snapshots)
 
 
 def _enqueue_after_commit(make_ids) -> int:

@@ -19,14 +19,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.access import get_owned_or_404, owned_by
-from snapshots import jobs, list_cache, services
-from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
-from snapshots.listing import (
+from snapshots import list_cache
+from snapshots.capture_jobs.queue import request_snapshot
+from snapshots.links import services
+from snapshots.web.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
+from snapshots.web.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, link_row, link_rows, paginate, query_url,
 )
 from snapshots.models import Link, Snapshot
-from snapshots.queries import query_links
-from snapshots.display import Clock
+from snapshots.links.queries import query_links
+from snapshots.web.display import Clock
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +193,7 @@ def link_recapture(request: HttpRequest, pk: int) -> HttpResponse:
     if link_row(link).is_active:
         messages.info(request, "A capture of this link is already under way.")
     else:
-        jobs.request_snapshot(link)
+        request_snapshot(link)
         messages.success(request, "A new snapshot is being captured; earlier ones are kept.")
     return redirect(_safe_next(request, default=reverse("link-detail", kwargs={"pk": link.pk})))
 

@@ -3,7 +3,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from snapshots.models import Link
-from snapshots.services import save_link, update_link
+from snapshots.links.services import save_link, update_link
 from tests.factories import make_link
 
 pytestmark = pytest.mark.django_db

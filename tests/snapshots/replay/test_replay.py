@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
-from snapshots import replay_signing
-from snapshots.assets import latest_snapshot, snapshot_asset_urls
-from snapshots.capture_settings import chromium_path
+from snapshots.replay import signing
+from snapshots.links.shown import latest_snapshot, snapshot_asset_urls
+from snapshots.capture_jobs.engine_config import chromium_path
 from snapshots.models import Link, Snapshot
 from tests.support.capture_jobs_site import Site
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
@@ -152,7 +152,7 @@ def test_snapshot_origin_tokens_are_checked(alice_client, captured, snapshot_ori
     assert anonymous.get(path, HTTP_HOST="testserver").status_code == 404  # never on the app origin
     tampered = path.rstrip("/")[:-2] + "xx/"
     assert anonymous.get(tampered, HTTP_HOST=snapshot_origin, secure=True).status_code == 404
-    monkeypatch.setattr(replay_signing, "TOKEN_MAX_AGE_SECONDS", -1)
+    monkeypatch.setattr(signing, "TOKEN_MAX_AGE_SECONDS", -1)
     assert anonymous.get(path, HTTP_HOST=snapshot_origin, secure=True).status_code == 404  # expired
 
 

@@ -1,7 +1,7 @@
 """Web pages for links (mounted at the site root)."""
 from django.urls import path
 
-from snapshots import views
+from snapshots.web import views
 
 urlpatterns = [
     path("", views.link_list, name="link-list"),

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from snapshots import jobs
+from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.models import Link
-from snapshots.submission_guard import validate_submitted_url
-from snapshots.url_rules import normalize_url
+from snapshots.links.submission_guard import validate_submitted_url
+from snapshots.links.url_rules import normalize_url
 from tagging.services import get_or_create_tags, tags_named
 
 
@@ -34,7 +34,7 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
             _fill_blanks(link, title=title, description=description, notes=notes)
         link.tags.add(*tags)
     if created:
-        jobs.request_snapshot(link)
+        request_snapshot(link)
     return SaveResult(link=link, created=created)
 
 
