@@ -59,4 +59,7 @@ def links_tagged(links: QuerySet[Link], user, name: str) -> QuerySet[Link]:
     tagged = Link.tags.through.objects.filter(tag_id__in=tag_ids)
     if tagged[:RARE_TAG_LINKS + 1].count() <= RARE_TAG_LINKS:  # stops counting past the threshold
         return links.filter(pk__in=tagged.values("link_id"))
+    if len(tag_ids) == 1:  # the usual case: a join probes the (link, tag) index, a little faster than EXISTS
+        return links.filter(tags=tag_ids[0])
+    # Two tags one name apart in case only (SQLite's lower() folds ASCII only): EXISTS lists a link once.
     return links.filter(Exists(tagged.filter(link_id=OuterRef("pk"))))
