@@ -9,8 +9,8 @@ from django.http import HttpRequest
 
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
-from snapshots.models import Link, Snapshot
 from snapshots.links.url_rules import normalize_url
+from snapshots.models import Link, Snapshot
 
 ACTIVE_STATUSES = (Snapshot.Status.PENDING, Snapshot.Status.RUNNING)
 

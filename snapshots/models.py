@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from snapshots.list_cache import ListCacheQuerySet
 from snapshots.links.url_rules import MAX_URL_LENGTH
+from snapshots.list_cache import ListCacheQuerySet
 
 
 class Link(models.Model):

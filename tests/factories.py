@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from snapshots.models import Link
 from snapshots.links.services import save_link
+from snapshots.models import Link
 
 PASSWORD = "correct horse battery staple"
 

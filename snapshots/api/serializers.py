@@ -7,10 +7,10 @@ from rest_framework import serializers
 
 from django.urls import reverse
 
-from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.links.shown import has_asset, latest_snapshot
-from snapshots.models import Link, Snapshot
 from snapshots.links.url_rules import MAX_URL_LENGTH, normalize_url
+from snapshots.models import Link, Snapshot
+from snapshots.replay.asset_types import ASSET_NAMES
 from tagging.serializers import TagNameField
 
 

@@ -16,12 +16,12 @@ from config.api_params import ApiPagination, parse_flag, text_params
 from config.api_parsers import API_PARSERS
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
-from snapshots.replay import signing
-from snapshots.replay.views import asset_response
-from snapshots.replay.asset_types import ASSET_NAMES
+from snapshots.links.queries import LinkQuery, query_links
 from snapshots.links.shown import NEWEST_FIRST, has_asset, pick_snapshots
 from snapshots.models import Link, Snapshot
-from snapshots.links.queries import LinkQuery, query_links
+from snapshots.replay import signing
+from snapshots.replay.asset_types import ASSET_NAMES
+from snapshots.replay.views import asset_response
 from snapshots.api.serializers import (
     SHOWN_SNAPSHOT_ATTR,
     LinkCreateSerializer,

@@ -21,10 +21,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from snapshots.replay.asset_types import FILE_ASSETS, asset_extension
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.result import CaptureResult
 from snapshots.models import Link, Snapshot
+from snapshots.replay.asset_types import FILE_ASSETS, asset_extension
 from snapshots.signals import snapshot_captured
 
 log = logging.getLogger(__name__)

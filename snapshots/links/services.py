@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from snapshots.capture_jobs.queue import request_snapshot
-from snapshots.models import Link
 from snapshots.links.submission_guard import validate_submitted_url
 from snapshots.links.url_rules import normalize_url
+from snapshots.models import Link
 from tagging.services import get_or_create_tags, tags_named
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.urls import reverse
 
-from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.models import Link, Snapshot
+from snapshots.replay.asset_types import ASSET_NAMES
 
 # The order "newest" means everywhere a link's snapshots are compared.
 NEWEST_FIRST = ("-created_at", "-id")

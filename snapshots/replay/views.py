@@ -10,9 +10,9 @@ from django.views.decorators.clickjacking import xframe_options_exempt, xframe_o
 from django.views.decorators.http import require_safe
 
 from config.access import get_owned_or_404
+from snapshots.models import Link, Snapshot
 from snapshots.replay import signing
 from snapshots.replay.asset_types import ASSET_NAMES, DOWNLOAD_ASSETS, content_type_for
-from snapshots.models import Link, Snapshot
 
 # No allow-* tokens: scripts, forms, popups and same-origin access are all off for captured content.
 SANDBOX_CSP = "sandbox"

@@ -16,9 +16,9 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from snapshots.links.queries import LinkQuery
 from snapshots.links.shown import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
-from snapshots.links.queries import LinkQuery
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept

@@ -26,8 +26,8 @@ from snapshots.web.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.web.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, link_row, link_rows, paginate, query_url,
 )
-from snapshots.models import Link, Snapshot
 from snapshots.links.queries import query_links
+from snapshots.models import Link, Snapshot
 from snapshots.web.display import Clock
 
 log = logging.getLogger(__name__)

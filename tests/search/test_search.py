@@ -2,9 +2,9 @@
 import pytest
 from django.db import connection
 
-from snapshots.models import Link
 from snapshots.links import queries
 from snapshots.links.queries import LinkQuery, query_links
+from snapshots.models import Link
 from snapshots.search import matching_words, parse_query
 from snapshots.search.index import ensure_search_index, rebuild_search_index
 from tests.factories import make_link

@@ -3,8 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from snapshots.web.listing import PAGE_SIZE
 from snapshots.models import Link, Snapshot
+from snapshots.web.listing import PAGE_SIZE
 from tests.factories import make_link
 from tests.web.conftest import listed_link_ids, page_messages
 

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from snapshots import list_cache
+from snapshots.capture.result import CaptureResult
 from snapshots.capture_jobs import runner, schedule
 from snapshots.links import services
-from snapshots.capture.result import CaptureResult
 from snapshots.models import Link, Snapshot
 from tagging import services as tag_services
 from tagging.models import Tag

@@ -6,8 +6,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from snapshots.capture_jobs import schedule, tasks
-from snapshots.models import Link, Snapshot
 from snapshots.links.services import save_link
+from snapshots.models import Link, Snapshot
 
 pytestmark = pytest.mark.django_db
 

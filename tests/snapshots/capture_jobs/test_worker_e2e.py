@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from snapshots.capture_jobs import queue, tasks
-from snapshots.models import Link, Snapshot
 from snapshots.links.services import save_link
+from snapshots.models import Link, Snapshot
 from tests.support.capture_jobs_site import article, slow_first
 from tests.support.celery_worker import Worker, wait_for
 

@@ -2,8 +2,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from snapshots.models import Link
 from snapshots.links.services import save_link, update_link
+from snapshots.models import Link
 from tests.factories import make_link
 
 pytestmark = pytest.mark.django_db

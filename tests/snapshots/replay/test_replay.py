@@ -9,10 +9,10 @@ from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
-from snapshots.replay import signing
-from snapshots.links.shown import latest_snapshot, snapshot_asset_urls
 from snapshots.capture_jobs.engine_config import chromium_path
+from snapshots.links.shown import latest_snapshot, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
+from snapshots.replay import signing
 from tests.support.capture_jobs_site import Site
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import page, png_bytes
