@@ -20,6 +20,7 @@ from snapshots.asset_types import ASSET_NAMES
 from snapshots.assets import has_asset
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
+from tagging.suggestions import with_pending
 from snapshots.serializers import (
     SHOWN_SNAPSHOT_ATTR,
     LinkCreateSerializer,
@@ -108,7 +109,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     parser_classes = API_PARSERS
 
     def get_queryset(self) -> QuerySet[Link]:
-        links = owned_by(Link.objects.all(), self.request.user).prefetch_related("tags")
+        links = with_pending(owned_by(Link.objects.all(), self.request.user).prefetch_related("tags"))
         return links.defer("page_text").order_by("-created_at", "-id")
 
     def filter_queryset(self, queryset: QuerySet[Link]) -> QuerySet[Link]:

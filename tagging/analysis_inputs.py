@@ -1,0 +1,57 @@
+"""What the models read of a link: the screenshot's bytes and one text, whatever the capture kept.
+
+A failed capture still has the URL, and usually a title or description the person typed; a
+page without readable text still has its screenshot and URL. Each input is optional and a
+missing or unreadable screenshot never blocks the text.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from snapshots.models import Link, Snapshot
+from tagging.suggest.words import PageWords, url_words
+
+log = logging.getLogger(__name__)
+
+# The start of the readable text carries its subject; more costs CPU time (one 256-token chunk
+# of MiniLM per ~1,000 characters) and adds little.
+TEXT_CHARS = 2000
+BODY_CHARS = 20_000  # text searched for tag words
+
+
+@dataclass
+class Inputs:
+    text: str
+    image: bytes | None
+    page: PageWords
+    title: str
+    used: list[str]
+
+
+def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True) -> Inputs:
+    """The link's model inputs; ``with_image=False`` skips reading the screenshot (re-scoring needs words only)."""
+    done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
+    title = link.title or (snapshot.title if done else "")
+    description = link.description or (snapshot.description if done else "")
+    body = (snapshot.text if done else "") or link.page_text
+    url = (snapshot.final_url if done and snapshot.final_url else "") or link.url
+    used = ["url"] + (["text"] if body.strip() else [])
+    text = "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
+    image = _screenshot(snapshot) if done and with_image else None
+    if image is not None:
+        used.append("image")
+    page = PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS])
+    return Inputs(text=text, image=image, page=page, title=title, used=used)
+
+
+def _screenshot(snapshot: Snapshot) -> bytes | None:
+    field = snapshot.screenshot or snapshot.thumbnail
+    if not field:
+        return None
+    try:
+        with field.open("rb") as handle:
+            return handle.read()
+    except OSError as exc:  # a file gone from storage is no reason to lose the text path
+        log.warning("screenshot of snapshot %s unreadable: %s", snapshot.pk, exc)
+        return None

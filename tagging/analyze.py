@@ -1,0 +1,82 @@
+"""One batch of analyses: read inputs, run both models on the whole batch, store vectors, score.
+
+The models run once per batch (not once per link), so a large import keeps the model at a
+useful batch size. A bad screenshot costs that link its image evidence only; its text is still
+embedded and scored.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from django.conf import settings
+
+from inference import InferenceError, InvalidImage, Predictor
+from tagging import analysis_jobs, suggestions
+from tagging.analysis_inputs import Inputs, inputs_of
+from tagging.models import Analysis
+from tagging.predictor import model_version, predictor
+from tagging.vectors import pack
+
+log = logging.getLogger(__name__)
+TOP_CONCEPTS = 5
+
+
+def run_batch(limit: int | None = None) -> int:
+    """Claim and analyse up to ``limit`` pending analyses; returns how many were claimed."""
+    token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH)
+    if not batch:
+        return 0
+    started = time.monotonic()
+    try:
+        done = analyse(batch, token, predictor())
+    except InferenceError as exc:  # the model could not run at all (e.g. backend unavailable)
+        for analysis in batch:
+            analysis_jobs.fail(analysis, token, f"The tag models could not run: {exc}")
+        return len(batch)
+    suggestions.suggest_for(done)
+    log.info("analysed %s link(s) in %.2f s", len(batch), time.monotonic() - started)
+    return len(batch)
+
+
+def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[Analysis, Inputs]]:
+    """Vectors for every analysis of the batch, stored; returns the analyses now done with their inputs."""
+    inputs = [inputs_of(a.link, a.snapshot) for a in batch]
+    images = _image_outputs(model, inputs)
+    texts = model.embed_texts([i.text for i in inputs])
+    version = model_version()
+    done = []
+    for n, (analysis, got) in enumerate(zip(batch, inputs)):
+        feature, descriptor, concepts = images.get(n, (None, None, []))
+        used = [u for u in got.used if u != "image" or feature is not None]
+        fields = dict(text_vector=pack(texts[n]), image_feature=pack(feature), image_descriptor=pack(descriptor),
+                      concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version)
+        if analysis_jobs.finish(analysis, token, **fields):
+            for name, value in fields.items():
+                setattr(analysis, name, value)
+            done.append((analysis, got))
+    return done
+
+
+def _image_outputs(model: Predictor, inputs: list[Inputs]) -> dict[int, tuple]:
+    """index -> (feature, descriptor, concepts) for the links whose screenshot decodes."""
+    wanted = [n for n, i in enumerate(inputs) if i.image is not None]
+    if not wanted:
+        return {}
+    try:
+        features, descriptors, logits = model.embed_images([inputs[n].image for n in wanted])
+        ok = wanted
+    except InvalidImage:  # find the bad ones; the rest still count
+        ok, rows = [], []
+        for n in wanted:
+            try:
+                rows.append(model.embed_images([inputs[n].image]))
+                ok.append(n)
+            except InvalidImage as exc:
+                log.warning("screenshot unusable, text only: %s", exc)
+        if not ok:
+            return {}
+        features, descriptors, logits = (np.concatenate([r[k] for r in rows]) for k in range(3))
+    concepts = model.concepts(logits, k=TOP_CONCEPTS)
+    return {n: (features[j], descriptors[j], concepts[j]) for j, n in enumerate(ok)}
