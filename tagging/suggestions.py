@@ -27,7 +27,7 @@ from tagging.predictor import predictor
 from tagging.services import get_or_create_tags
 from tagging.suggest.proposals import propose
 from tagging.suggest.scoring import Query, Scored, VocabTag, score_tags
-from tagging.suggest.words import name_key
+from tagging.suggest.words import PageWords, name_key
 from tagging.vectors import unpack
 
 log = logging.getLogger(__name__)
@@ -68,19 +68,27 @@ def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
 
 def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag]) -> list[Scored]:
     """The suggestions worth showing for one link: best existing tags, else one proposal."""
-    feature = unpack(analysis.image_feature, FEATURE_DIM)
-    query = Query(link_id=analysis.link_id, text=unpack(analysis.text_vector, TEXT_DIM),
-                  image=None if feature is None else library.project_image(feature[None])[0],
-                  page=inputs.page, concepts=[(c, p) for c, p in analysis.concepts])
+    query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
     settled = _settled_keys(analysis.link)
     scored = [s for s in score_tags(query, index, vocab) if name_key(s.name) not in settled]
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
     chosen = [s for s in scored if s.score >= floor]
-    for proposal in propose(inputs.page, inputs.title, chosen, vocab, embed_names):
+    proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
+    for proposal in proposals:
         if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
             chosen.append(proposal)
     chosen.sort(key=lambda s: -s.score)
     return chosen[: settings.LINKSHOT_SUGGESTIONS_PER_LINK]
+
+
+def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Query:
+    """The link as the scorer sees it, limited to the configured kinds of evidence."""
+    text = unpack(analysis.text_vector, TEXT_DIM) if "text" in evidence else None
+    feature = unpack(analysis.image_feature, FEATURE_DIM) if "image" in evidence else None
+    return Query(link_id=analysis.link_id, text=text,
+                 image=None if feature is None else library.project_image(feature[None])[0],
+                 page=inputs.page if "text" in evidence else PageWords(),
+                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [])
 
 
 def _settled_keys(link: Link) -> set[str]:

@@ -210,6 +210,11 @@ LINKSHOT_INFERENCE_BACKEND = env_str("LINKSHOT_INFERENCE_BACKEND", "auto")
 # Pending suggestions kept per link, and the lowest score shown.
 LINKSHOT_SUGGESTIONS_PER_LINK = env_int("LINKSHOT_SUGGESTIONS_PER_LINK", 5)
 LINKSHOT_SUGGESTION_MIN_SCORE = env_float("LINKSHOT_SUGGESTION_MIN_SCORE", 0.15)
+# Which inputs suggestions may use: text (text vectors, tag names, words) and image (screenshot
+# neighbours, ImageNet concepts). Both by default; one alone measures what the other adds.
+LINKSHOT_SUGGESTION_EVIDENCE = frozenset(env_list("LINKSHOT_SUGGESTION_EVIDENCE", "text,image"))
+if not LINKSHOT_SUGGESTION_EVIDENCE or not LINKSHOT_SUGGESTION_EVIDENCE <= {"text", "image"}:
+    raise ConfigError("LINKSHOT_SUGGESTION_EVIDENCE must be text, image or text,image")
 if not 0 < LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT < LINKSHOT_ANALYSIS_TIME_LIMIT:
     raise ConfigError("LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT must be positive and below LINKSHOT_ANALYSIS_TIME_LIMIT")
 CELERY_TASK_ROUTES = {

@@ -34,6 +34,9 @@ CAP_CONCEPT = 0.8
 # MiniLM texts on different subjects sit near 0.2, screenshots of any two web pages near 0.6.
 TYPICAL_TEXT = 0.2
 TYPICAL_IMAGE = 0.6
+# How far above the vocabulary's median a tag-name or prototype similarity must be to count.
+STAND_OUT = 0.12
+STAND_OUT_SCALE = 0.03
 
 
 @dataclass
@@ -182,16 +185,17 @@ def _tag_names(vector, vocab, evidence) -> None:
 
 
 def _relative(sims: dict[int, float], cap: float) -> dict[int, float]:
-    """Strengths for the tags that stand out from the rest of the vocabulary (z-score above ~1)."""
-    if len(sims) < 3:
+    """Strengths for the tags that stand out from the rest of the vocabulary.
+
+    A tag counts when its similarity clears the vocabulary's median by a margin: MiniLM puts
+    unrelated texts within a few hundredths of each other, a real match a tenth or more above.
+    """
+    if not sims:
         return {}
     values = np.array(list(sims.values()))
-    spread = max(float(values.std()), 0.03)
-    out = {}
-    for tag_id, sim in sims.items():
-        z = (sim - float(values.mean())) / spread
-        out[tag_id] = cap / (1.0 + np.exp(-2.5 * (z - 1.5)))
-    return out
+    centre = float(np.median(values)) if len(values) >= 3 else TYPICAL_TEXT
+    return {tag_id: cap / (1.0 + float(np.exp(-(sim - centre - STAND_OUT) / STAND_OUT_SCALE)))
+            for tag_id, sim in sims.items()}
 
 
 def _words(page: PageWords, tag: VocabTag, evidence: _Evidence) -> None:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-_WORD = re.compile(r"[^\W_]+(?:[+#]+|\.(?=net\b))?", re.UNICODE)
+_WORD = re.compile(r"(?<!\w)\.net\b|[^\W_]+[+#]*", re.UNICODE | re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-_./]+")
 
 
