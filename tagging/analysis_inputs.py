@@ -7,6 +7,7 @@ missing or unreadable screenshot never blocks the text.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from snapshots.models import Link, Snapshot
@@ -23,7 +24,7 @@ BODY_CHARS = 20_000  # text searched for tag words
 @dataclass
 class Inputs:
     text: str
-    image: bytes | None
+    image: str | bytes | None  # a local file path, or the bytes from remote storage
     page: PageWords
     title: str
     used: list[str]
@@ -45,10 +46,16 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True) ->
     return Inputs(text=text, image=image, page=page, title=title, used=used)
 
 
-def _screenshot(snapshot: Snapshot) -> bytes | None:
+def _screenshot(snapshot: Snapshot) -> str | bytes | None:
     field = snapshot.screenshot or snapshot.thumbnail
     if not field:
         return None
+    try:
+        path = field.path  # local storage: the bulk path reads the file itself
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        return path if os.path.isfile(path) else None
     try:
         with field.open("rb") as handle:
             return handle.read()

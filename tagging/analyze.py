@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
 from django.conf import settings
 
-from inference import InferenceError, InvalidImage, Predictor
+from inference import InferenceError, Predictor
+from inference.bulk import embed_stored_screenshots
 from tagging import analysis_jobs, suggestions
 from tagging.analysis_inputs import Inputs, inputs_of
 from tagging.models import Analysis
@@ -60,23 +60,14 @@ def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[A
 
 
 def _image_outputs(model: Predictor, inputs: list[Inputs]) -> dict[int, tuple]:
-    """index -> (feature, descriptor, concepts) for the links whose screenshot decodes."""
+    """index -> (feature, descriptor, concepts) for the links whose screenshot decodes.
+
+    Through the bulk path: files are read and decoded in parallel one batch ahead of the model
+    (on the GPU with nvJPEG where the backend runs there); an unreadable file is skipped.
+    """
     wanted = [n for n, i in enumerate(inputs) if i.image is not None]
     if not wanted:
         return {}
-    try:
-        features, descriptors, logits = model.embed_images([inputs[n].image for n in wanted])
-        ok = wanted
-    except InvalidImage:  # find the bad ones; the rest still count
-        ok, rows = [], []
-        for n in wanted:
-            try:
-                rows.append(model.embed_images([inputs[n].image]))
-                ok.append(n)
-            except InvalidImage as exc:
-                log.warning("screenshot unusable, text only: %s", exc)
-        if not ok:
-            return {}
-        features, descriptors, logits = (np.concatenate([r[k] for r in rows]) for k in range(3))
-    concepts = model.concepts(logits, k=TOP_CONCEPTS)
-    return {n: (features[j], descriptors[j], concepts[j]) for j, n in enumerate(ok)}
+    result = embed_stored_screenshots([inputs[n].image for n in wanted], predictor=model)
+    concepts = model.concepts(result.logits, k=TOP_CONCEPTS) if result.indices else []
+    return {wanted[i]: (result.features[j], result.descriptors[j], concepts[j]) for j, i in enumerate(result.indices)}
