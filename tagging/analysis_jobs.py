@@ -38,10 +38,14 @@ def stale_before() -> datetime:
     return timezone.now() - timedelta(seconds=settings.LINKSHOT_ANALYSIS_TIME_LIMIT + STALE_MARGIN_SECONDS)
 
 
-def claim_batch(limit: int) -> tuple[str, list[Analysis]]:
-    """Claim up to ``limit`` pending analyses (oldest first); returns the claim token and the rows."""
+def claim_batch(limit: int, user_id: int | None = None) -> tuple[str, list[Analysis]]:
+    """Claim up to ``limit`` pending analyses (oldest first, of one person if given); returns the
+    claim token and the rows."""
     token = uuid.uuid4().hex
-    ids = list(Analysis.objects.filter(status=A.PENDING).order_by("queued_at", "pk").values_list("pk", flat=True)[:limit])
+    pending = Analysis.objects.filter(status=A.PENDING)
+    if user_id is not None:
+        pending = pending.filter(user_id=user_id)
+    ids = list(pending.order_by("queued_at", "pk").values_list("pk", flat=True)[:limit])
     if not ids:
         return token, []
     Analysis.objects.filter(pk__in=ids, status=A.PENDING).update(
@@ -87,6 +91,31 @@ def reset_stuck() -> int:
     if gave_up or again:
         log.warning("analyses whose worker stopped: %s queued again, %s failed", again, gave_up)
     return again
+
+
+def queue_reanalysis(links, model_version: str, everything: bool) -> int:
+    """Set analyses of ``links`` pending for a re-analysis; returns how many were set.
+
+    Without ``everything`` only links never analysed, failed, or analysed by other models are
+    taken, so running it again after an interruption continues where it stopped.
+    """
+    missing = links.filter(analysis__isnull=True)
+    created = Analysis.objects.bulk_create(
+        [Analysis(link_id=pk, user_id=user_id, snapshot_id=_shown_snapshot_id(pk), queued_at=timezone.now())
+         for pk, user_id in missing.values_list("pk", "user_id")], batch_size=1000)
+    existing = Analysis.objects.filter(link__in=links).exclude(status__in=[A.PENDING, A.RUNNING])
+    if not everything:
+        existing = existing.filter(Q(status=A.FAILED) | ~Q(model_version=model_version))
+    users = set(existing.values_list("user_id", flat=True)) | {a.user_id for a in created}
+    updated = existing.update(status=A.PENDING, attempts=0, error="", claim="", queued_at=timezone.now())
+    list_cache.user_changed(*users)
+    return len(created) + updated
+
+
+def _shown_snapshot_id(link_id: int) -> int | None:
+    snapshots = Snapshot.objects.filter(link_id=link_id).order_by("-created_at", "-id")
+    done = snapshots.filter(status=Snapshot.Status.DONE).values_list("pk", flat=True).first()
+    return done or snapshots.values_list("pk", flat=True).first()
 
 
 def has_pending() -> bool:

@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 TOP_CONCEPTS = 5
 
 
-def run_batch(limit: int | None = None) -> int:
+def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
     """Claim and analyse up to ``limit`` pending analyses; returns how many were claimed."""
-    token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH)
+    token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id)
     if not batch:
         return 0
     started = time.monotonic()
