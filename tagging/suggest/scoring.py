@@ -39,18 +39,47 @@ STAND_OUT = 0.12
 STAND_OUT_SCALE = 0.03
 
 
-@dataclass
 class Library:
-    """One person's analysed links: unit vectors (zero rows where an input was missing)."""
+    """One person's analysed links, ready for queries.
 
-    link_ids: np.ndarray  # (N,) int64
-    text: np.ndarray  # (N, D_text) float32
-    image: np.ndarray  # (N, D_image) float32
-    row_tags: list[tuple[int, ...]]  # tag ids per row
+    Only tagged links can vote, so each query searches compact float32 matrices of the tagged
+    links' vectors (two matrix-vector products); everything else a query needs (each tag's rows
+    and mean text vector) is worked out once per library. ``text`` and ``image`` may be float16
+    (how the cache keeps all links); missing vectors are zero rows.
+    """
 
-    @property
-    def size(self) -> int:
-        return len(self.link_ids)
+    def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
+                 row_tags: list[tuple[int, ...]]) -> None:
+        self.link_ids, self.row_tags = link_ids, row_tags
+        self.size = len(link_ids)
+        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
+        self.text_rows, self.text_matrix = _compact(text, tagged)
+        self.image_rows, self.image_matrix = _compact(image, tagged)
+        self.members: dict[int, list[int]] = {}
+        for row, tags in enumerate(row_tags):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        self._text = text
+        self._centres: dict[int, np.ndarray] | None = None
+
+    def text_centres(self) -> dict[int, np.ndarray]:
+        """Unit mean text vector of each tag's links (computed on first use)."""
+        if self._centres is None:
+            self._centres = {}
+            for tag_id, rows in self.members.items():
+                centre = self._text[rows].astype(np.float32).sum(axis=0)
+                norm = float(np.linalg.norm(centre))
+                if norm > 0:
+                    self._centres[tag_id] = centre / norm
+        return self._centres
+
+
+def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are tagged and have a vector, and those vectors as one float32 matrix."""
+    if len(matrix) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, matrix.shape[1]), np.float32)
+    rows = np.flatnonzero(tagged & np.any(matrix != 0, axis=1))
+    return rows, np.ascontiguousarray(matrix[rows], dtype=np.float32)
 
 
 @dataclass
@@ -96,15 +125,15 @@ def score_tags(query: Query, library: Library, vocab: list[VocabTag]) -> list[Sc
     """Every tag of the vocabulary scored for the query link, best first."""
     evidence = {tag.id: _Evidence() for tag in vocab}
     names = {tag.id: tag.name for tag in vocab}
-    rows = _rows_without(library, query.link_id)
+    itself = np.flatnonzero(library.link_ids == query.link_id)
     if query.text is not None:
-        _neighbour_votes(query.text, library.text, library, rows, evidence, names, CAP_TEXT_NEIGHBOURS,
-                         "{n} similar {links} tagged {tag}", TYPICAL_TEXT)
-        _prototypes(query.text, library.text, library, rows, evidence, names)
+        _neighbour_votes(query.text, library.text_matrix, library.text_rows, itself, library, evidence, names,
+                         CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT)
+        _prototypes(query.text, library, itself, evidence, names)
         _tag_names(query.text, vocab, evidence)
     if query.image is not None:
-        _neighbour_votes(query.image, library.image, library, rows, evidence, names, CAP_IMAGE_NEIGHBOURS,
-                         "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE)
+        _neighbour_votes(query.image, library.image_matrix, library.image_rows, itself, library, evidence, names,
+                         CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE)
     for tag in vocab:
         _words(query.page, tag, evidence[tag.id])
         _concepts(query.concepts, tag, evidence[tag.id])
@@ -112,35 +141,31 @@ def score_tags(query: Query, library: Library, vocab: list[VocabTag]) -> list[Sc
     return sorted(scored, key=lambda s: (-s.score, s.name.lower()))
 
 
-def _rows_without(library: Library, link_id: int) -> np.ndarray:
-    """Rows of the library that may serve as evidence: tagged, and not the link itself."""
-    tagged = np.fromiter((bool(t) for t in library.row_tags), bool, count=library.size)
-    return np.flatnonzero(tagged & (library.link_ids != link_id))
-
-
 def closeness(sims: np.ndarray, typical: float) -> np.ndarray:
     """How much closer than typical, in [0, 1]: 0 at the person's typical similarity, 1 at identical."""
     return np.clip((sims - typical) / max(1.0 - typical, 1e-6), 0.0, 1.0)
 
 
-def typical_similarity(vector: np.ndarray, matrix: np.ndarray, rows: np.ndarray, fallback: float) -> float:
-    """The median similarity of this vector to the person's links (a robust 'unrelated' level)."""
-    sample = rows if len(rows) <= 2000 else rows[np.linspace(0, len(rows) - 1, 2000).astype(int)]
-    present = sample[np.any(matrix[sample] != 0, axis=1)] if len(sample) else sample
-    if len(present) < 5:
+def typical_similarity(sims: np.ndarray, fallback: float) -> float:
+    """The median similarity to the person's links (a robust 'unrelated' level), from a sample."""
+    if len(sims) < 5:
         return fallback  # too few links to tell
-    return float(np.median(matrix[present] @ vector))
+    sample = sims if len(sims) <= 4000 else sims[np.linspace(0, len(sims) - 1, 4000).astype(int)]
+    return float(np.median(sample))
 
 
-def _neighbour_votes(vector, matrix, library, rows, evidence, names, cap, template, fallback) -> None:
+def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, template, fallback) -> None:
+    """The nearest tagged links vote for their tags, weighted by how much closer than typical they are."""
     if len(rows) == 0:
         return
-    sims = matrix[rows] @ vector
-    usable = np.any(matrix[rows] != 0, axis=1)
-    sims = np.where(usable, sims, -1.0)
+    sims = matrix @ vector.astype(np.float32)
+    typical = typical_similarity(sims, fallback)
+    if len(itself):
+        sims[np.isin(rows, itself)] = -2.0  # a link is no evidence for itself
     k = min(NEIGHBOURS, len(rows))
     top = np.argpartition(-sims, k - 1)[:k]
-    close = closeness(sims[top], typical_similarity(vector, matrix, rows, fallback))
+    top = top[sims[top] > -2.0]
+    close = closeness(sims[top], typical)
     total = float(close.sum())
     if total <= 0:
         return
@@ -160,21 +185,20 @@ def _neighbour_votes(vector, matrix, library, rows, evidence, names, cap, templa
                                                        pages="page" if n == 1 else "pages", tag=names[tag_id]))
 
 
-def _prototypes(vector, matrix, library, rows, evidence, names) -> None:
+def _prototypes(vector, library, itself, evidence, names) -> None:
     """Compare with the mean text vector of each tag's links; judged relative to the other tags."""
-    members: dict[int, list[int]] = {}
-    for row in rows:
-        for tag_id in library.row_tags[row]:
-            members.setdefault(tag_id, []).append(row)
     sims = {}
-    for tag_id, tag_rows in members.items():
-        if tag_id in evidence:
-            centre = matrix[tag_rows].mean(axis=0)
-            norm = float(np.linalg.norm(centre))
-            if norm > 0:
-                sims[tag_id] = float(centre @ vector) / norm
+    for tag_id, centre in library.text_centres().items():
+        if tag_id in evidence and not (len(itself) and _only_member(library, tag_id, itself)):
+            sims[tag_id] = float(centre @ vector)
     for tag_id, strength in _relative(sims, CAP_PROTOTYPE).items():
         evidence[tag_id].add(strength, f"close to what links tagged {names[tag_id]} are about")
+
+
+def _only_member(library, tag_id: int, itself: np.ndarray) -> bool:
+    """True when the link itself is the tag's only example (its own vector is no evidence)."""
+    rows = library.members.get(tag_id, [])
+    return len(rows) == 1 and rows[0] in itself
 
 
 def _tag_names(vector, vocab, evidence) -> None:

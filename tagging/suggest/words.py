@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 _WORD = re.compile(r"(?<!\w)\.net\b|[^\W_]+[+#]*", re.UNICODE | re.IGNORECASE)
@@ -30,6 +31,7 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=100_000)
 def name_key(name: str) -> str:
     """One key for all variants of a tag name: case, plural, separators."""
     return " ".join(singular(w) for w in words(_SEPARATORS.sub(" ", name)))

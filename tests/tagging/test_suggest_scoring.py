@@ -23,8 +23,10 @@ CENTRES = unit(rng.standard_normal((3, 32)))
 IMAGES = unit(rng.standard_normal((3, 16)))
 
 
-def library(tags_per_topic=((1,), (2,), (3,)), n=6):
+def library(tags_per_topic=((1,), (2,), (3,)), n=6, first_text=None):
     text = np.concatenate([topic(n, CENTRES[t]) for t in range(3)])
+    if first_text is not None:
+        text[0] = first_text
     image = np.concatenate([topic(n, IMAGES[t]) for t in range(3)])
     row_tags = [tags_per_topic[t] for t in range(3) for _ in range(n)]
     return Library(link_ids=np.arange(100, 100 + 3 * n), text=text, image=image, row_tags=row_tags)
@@ -50,8 +52,7 @@ def test_the_screenshot_alone_is_evidence():
 
 
 def test_a_link_is_no_evidence_for_itself():
-    lib = library()
-    lib.text[0] = CENTRES[2]  # link 100 (tagged postgres) looks like topic 2
+    lib = library(first_text=CENTRES[2])  # link 100 (tagged postgres) looks like topic 2
     query = Query(link_id=100, text=CENTRES[2], image=None, page=BLANK)
     ranked = [s.name for s in score_tags(query, lib, VOCAB)]
     assert ranked[0] == "photos"
