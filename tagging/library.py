@@ -1,10 +1,11 @@
 """One person's analysed links as in-memory matrices, for scoring suggestions (the vector index).
 
-The index is exact search over a float32 matrix per person (numpy matrix-vector products). Text
+The index is exact search over float32 matrices per person (numpy matrix-vector products). Text
 vectors are kept whole (384-d); screenshot features are projected from 1280 to 256 dimensions by
 a fixed random projection, which keeps cosine similarities within about 1/sqrt(256) = 0.06 (the
-Johnson-Lindenstrauss bound) while cutting their memory fivefold: 100,000 links take
-100,000 x (384 + 256) x 4 bytes = 256 MB (bench/RESULTS.md, ## Suggestions). It is built from the stored float16 vectors on first use in the inference
+Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are kept in float16
+(1.3 KB a link) and the tagged ones, the only ones that vote, again in float32 for the search
+(2.6 KB a link): 100,000 tagged links take about 380 MB (bench/RESULTS.md, ## Suggestions: speed). It is built from the stored float16 vectors on first use in the inference
 worker, then kept up to date incrementally: a cheap count/max query tells whether analyses
 were added, redone or deleted. Tag memberships are reloaded when the person's data version
 (snapshots.list_cache) says something changed, or on every use where no shared cache exists.
@@ -36,7 +37,7 @@ class _Entry:
     text: np.ndarray
     image: np.ndarray
     members_version: str | None = None
-    row_tags: list[tuple[int, ...]] | None = None
+    library: Library | None = None
 
 
 _lock = threading.Lock()
@@ -51,9 +52,10 @@ def library_for(user_id: int) -> Library:
         while len(_entries) > KEPT_PEOPLE:
             _entries.pop(next(iter(_entries)))
         version = list_cache.current_version(user_id)
-        if entry.row_tags is None or version is None or version != entry.members_version:
-            entry.row_tags, entry.members_version = _row_tags(user_id, entry.link_ids), version
-        return Library(link_ids=entry.link_ids, text=entry.text, image=entry.image, row_tags=entry.row_tags)
+        if entry.library is None or version is None or version != entry.members_version:
+            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids))
+            entry.members_version = version
+        return entry.library
 
 
 def forget(user_id: int | None = None) -> None:
@@ -100,7 +102,9 @@ def _load(user_id: int, analyses, stamp: tuple) -> _Entry:
         if v is not None:
             image[i] = v
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    return _Entry(stamp=stamp, link_ids=ids, text=unit(text), image=project_image(image))
+    # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
+    return _Entry(stamp=stamp, link_ids=ids, text=unit(text).astype(np.float16),
+                  image=project_image(image).astype(np.float16))
 
 
 def project_image(features: np.ndarray) -> np.ndarray:
