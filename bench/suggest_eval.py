@@ -155,6 +155,10 @@ def main() -> None:
                 for k in ks:
                     row = run_regime(lab, f"{evidence}-{k}", k, base, corpus["tags"], examples, tests, args.timeout)
                     row["evidence"] = evidence
+                    memory = lab.memory_mb()
+                    row["worker_rss_mb"] = memory.get("worker", {}).get("rss_mb")
+                    row["worker_pss_mb"] = memory.get("worker", {}).get("pss_mb")
+                    row["chromium_pss_mb"] = memory.get("chromium", {}).get("pss_mb")
                     rows.append(row)
                     print(json.dumps(row), flush=True)
             finally:
@@ -165,7 +169,8 @@ def main() -> None:
 
 def write_results(rows: list[dict], args) -> None:
     columns = ["evidence", "examples_per_tag", "links", "hit@1", "hit@3", "precision@3", "tech_hit@3",
-               "topic_hit@3", "new_tags_per_link", "median_s_after_capture", "median_s_after_create"]
+               "topic_hit@3", "new_tags_per_link", "median_s_after_capture", "median_s_after_create",
+               "worker_rss_mb", "worker_pss_mb", "chromium_pss_mb"]
     lines = [
         "## Suggestions: quality on the dev corpus",
         "",

@@ -65,6 +65,26 @@ class Platform:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
 
+    def memory_mb(self) -> dict[str, dict[str, float]]:
+        """RSS and PSS (shared pages divided among sharers) of the platform's processes, by role."""
+        roles: dict[str, dict[str, float]] = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if os.getsid(int(proc.name)) != self.proc.pid:
+                    continue
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                rollup = dict(line.split(":", 1) for line in (proc / "smaps_rollup").read_text().splitlines()[1:])
+            except (OSError, ProcessLookupError, ValueError):
+                continue
+            role = _role(command)
+            entry = roles.setdefault(role, {"processes": 0, "rss_mb": 0.0, "pss_mb": 0.0})
+            entry["processes"] += 1
+            entry["rss_mb"] += int(rollup["Rss"].split()[0]) / 1024
+            entry["pss_mb"] += int(rollup["Pss"].split()[0]) / 1024
+        return {role: {k: round(v, 1) for k, v in entry.items()} for role, entry in roles.items()}
+
     def create_user(self, username: str, password: str) -> str:
         """A person account (manage.py, as an admin would) and its API token (REST)."""
         code = ("from django.contrib.auth import get_user_model as g; import sys; "
@@ -97,3 +117,14 @@ class Platform:
             if not got.get("next"):
                 return links
             page += 1
+
+
+def _role(command: str) -> str:
+    if "celery" in command and " worker" in command:
+        return "worker"
+    if "celery" in command and " beat" in command:
+        return "beat"
+    for role in ("chrom", "gunicorn", "redis-server", "config.launcher"):
+        if role in command:
+            return {"chrom": "chromium", "config.launcher": "launcher"}.get(role, role)
+    return "other"
