@@ -202,6 +202,7 @@ def _only_member(library, tag_id: int, itself: np.ndarray) -> bool:
 
 
 def _tag_names(vector, vocab, evidence) -> None:
+    """Zero-shot: the page's text against each tag's name embedded like text."""
     sims = {tag.id: float(tag.name_vector @ vector) for tag in vocab if tag.name_vector is not None}
     names = {tag.id: tag.name for tag in vocab}
     for tag_id, strength in _relative(sims, CAP_NAME).items():
@@ -218,8 +219,11 @@ def _relative(sims: dict[int, float], cap: float) -> dict[int, float]:
         return {}
     values = np.array(list(sims.values()))
     centre = float(np.median(values)) if len(values) >= 3 else TYPICAL_TEXT
-    return {tag_id: cap / (1.0 + float(np.exp(-(sim - centre - STAND_OUT) / STAND_OUT_SCALE)))
-            for tag_id, sim in sims.items()}
+    out = {}
+    for tag_id, sim in sims.items():
+        stands_out = 1.0 / (1.0 + float(np.exp(-(sim - centre - STAND_OUT) / STAND_OUT_SCALE)))
+        out[tag_id] = cap * stands_out
+    return out
 
 
 def _words(page: PageWords, tag: VocabTag, evidence: _Evidence) -> None:
