@@ -10,6 +10,9 @@ import logging
 import os
 from dataclasses import dataclass
 
+import lxml.etree
+import lxml.html
+
 from snapshots.models import Link, Snapshot
 from tagging.suggest.words import PageWords, url_words
 
@@ -19,6 +22,9 @@ log = logging.getLogger(__name__)
 # of MiniLM per ~1,000 characters) and adds little.
 TEXT_CHARS = 2000
 BODY_CHARS = 20_000  # text searched for tag words
+HTML_BYTES = 2 * 1024 * 1024  # headings are near the top; a huge page is not parsed whole
+MAX_HEADINGS = 40
+MAX_KEYWORDS = 30
 
 
 @dataclass
@@ -28,11 +34,15 @@ class Inputs:
     page: PageWords
     title: str
     used: list[str]
+    terms: dict  # headings and meta keywords of the captured HTML, stored with the analysis
 
 
-def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True) -> Inputs:
-    """The link's model inputs; ``with_image=False`` skips reading the screenshot (re-scoring needs words only)."""
+def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None) -> Inputs:
+    """The link's model inputs. Re-scoring passes ``with_image=False`` and the stored ``terms``:
+    it needs the words only, and reads no file."""
     done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
+    if terms is None:
+        terms = html_terms(snapshot) if done else {"headings": [], "keywords": []}
     title = link.title or (snapshot.title if done else "")
     description = link.description or (snapshot.description if done else "")
     body = (snapshot.text if done else "") or link.page_text
@@ -42,8 +52,27 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True) ->
     image = _screenshot(snapshot) if done and with_image else None
     if image is not None:
         used.append("image")
-    page = PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS])
-    return Inputs(text=text, image=image, page=page, title=title, used=used)
+    page = PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
+                        headings=terms.get("headings", []), keywords=terms.get("keywords", []))
+    return Inputs(text=text, image=image, page=page, title=title, used=used, terms=terms)
+
+
+def html_terms(snapshot: Snapshot) -> dict:
+    """The h1-h3 headings and meta keywords of the captured HTML (bounded; never an error)."""
+    empty = {"headings": [], "keywords": []}
+    if not snapshot.html:
+        return empty
+    try:
+        with snapshot.html.open("rb") as handle:
+            raw = handle.read(HTML_BYTES)
+        tree = lxml.html.fromstring(raw)
+    except (OSError, ValueError, lxml.etree.ParserError) as exc:
+        log.info("headings of snapshot %s unreadable: %s", snapshot.pk, exc)
+        return empty
+    headings = [" ".join(h.text_content().split())[:200] for h in tree.iter("h1", "h2", "h3")][:MAX_HEADINGS]
+    keywords = [k.strip()[:64] for meta in tree.iter("meta") if (meta.get("name") or "").lower() == "keywords"
+                for k in (meta.get("content") or "").split(",") if k.strip()][:MAX_KEYWORDS]
+    return {"headings": [h for h in headings if h], "keywords": keywords}
 
 
 def _screenshot(snapshot: Snapshot) -> str | bytes | None:

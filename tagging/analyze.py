@@ -51,7 +51,8 @@ def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[A
         feature, descriptor, concepts = images.get(n, (None, None, []))
         used = [u for u in got.used if u != "image" or feature is not None]
         fields = dict(text_vector=pack(texts[n]), image_feature=pack(feature), image_descriptor=pack(descriptor),
-                      concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version)
+                      concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version,
+                      terms=got.terms)
         if analysis_jobs.finish(analysis, token, **fields):
             for name, value in fields.items():
                 setattr(analysis, name, value)

@@ -59,6 +59,7 @@ class Analysis(models.Model):
     text_vector = models.BinaryField(blank=True, default=b"")
     concepts = models.JSONField(default=list, blank=True)  # [[ImageNet class, probability], ...]
     inputs = models.JSONField(default=list, blank=True)  # which inputs were used: "image", "text", "url"
+    terms = models.JSONField(default=dict, blank=True)  # headings and meta keywords of the captured HTML
 
     class Meta:
         verbose_name_plural = "analyses"

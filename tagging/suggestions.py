@@ -187,6 +187,6 @@ def rescore_user(user_id: int) -> int:
     """Recompute pending suggestions from stored vectors after the person's vocabulary changed."""
     analyses = (Analysis.objects.filter(user_id=user_id, status=Analysis.Status.DONE)
                 .select_related("link", "snapshot").order_by("-finished_at")[:RESCORE_LIMIT])
-    pairs = [(a, inputs_of(a.link, a.snapshot, with_image=False)) for a in analyses]
+    pairs = [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
     suggest_for(pairs)
     return len(pairs)

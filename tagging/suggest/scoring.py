@@ -232,6 +232,10 @@ def _words(page: PageWords, tag: VocabTag, evidence: _Evidence) -> None:
         evidence.add(0.55, f"title mentions {tag.name!r}")
     if found.url:
         evidence.add(0.5, f"URL mentions {tag.name!r}")
+    if found.keyword:
+        evidence.add(0.5, f"the page's keywords name {tag.name!r}")
+    if found.heading and not found.title:
+        evidence.add(0.45, f"a heading mentions {tag.name!r}")
     if found.description:
         evidence.add(0.35, f"description mentions {tag.name!r}")
     if found.body_count >= 2:

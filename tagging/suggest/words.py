@@ -48,15 +48,19 @@ class PageWords:
     title: list[str] = field(default_factory=list)
     url: list[str] = field(default_factory=list)
     description: list[str] = field(default_factory=list)
+    headings: list[list[str]] = field(default_factory=list)
+    keywords: frozenset[str] = frozenset()  # name keys of the page's meta keywords
     body: Counter = field(default_factory=Counter)  # n-gram (as key string) -> count
     body_words: int = 0
 
     @classmethod
-    def of(cls, title: str, url: str, description: str, body: str) -> "PageWords":
+    def of(cls, title: str, url: str, description: str, body: str, headings: list[str] = (),
+           keywords: list[str] = ()) -> "PageWords":
         body_tokens = [singular(w) for w in words(body)]
         grams: Counter = Counter(body_tokens)
         grams.update(" ".join(pair) for pair in zip(body_tokens, body_tokens[1:]))
         return cls(title=_singulars(title), url=_singulars(url_words(url)), description=_singulars(description),
+                   headings=[_singulars(h) for h in headings], keywords=frozenset(name_key(k) for k in keywords),
                    body=grams, body_words=len(body_tokens))
 
 
@@ -64,7 +68,7 @@ def url_words(url: str) -> str:
     """The host's name parts and the path of a URL as words (no scheme, no 'www', no 'com')."""
     parts = urlsplit(url or "")
     host = [p for p in (parts.hostname or "").split(".") if p not in ("www", "com", "org", "net", "io")]
-    return " ".join([*host, unquote(parts.path)])
+    return " ".join([*host, *words(unquote(parts.path))])
 
 
 def _singulars(text: str) -> list[str]:
@@ -81,6 +85,8 @@ class Mentions:
     title: bool
     url: bool
     description: bool
+    heading: bool
+    keyword: bool
     body_count: int
 
 
@@ -89,4 +95,6 @@ def mentions(page: PageWords, tag_name: str) -> Mentions:
     key = name_key(tag_name).split()
     body = page.body.get(" ".join(key), 0) if 0 < len(key) <= 2 else 0
     return Mentions(title=_contains(page.title, key), url=_contains(page.url, key),
-                    description=_contains(page.description, key), body_count=body)
+                    description=_contains(page.description, key),
+                    heading=any(_contains(h, key) for h in page.headings),
+                    keyword=" ".join(key) in page.keywords, body_count=body)

@@ -31,3 +31,11 @@ def test_mentions_count_where_the_page_names_a_tag():
     assert mentions(page, "orm").url and mentions(page, "orm").description
     assert mentions(page, "Django").url and not mentions(page, "flask").title
     assert name_key("Class-Based Views") == "class based view"
+
+
+def test_headings_and_meta_keywords_count():
+    page = PageWords.of("Notes", "https://example.org/n", "", "", headings=["Setting up Celery workers"],
+                        keywords=["Task Queues", "redis"])
+    assert mentions(page, "celery worker").heading and not mentions(page, "celery worker").title
+    assert mentions(page, "task-queue").keyword and mentions(page, "Redis").keyword
+    assert not mentions(page, "rabbitmq").keyword
