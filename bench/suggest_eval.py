@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.results_file import replace_section  # noqa: E402
 from bench.suggest_platform import Platform  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 TECHNOLOGY = {"django", "git", "flask", "requests", "sphinx"}
 PASSWORD = "bench-person-password"
 
@@ -172,8 +172,6 @@ def write_results(rows: list[dict], args) -> None:
                "topic_hit@3", "new_tags_per_link", "median_s_after_capture", "median_s_after_create",
                "worker_rss_mb", "worker_pss_mb", "chromium_pss_mb"]
     lines = [
-        "## Suggestions: quality on the dev corpus",
-        "",
         f"`bench/suggest_eval.py {args.corpus.name} --test-pages {args.test_pages}`, "
         f"{datetime.now(timezone.utc):%Y-%m-%d}, {host.machine()}, {os.cpu_count()} cores, "
         "embedded default (onnxruntime on CPU, one worker for all queues). Targets with 3 examples per tag: "
@@ -184,12 +182,7 @@ def write_results(rows: list[dict], args) -> None:
         *("| " + " | ".join(str(row.get(c)) for c in columns) + " |" for row in rows),
         "",
     ]
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    start = text.find("## Suggestions: quality")
-    if start >= 0:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip() + "\n\n" + "\n".join(lines))
+    replace_section("Suggestions: quality on the dev corpus", lines)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ from inference.config import TEXT_DIM  # noqa: E402
 from tagging.suggest.scoring import Library, Query, VocabTag, score_tags  # noqa: E402
 from tagging.suggest.words import PageWords  # noqa: E402
 from tagging.vectors import unit  # noqa: E402
+from bench.results_file import replace_section  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 IMAGE_INDEX_DIM = 256  # tagging.library.IMAGE_INDEX_DIM (imported there with Django)
 
 
@@ -141,8 +141,7 @@ def main() -> None:
 
 
 def write(scoring: dict, reanalysis: dict | None) -> None:
-    lines = ["## Suggestions: speed", "",
-             f"`bench/suggest_speed.py`, {datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()}, "
+    lines = [f"`bench/suggest_speed.py`, {datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()}, "
              f"{os.cpu_count()} cores.", "",
              f"Scoring one link against {scoring['links']:,} analysed links of one person (300 tags), model "
              f"inference excluded: p50 {scoring['score_p50_ms']} ms, p95 {scoring['score_p95_ms']} ms "
@@ -156,12 +155,7 @@ def write(scoring: dict, reanalysis: dict | None) -> None:
         lines += [f"`manage.py reanalyze --all` over {reanalysis['links']} links (1280x800 JPEG screenshot "
                   f"and about 2,000 characters of text each), CPU, onnxruntime: {reanalysis['links_per_s']} "
                   f"links/s ({reanalysis['seconds']} s; target >= 3 links/s).", ""]
-    text = RESULTS.read_text() if RESULTS.exists() else ""
-    start = text.find("## Suggestions: speed")
-    if start >= 0:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + text[end + 1:] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip() + "\n\n" + "\n".join(lines))
+    replace_section("Suggestions: speed", lines)
 
 
 if __name__ == "__main__":
