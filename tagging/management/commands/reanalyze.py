@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from snapshots.models import Link
 from tagging import analysis_jobs, analyze
 from tagging.models import Analysis
-from tagging.predictor import model_version
+from inference.specs import IMAGE, TEXT
+from tagging.predictor import model_version, predictor
 
 
 class Command(BaseCommand):
@@ -36,7 +37,15 @@ class Command(BaseCommand):
         else:
             queued = analysis_jobs.queue_reanalysis(links, model_version(), all)
             self.stdout.write(f"Queued {queued} of {links.count()} links for analysis.")
+        self._load_models()
         self._drain(pending, person, batch)
+
+    def _load_models(self) -> None:
+        started = time.monotonic()
+        model = predictor()
+        model.backend(IMAGE), model.backend(TEXT)
+        backends = ", ".join(sorted(set(model.backend_names().values())))
+        self.stdout.write(f"Models loaded ({backends}) in {time.monotonic() - started:.1f} s.")
 
     def _person(self, username: str | None):
         if username is None:
