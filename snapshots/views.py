@@ -26,6 +26,7 @@ from snapshots.listing import (
 )
 from snapshots.models import Link, Snapshot
 from snapshots.templatetags.linkshot_ui import Clock
+from tagging.suggestion_panel import panel_for
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     link = _get_link(request, pk)
     context = _detail_context(link)
     context["tags"] = list(link.tags.all())
+    context["panel"] = panel_for(link, capture_active=context["state"].is_active)
     return render(request, "snapshots/link_detail.html", context)
 
 

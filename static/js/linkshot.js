@@ -209,7 +209,18 @@
     });
   }
 
+  /* A refused decision (400) comes back as the part of the page with the reason in it: show it. */
+  function setUpErrorSwaps() {
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.status === 400) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpErrorSwaps();
     setUpShortcuts();
     setUpBulk();
     setUpAutocomplete();

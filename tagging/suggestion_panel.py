@@ -1,0 +1,39 @@
+"""What a link's page shows of its tag suggestions: the analysis status and the pending suggestions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snapshots.listing import link_row
+from snapshots.models import Link
+from tagging import suggestions
+from tagging.models import Analysis, TagSuggestion
+
+ACTIVE_ANALYSIS = {Analysis.Status.PENDING, Analysis.Status.RUNNING}
+# What the page shows of an analysis (never the stored vectors).
+ANALYSIS_FIELDS = ("id", "link_id", "status", "error", "attempts", "model_version", "finished_at")
+
+
+@dataclass
+class SuggestionPanel:
+    link: Link
+    analysis: Analysis | None
+    suggestions: list[TagSuggestion]
+    capture_active: bool
+
+    @property
+    def status(self) -> str:
+        """pending / running / done / failed like a capture, or "none" before the first analysis."""
+        return self.analysis.status if self.analysis else "none"
+
+    @property
+    def polling(self) -> bool:
+        """The panel asks again while the models work, and while a capture that will start them runs."""
+        return self.status in ACTIVE_ANALYSIS or (self.analysis is None and self.capture_active)
+
+
+def panel_for(link: Link, capture_active: bool | None = None) -> SuggestionPanel:
+    analysis = Analysis.objects.filter(link=link).only(*ANALYSIS_FIELDS).first()
+    if capture_active is None:
+        capture_active = link_row(link).is_active
+    return SuggestionPanel(link=link, analysis=analysis, suggestions=suggestions.pending_of(link),
+                           capture_active=capture_active)
