@@ -34,7 +34,8 @@ SNAPSHOT_LIST_FIELDS = (
 # Row links are built from one reverse() per URL name and page, not one per row: at 50 rows
 # with four links and a few tag chips each, reversing per row was a large share of the page time.
 ROW_ASSETS = ("thumbnail", "favicon")
-ROW_URL_NAMES = {"detail": "link-detail", "edit": "link-edit", "delete": "link-delete", "status": "link-status"}
+ROW_URL_NAMES = {"detail": "link-detail", "edit": "link-edit", "delete": "link-delete", "status": "link-status",
+                 "accept": "link-suggestions-accept"}
 _PK_PLACEHOLDER = "987654321"
 SHOW_CHOICES = {
     "": "Active",

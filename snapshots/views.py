@@ -26,7 +26,7 @@ from snapshots.listing import (
 )
 from snapshots.models import Link, Snapshot
 from snapshots.templatetags.linkshot_ui import Clock
-from tagging.suggestion_panel import panel_for
+from tagging.suggestion_panel import panel_for, with_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _rows_variant(filters: ListFilters) -> str:
 
 def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListRows:
     # The page text and notes can be long and the list shows neither.
-    links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
+    links = with_suggestions(filter_links(_user_links(request), request.user, filters)).defer("page_text", "notes")
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
     # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.

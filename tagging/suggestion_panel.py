@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from snapshots.listing import link_row
 from snapshots.models import Link
 from tagging import suggestions
@@ -11,6 +13,9 @@ from tagging.models import Analysis, TagSuggestion
 ACTIVE_ANALYSIS = {Analysis.Status.PENDING, Analysis.Status.RUNNING}
 # What the page shows of an analysis (never the stored vectors).
 ANALYSIS_FIELDS = ("id", "link_id", "status", "error", "attempts", "model_version", "finished_at")
+# The stored vectors are kilobytes per link: pages that list links never read them.
+ANALYSIS_VECTORS = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
+                    "analysis__concepts", "analysis__inputs")
 
 
 @dataclass
@@ -37,3 +42,8 @@ def panel_for(link: Link, capture_active: bool | None = None) -> SuggestionPanel
         capture_active = link_row(link).is_active
     return SuggestionPanel(link=link, analysis=analysis, suggestions=suggestions.pending_of(link),
                            capture_active=capture_active)
+
+
+def with_suggestions(links: QuerySet[Link]) -> QuerySet[Link]:
+    """Links for list rows: their pending suggestions prefetched (one query a page), no vectors."""
+    return suggestions.with_pending(links).defer(*ANALYSIS_VECTORS)

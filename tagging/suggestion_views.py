@@ -26,12 +26,9 @@ from snapshots.templatetags.linkshot_ui import Clock
 from snapshots.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
 from tagging import suggestions
 from tagging.models import TagSuggestion
-from tagging.suggestion_panel import panel_for
+from tagging.suggestion_panel import panel_for, with_suggestions
 
 Decide = Callable[[Link, list[str]], list[TagSuggestion]]
-# Analysis columns a list row never shows (the stored vectors are kilobytes per link).
-ROW_DEFERRED = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
-                "analysis__concepts", "analysis__inputs")
 
 
 def _get_link(request: HttpRequest, pk: int) -> Link:
@@ -98,7 +95,7 @@ def _answer(request: HttpRequest, link: Link, names: list[str], *, note: str = "
 
 def _row_html(request: HttpRequest, link: Link, error: str = "") -> str:
     """One list row as the list renders it (its cached copy was dropped by the decision)."""
-    fresh = suggestions.with_pending(Link.objects.filter(pk=link.pk)).defer("page_text", "notes", *ROW_DEFERRED).get()
+    fresh = with_suggestions(Link.objects.filter(pk=link.pk)).defer("page_text", "notes").get()
     context = {"rows": link_rows([fresh], with_tags=True), "clock": Clock(), "row_error": error}
     return render_to_string("snapshots/_rows.html", context, request, using="jinja2")
 
