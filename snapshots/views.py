@@ -26,7 +26,7 @@ from snapshots.listing import (
 )
 from snapshots.models import Link, Snapshot
 from snapshots.templatetags.linkshot_ui import Clock
-from tagging.suggestion_panel import panel_for, with_suggestions
+from tagging.suggestion_panel import fresh_row, panel_for, with_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     link = _get_link(request, pk)
     context = _detail_context(link)
     context["tags"] = list(link.tags.all())
-    context["panel"] = panel_for(link, capture_active=context["state"].is_active)
+    context["panel"] = panel_for(link, context["state"])
     return render(request, "snapshots/link_detail.html", context)
 
 
@@ -181,7 +181,10 @@ def link_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("variant") == "detail":
         context = {**_detail_context(link), "with_title": with_title}
         return render(request, "snapshots/_snapshot_panel.html", context)
-    context = {"row": link_row(link), "with_title": with_title}
+    row = link_row(link)
+    # The capture is over: the row's tags come along and follow the analysis it starts.
+    tag_row = fresh_row(link) if with_title and not row.is_active else None
+    context = {"row": row, "with_title": with_title, "tag_row": tag_row}
     return render(request, "snapshots/_status.html", context)
 
 

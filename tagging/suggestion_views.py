@@ -20,13 +20,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from config.access import get_owned_or_404
-from snapshots.listing import link_rows
 from snapshots.models import Link
 from snapshots.templatetags.linkshot_ui import Clock
 from snapshots.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
 from tagging import suggestions
 from tagging.models import TagSuggestion
-from tagging.suggestion_panel import panel_for, with_suggestions
+from tagging.suggestion_panel import fresh_row, panel_for
 
 Decide = Callable[[Link, list[str]], list[TagSuggestion]]
 
@@ -44,7 +43,8 @@ def _panel(request: HttpRequest, link: Link, *, note: str = "", error: str = "",
 
 @require_GET
 def link_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
-    """htmx partial: the link page polls it while the link is being captured or analysed."""
+    """htmx partial polled while the link is being captured or analysed: the link page's panel, or
+    with ``variant=row`` a list row's tags."""
     if not request.user.is_authenticated:
         if _is_htmx(request):  # the session ended: reload to the login page
             return HttpResponse(status=204, headers={"HX-Refresh": "true"})
@@ -55,6 +55,8 @@ def link_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
         if _is_htmx(request):
             return HttpResponse(status=HTMX_STOP_POLLING)  # deleted meanwhile: stop asking
         raise
+    if request.GET.get("variant") == "row":
+        return render(request, "snapshots/_tags.html", {"row": fresh_row(link)}, using="jinja2")
     return _panel(request, link)
 
 
@@ -95,8 +97,7 @@ def _answer(request: HttpRequest, link: Link, names: list[str], *, note: str = "
 
 def _row_html(request: HttpRequest, link: Link, error: str = "") -> str:
     """One list row as the list renders it (its cached copy was dropped by the decision)."""
-    fresh = with_suggestions(Link.objects.filter(pk=link.pk)).defer("page_text", "notes").get()
-    context = {"rows": link_rows([fresh], with_tags=True), "clock": Clock(), "row_error": error}
+    context = {"rows": [fresh_row(link)], "clock": Clock(), "row_error": error}
     return render_to_string("snapshots/_rows.html", context, request, using="jinja2")
 
 

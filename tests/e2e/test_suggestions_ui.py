@@ -22,7 +22,7 @@ def state(link, name: str) -> str:
 def test_link_page_shows_suggestions_as_they_come_and_accepts_in_one_click(alice_page: Page, alice, tmp_path):
     link = make_link(alice, "https://example.com/async", tags=["code"])
     finish_capture(link.snapshots.get(), text="Tasks and event loops.", title="Async in Python")
-    analysis = make_analysis(link, "running")
+    analysis = make_analysis(link, "running", snapshot=link.snapshots.get())
     page = alice_page
     page.goto(f"/links/{link.pk}/")
     panel = page.locator("#suggestions-panel")
@@ -69,6 +69,26 @@ def test_list_row_accepts_a_suggested_tag_in_one_click(alice_page: Page, alice, 
     assert state(link, "python") == "accepted"
     page.reload()  # the cached rows were dropped too
     expect(row.locator("a.chip")).to_have_text(["code", "python"])
+
+
+def test_list_row_shows_suggestions_when_capture_and_analysis_finish(alice_page: Page, alice):
+    link = make_link(alice, "https://example.com/live", title="Live link")
+    page = alice_page
+    page.goto("/")
+    row = page.locator(f'.link-row[data-link-id="{link.pk}"]')
+    expect(row.locator(".badge")).to_have_text("Queued")
+    mark_page(page)
+    finish_capture(link.snapshots.get())
+    analysis = make_analysis(link, "pending", snapshot=link.snapshots.get())  # what the capture's commit hook queues
+    expect(row.locator(".badge")).to_have_text("Captured")
+    expect(row.locator(".chip-analysis")).to_have_text("suggestions queued")
+    make_suggestion(link, "python", 0.8)
+    analysis.status = "done"
+    analysis.save()
+    expect(row.locator(".chip-suggested")).to_have_text(["python? 80%"])
+    expect(row.locator(".chip-analysis")).to_have_count(0)
+    expect(row.locator(".tag-slot")).not_to_have_attribute("hx-trigger", "every 2s")
+    assert page.evaluate("window.__noReload") is True
 
 
 def test_review_page_walks_with_j_a_and_r(alice_page: Page, alice, tmp_path):

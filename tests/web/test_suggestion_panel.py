@@ -1,5 +1,6 @@
 """The link page's tag suggestions: analysis status, polling, one-click accept and reject."""
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -73,7 +74,7 @@ def test_panel_polls_while_the_analysis_works(alice_client, alice, status, text)
 def test_panel_polls_while_the_capture_that_starts_the_analysis_runs(alice_client, alice):
     link = make_link(alice, "https://example.com/new")  # capture queued, no analysis yet
     panel = panel_html(detail(alice_client, link))
-    assert "Suggestions follow once the snapshot is captured" in panel and "every 2s" in panel
+    assert "once its snapshot is captured" in panel and "every 2s" in panel
 
 
 def test_link_never_analysed_says_so_and_does_not_poll(alice_client, alice):
@@ -180,3 +181,22 @@ def test_decisions_need_a_post_a_login_and_the_csrf_token(alice, link):
 def test_a_poll_after_logout_reloads_the_page(client, link):
     response = client.get(reverse("link-suggestions", args=[link.pk]), **HTMX)
     assert response.status_code == 204 and response.headers["HX-Refresh"] == "true"
+
+
+def test_panel_keeps_asking_just_after_a_capture_until_its_analysis_is_queued(alice_client, alice):
+    link = captured_link(alice)
+    link.snapshots.update(finished_at=timezone.now())  # the analysis is queued after the capture commits
+    assert "every 2s" in panel_html(detail(alice_client, link))
+    link.snapshots.update(finished_at=timezone.now() - timedelta(minutes=5))  # none came: stop asking
+    assert "every 2s" not in panel_html(detail(alice_client, link))
+
+
+def test_panel_keeps_asking_after_a_recapture_until_the_new_analysis_is_queued(alice_client, alice):
+    link = captured_link(alice)
+    old = link.snapshots.get()
+    new = Snapshot.objects.create(link=link, status=Snapshot.Status.DONE, finished_at=timezone.now())
+    analysis = make_analysis(link, "done", snapshot=old)  # still the older capture's
+    assert "every 2s" in panel_html(detail(alice_client, link))
+    analysis.snapshot = new
+    analysis.save()
+    assert "every 2s" not in panel_html(detail(alice_client, link))

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from snapshots.models import Link
 from tagging import suggestions
@@ -144,3 +145,58 @@ def test_tagging_by_hand_clears_the_suggested_chip_at_once(alice_client, link):
 @override_settings(LINKSHOT_LIST_CACHE_SECONDS=0)
 def test_rows_show_suggestions_with_the_cache_off_too(alice_client, link):
     assert suggested(row_of(list_html(alice_client), link)) == ["python", "asyncio"]
+
+
+# While the models work on a link, its row's tags ask again (like the capture status does).
+
+def tag_slot(html: str, link: Link) -> str:
+    start = html.index(f'id="tags-{link.pk}"')
+    return html[start:html.index("</div>", start)]
+
+
+@pytest.mark.parametrize("status, text", [("pending", "suggestions queued"), ("running", "suggesting tags…")])
+def test_row_tags_poll_while_the_analysis_works(alice_client, alice, status, text):
+    link = make_link(alice, "https://example.com/a")
+    link.snapshots.update(status="done")
+    make_analysis(link, status)
+    slot = tag_slot(list_html(alice_client), link)
+    assert text in slot and 'hx-trigger="every 2s"' in slot
+    assert f'hx-get="{reverse("link-suggestions", args=[link.pk])}?variant=row"' in slot
+
+
+def test_row_tags_do_not_poll_beside_a_running_capture_or_once_analysed(alice_client, alice, link):
+    capturing = make_link(alice, "https://example.com/capturing")  # the status slot polls for it
+    html = list_html(alice_client)
+    assert "every 2s" not in tag_slot(html, capturing) and "every 2s" not in tag_slot(html, link)
+
+
+def test_failed_analysis_shows_in_the_row_with_the_reason(alice_client, alice):
+    link = make_link(alice, "https://example.com/a")
+    link.snapshots.update(status="done")
+    make_analysis(link, "failed", error="Text model could not load")
+    slot = tag_slot(list_html(alice_client), link)
+    assert "analysis failed" in slot and 'title="Text model could not load"' in slot and "every 2s" not in slot
+
+
+def test_row_tags_partial_shows_suggestions_once_they_appear(alice_client, alice):
+    link = make_link(alice, "https://example.com/a", tags=["code"])
+    link.snapshots.update(status="done")
+    analysis = make_analysis(link, "running")
+    url = reverse("link-suggestions", args=[link.pk]) + "?variant=row"
+    assert "every 2s" in alice_client.get(url, **HTMX).content.decode()
+    make_suggestion(link, "python", 0.88)
+    analysis.status = "done"
+    analysis.save()
+    html = alice_client.get(url, **HTMX).content.decode()
+    assert real_tags(html) == ["code"] and suggested(html) == ["python"] and "every 2s" not in html
+
+
+def test_capture_end_brings_the_row_tags_along_to_follow_the_analysis(alice_client, alice):
+    link = make_link(alice, "https://example.com/a")
+    status_url = reverse("link-status", args=[link.pk])
+    assert f'id="tags-{link.pk}"' not in alice_client.get(status_url, **HTMX).content.decode()
+    link.snapshots.update(status="done", finished_at=timezone.now())
+    make_analysis(link, "pending")
+    html = alice_client.get(status_url, **HTMX).content.decode()
+    slot = tag_slot(html, link)
+    assert 'hx-swap-oob="true"' in slot and "every 2s" in slot and "suggestions queued" in slot
