@@ -63,7 +63,8 @@ def accept_above(request: HttpRequest) -> HttpResponse:
     count = suggestions.accept_above(request.user, percent / 100, tag or None)
     which = f" of {tag}" if tag else ""
     if count:
-        messages.success(request, f"Accepted {count} suggestion{'s' if count != 1 else ''}{which} scoring {percent}% or more.")
+        plural = "s" if count != 1 else ""
+        messages.success(request, f"Accepted {count} suggestion{plural}{which} scoring {percent}% or more.")
     else:
         messages.info(request, f"No pending suggestion{which} scores {percent}% or more; nothing changed.")
     return redirect(_review_url(tag))
@@ -85,5 +86,6 @@ def auto_apply(request: HttpRequest) -> HttpResponse:
     if percent is None:
         messages.success(request, "Suggestions are no longer applied automatically.")
     else:
-        messages.success(request, f"Suggestions of your existing tags scoring {percent}% or more are now applied automatically.")
+        messages.success(request, f"Suggestions of your existing tags scoring {percent}% or more "
+                                  "are now applied automatically.")
     return redirect(_review_url())

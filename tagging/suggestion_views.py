@@ -103,5 +103,7 @@ def _row_html(request: HttpRequest, link: Link, error: str = "") -> str:
 
 def _review_item(request: HttpRequest, link: Link, names: list[str], error: str, status: int) -> HttpResponse:
     """The decided item of the review page, kept in place so j/k keep their places."""
-    item = TagSuggestion.objects.filter(link=link, name__iexact=names[0]).select_related("link").first() if names else None
+    item = None
+    if names:
+        item = TagSuggestion.objects.filter(link=link, name__iexact=names[0]).select_related("link").first()
     return render(request, "tagging/_review_item.html", {"item": item, "error": error}, status=status)

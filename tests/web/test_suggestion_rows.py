@@ -200,3 +200,12 @@ def test_capture_end_brings_the_row_tags_along_to_follow_the_analysis(alice_clie
     html = alice_client.get(status_url, **HTMX).content.decode()
     slot = tag_slot(html, link)
     assert 'hx-swap-oob="true"' in slot and "every 2s" in slot and "suggestions queued" in slot
+
+
+def test_names_and_reasons_are_escaped_everywhere(alice_client, alice):
+    link = make_link(alice, "https://example.com/x")
+    make_suggestion(link, "<b>bold</b>", 0.5, ['title says "<script>alert(1)</script>"'], existing=False)
+    for url in (LIST, reverse("link-detail", args=[link.pk]), reverse("suggestion-review")):
+        html = alice_client.get(url).content.decode()
+        assert "<script>alert(1)</script>" not in html and "<b>bold</b>" not in html
+        assert "&lt;b&gt;bold&lt;/b&gt;" in html
