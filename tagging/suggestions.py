@@ -19,6 +19,7 @@ from django.db.models import Count, Min, Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.access import owned_by
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots import list_cache
 from snapshots.models import Link
@@ -190,7 +191,7 @@ def rescore_user(user_id: int) -> int:
 
 def pending_for(user, tag: str | None = None) -> QuerySet[TagSuggestion]:
     """The person's pending suggestions across links, best first; ``tag`` keeps one name (any case)."""
-    pending = TagSuggestion.objects.filter(user=user, state=P.PENDING)
+    pending = owned_by(TagSuggestion.objects.filter(state=P.PENDING), user)
     if tag and tag.strip():
         pending = pending.filter(name__iexact=tag.strip())
     return pending.order_by("-score", "id")
@@ -198,7 +199,7 @@ def pending_for(user, tag: str | None = None) -> QuerySet[TagSuggestion]:
 
 def pending_names(user) -> list[tuple[str, int]]:
     """The names among the person's pending suggestions, each with how many links it is suggested for."""
-    rows = (TagSuggestion.objects.filter(user=user, state=P.PENDING).annotate(key=Lower("name"))
+    rows = (owned_by(TagSuggestion.objects.filter(state=P.PENDING), user).annotate(key=Lower("name"))
             .values("key").annotate(n=Count("id"), shown=Min("name")).order_by("key"))
     return [(row["shown"], row["n"]) for row in rows]
 
