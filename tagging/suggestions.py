@@ -15,8 +15,11 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
 
+from config.access import owned_by
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots import list_cache
 from snapshots.models import Link
@@ -190,3 +193,60 @@ def rescore_user(user_id: int) -> int:
     pairs = [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
     suggest_for(pairs)
     return len(pairs)
+
+
+# --- The review page: pending suggestions across links, and accepting many at once ---------------
+
+def pending_for(user, tag: str | None = None) -> QuerySet[TagSuggestion]:
+    """The person's pending suggestions across links, best first; ``tag`` keeps one name (any case)."""
+    pending = owned_by(TagSuggestion.objects.filter(state=P.PENDING), user)
+    if tag and tag.strip():
+        pending = pending.filter(name__iexact=tag.strip())
+    return pending.order_by("-score", "id")
+
+
+def pending_names(user) -> list[tuple[str, int]]:
+    """The names among the person's pending suggestions, each with how many links it is suggested for."""
+    rows = (owned_by(TagSuggestion.objects.filter(state=P.PENDING), user).annotate(key=Lower("name"))
+            .values("key").annotate(n=Count("id"), shown=Min("name")).order_by("key"))
+    return [(row["shown"], row["n"]) for row in rows]
+
+
+@transaction.atomic
+def accept_above(user, min_score: float, tag: str | None = None) -> int:
+    """Accept every pending suggestion of the person scoring at least ``min_score``; returns how many.
+
+    A backlog can hold thousands: the tags are applied in one insert and the suggestions marked in
+    one update (no per-link signals), so the list cache is told here, once.
+    """
+    if not 0 <= min_score <= 1:
+        raise ValidationError({"min_score": "Use a score between 0 and 1."})
+    rows = list(pending_for(user, tag).filter(score__gte=min_score).select_for_update())
+    if not rows:
+        return 0
+    tags = _tags_of(user, rows)
+    through = Link.tags.through
+    through.objects.bulk_create([through(link_id=row.link_id, tag_id=tags[row.pk].pk) for row in rows],
+                                ignore_conflicts=True)
+    now = timezone.now()
+    for row in rows:
+        row.tag, row.name, row.state, row.updated_at = tags[row.pk], tags[row.pk].name, P.ACCEPTED, now
+    TagSuggestion.objects.bulk_update(rows, ["tag", "name", "state", "updated_at"], batch_size=500)
+    list_cache.user_changed(user.pk)
+    return len(rows)
+
+
+def _tags_of(user, rows: list[TagSuggestion]) -> dict[int, Tag]:
+    """The tag each suggestion applies, by suggestion id; a proposed name becomes a tag (once per name)."""
+    existing = Tag.objects.in_bulk({row.tag_id for row in rows if row.tag_id})
+    created: dict[str, Tag] = {}
+    result = {}
+    for row in rows:
+        if row.tag_id:
+            result[row.pk] = existing[row.tag_id]
+        else:
+            key = row.name.lower()
+            if key not in created:
+                created[key] = get_or_create_tags(user, [row.name])[0]
+            result[row.pk] = created[key]
+    return result
