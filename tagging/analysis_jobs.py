@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from snapshots import list_cache
 from snapshots.models import Link, Snapshot
 from tagging.models import Analysis
 
@@ -30,7 +29,6 @@ def queue_analysis(link: Link, snapshot: Snapshot | None) -> Analysis:
         link=link, defaults={"user_id": link.user_id, "snapshot": snapshot, "status": A.PENDING,
                              "attempts": 0, "error": "", "claim": "", "started_at": None, "finished_at": None,
                              "queued_at": timezone.now()})
-    list_cache.user_changed(link.user_id)
     return analysis
 
 
@@ -52,7 +50,6 @@ def claim_batch(limit: int, user_id: int | None = None) -> tuple[str, list[Analy
         status=A.RUNNING, claim=token, attempts=F("attempts") + 1, started_at=timezone.now())
     claimed = list(Analysis.objects.filter(claim=token, status=A.RUNNING)
                    .select_related("link", "snapshot").order_by("pk"))
-    list_cache.user_changed(*{a.user_id for a in claimed})
     return token, claimed
 
 
@@ -63,7 +60,6 @@ def owned(analysis: Analysis, token: str):
 
 def finish(analysis: Analysis, token: str, **fields) -> bool:
     written = owned(analysis, token).update(status=A.DONE, error="", finished_at=timezone.now(), **fields)
-    list_cache.user_changed(analysis.user_id)
     return bool(written)
 
 
@@ -73,7 +69,6 @@ def fail(analysis: Analysis, token: str, error: str) -> bool:
     status = A.PENDING if retry else A.FAILED
     message = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
     written = owned(analysis, token).update(status=status, error=message, finished_at=None if retry else timezone.now())
-    list_cache.user_changed(analysis.user_id)
     log.warning("analysis of link %s failed: %s", analysis.link_id, message)
     return bool(written)
 
@@ -81,13 +76,11 @@ def fail(analysis: Analysis, token: str, error: str) -> bool:
 def reset_stuck() -> int:
     """Analyses left running by a dead worker go back to pending (or fail when out of attempts)."""
     stuck = Analysis.objects.filter(status=A.RUNNING, started_at__lt=stale_before())
-    users = set(stuck.values_list("user_id", flat=True))
     gave_up = stuck.filter(attempts__gte=settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS).update(
         status=A.FAILED, finished_at=timezone.now(),
         error="Gave up: the inference worker stopped during each attempt (crash, memory or time limit).")
     again = stuck.update(status=A.PENDING, claim="", queued_at=timezone.now(),
                          error="The inference worker stopped during the analysis; queued again.")
-    list_cache.user_changed(*users)
     if gave_up or again:
         log.warning("analyses whose worker stopped: %s queued again, %s failed", again, gave_up)
     return again
@@ -106,9 +99,7 @@ def queue_reanalysis(links, model_version: str, everything: bool) -> int:
     existing = Analysis.objects.filter(link__in=links).exclude(status__in=[A.PENDING, A.RUNNING])
     if not everything:
         existing = existing.filter(Q(status=A.FAILED) | ~Q(model_version=model_version))
-    users = set(existing.values_list("user_id", flat=True)) | {a.user_id for a in created}
     updated = existing.update(status=A.PENDING, attempts=0, error="", claim="", queued_at=timezone.now())
-    list_cache.user_changed(*users)
     return len(created) + updated
 
 

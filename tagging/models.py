@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from snapshots.list_cache import ListCacheQuerySet
 from tagging.names import MAX_TAG_LENGTH
 
 
@@ -12,6 +13,8 @@ class Tag(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(max_length=MAX_TAG_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ListCacheQuerySet.as_manager()  # every change drops the owner's cached list rows
 
     class Meta:
         ordering = [Lower("name")]
@@ -61,6 +64,8 @@ class Analysis(models.Model):
     inputs = models.JSONField(default=list, blank=True)  # which inputs were used: "image", "text", "url"
     terms = models.JSONField(default=dict, blank=True)  # headings and meta keywords of the captured HTML
 
+    objects = ListCacheQuerySet.as_manager()  # list rows show the analysis status
+
     class Meta:
         verbose_name_plural = "analyses"
         indexes = [
@@ -89,6 +94,8 @@ class TagSuggestion(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ListCacheQuerySet.as_manager()  # list rows show pending suggestions
 
     class Meta:
         ordering = ["-score", "id"]

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from snapshots.listing import LinkRow, awaiting_suggestions, link_row, link_rows
+from snapshots.web.listing import LinkRow, awaiting_suggestions, link_row, link_rows
 from snapshots.models import Link
 from tagging import suggestions
 from tagging.models import Analysis, TagSuggestion

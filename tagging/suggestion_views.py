@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.access import get_owned_or_404
 from snapshots.models import Link
-from snapshots.templatetags.linkshot_ui import Clock
-from snapshots.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
+from snapshots.web.display import Clock
+from snapshots.web.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
 from tagging import suggestions
 from tagging.models import TagSuggestion
 from tagging.suggestion_panel import fresh_row, panel_for

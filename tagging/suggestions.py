@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from config.access import owned_by
 from inference.config import FEATURE_DIM, TEXT_DIM
-from snapshots import list_cache
 from snapshots.models import Link
 from tagging import library
 from tagging.analysis_inputs import Inputs, inputs_of
@@ -116,7 +115,6 @@ def store(link: Link, chosen: list[Scored], auto_apply_above: float | None = Non
         row.save()
         if auto_apply_above is not None and row.tag_id is not None and row.score >= auto_apply_above:
             _accept(link, row)
-    list_cache.user_changed(link.user_id)
 
 
 def auto_apply_threshold(user_id: int) -> float | None:
@@ -158,7 +156,6 @@ def _matching(link: Link, names: list[str]) -> list[TagSuggestion]:
 def accept(link: Link, names: list[str]) -> list[TagSuggestion]:
     """Apply the named suggestions' tags to the link (a proposed name becomes a new tag)."""
     accepted = [_accept(link, row) for row in _matching(link, names)]
-    list_cache.user_changed(link.user_id)
     return accepted
 
 
@@ -175,15 +172,12 @@ def reject(link: Link, names: list[str]) -> list[TagSuggestion]:
     """Remember that these tags are wrong for this link; they are never suggested for it again."""
     rows = _matching(link, names)
     TagSuggestion.objects.filter(pk__in=[r.pk for r in rows]).update(state=P.REJECTED)
-    list_cache.user_changed(link.user_id)
     return rows
 
 
 def tagged_by_hand(link: Link, tag_ids: Iterable[int]) -> None:
     """A person added a suggested tag themselves: the suggestion counts as accepted."""
-    updated = TagSuggestion.objects.filter(link=link, tag_id__in=list(tag_ids), state=P.PENDING).update(state=P.ACCEPTED)
-    if updated:
-        list_cache.user_changed(link.user_id)
+    TagSuggestion.objects.filter(link=link, tag_id__in=list(tag_ids), state=P.PENDING).update(state=P.ACCEPTED)
 
 
 def rescore_user(user_id: int) -> int:
@@ -232,7 +226,6 @@ def accept_above(user, min_score: float, tag: str | None = None) -> int:
     for row in rows:
         row.tag, row.name, row.state, row.updated_at = tags[row.pk], tags[row.pk].name, P.ACCEPTED, now
     TagSuggestion.objects.bulk_update(rows, ["tag", "name", "state", "updated_at"], batch_size=500)
-    list_cache.user_changed(user.pk)
     return len(rows)
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
+from snapshots.links.services import save_link
 from snapshots.models import Link
-from snapshots.services import save_link
 from tagging.models import Analysis, Tag, TagSuggestion
 
 PASSWORD = "correct horse battery staple"

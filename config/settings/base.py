@@ -66,7 +66,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "snapshots.templatetags.linkshot_ui.jinja_environment"},
+        "OPTIONS": {"environment": "snapshots.web.display.jinja_environment"},
     },
 ]
 
@@ -178,8 +178,23 @@ LINKSHOT_MODELS_DIR = env_path("LINKSHOT_MODELS_DIR", str(DATA_DIR / "models"))
 # task record a clear error, the hard limit kills a wedged child. Messages are acked late, so the
 # broker must not hand an unacked capture to a second worker before the hard limit (or the longest
 # retry countdown) has passed: the Redis visibility timeout stays above both.
-LINKSHOT_CHROMIUM = env_str("LINKSHOT_CHROMIUM", "") or env_str("LINKSHOT_CHROMIUM_PATH", "")  # "" = find it
-LINKSHOT_ASSET_MAX_BYTES = env_int("LINKSHOT_ASSET_MAX_BYTES", env_int("LINKSHOT_CAPTURE_ASSET_MAX_BYTES", 50 * 1024 * 1024))
+LINKSHOT_CHROMIUM = env_str("LINKSHOT_CHROMIUM", "")  # "" = find it
+LINKSHOT_ASSET_MAX_BYTES = env_int("LINKSHOT_ASSET_MAX_BYTES", 50 * 1024 * 1024)
+# The capture engine's limits and switches (snapshots.capture.config.CaptureConfig); a variable left
+# unset keeps the engine's default, and the whole-job timeout is also held below the soft limit.
+LINKSHOT_CAPTURE_ENGINE = {name: value for name, value in {
+    "full_page_max_height": env_int("LINKSHOT_CAPTURE_FULL_PAGE_MAX_HEIGHT", None),
+    "nav_timeout_s": env_float("LINKSHOT_CAPTURE_NAV_TIMEOUT", None),
+    "network_quiet_cap_s": env_float("LINKSHOT_CAPTURE_NETWORK_QUIET_CAP", None),
+    "network_quiet_s": env_float("LINKSHOT_CAPTURE_NETWORK_QUIET", None),
+    "step_timeout_s": env_float("LINKSHOT_CAPTURE_STEP_TIMEOUT", None),
+    "job_timeout_s": env_float("LINKSHOT_CAPTURE_JOB_TIMEOUT", None),
+    "extra_chromium_args": env_str("LINKSHOT_CHROMIUM_ARGS", "").split() or None,
+    "user_agent": env_str("LINKSHOT_CAPTURE_USER_AGENT", "") or None,
+    "keep_full_page": env_bool("LINKSHOT_CAPTURE_FULL_PAGE", None),
+    "keep_mhtml": env_bool("LINKSHOT_CAPTURE_MHTML", None),
+    "keep_pdf": env_bool("LINKSHOT_CAPTURE_PDF", None),
+}.items() if value is not None}
 LINKSHOT_CAPTURE_SOFT_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_SOFT_TIME_LIMIT", 120)
 LINKSHOT_CAPTURE_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_TIME_LIMIT", 180)
 LINKSHOT_CAPTURE_MAX_ATTEMPTS = env_int("LINKSHOT_CAPTURE_MAX_ATTEMPTS", 3)

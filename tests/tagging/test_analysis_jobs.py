@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from snapshots import capture_runner
+from snapshots.capture_jobs import runner as capture_runner
 from snapshots.capture.errors import CapturePermanentError
 from snapshots.models import Link, Snapshot
 from snapshots.signals import snapshot_captured

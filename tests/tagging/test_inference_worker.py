@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from snapshots.services import save_link
+from snapshots.links.services import save_link
 from tagging.models import Analysis
 from tagging.services import get_or_create_tags
 from tagging.suggestions import pending_of
-from tests.support.capture_jobs_site import article, site  # noqa: F401 (fixture)
+from tests.support.capture_jobs_site import article
 from tests.support.celery_worker import Worker, wait_for
 from tests.support.pageserver import page
 
@@ -62,11 +62,14 @@ def test_an_analysis_waits_for_a_stopped_inference_worker(site, alice, tmp_path,
         with transaction.atomic():
             link = save_link(alice, site.server.url("/article")).link
         wait_for(lambda: link.snapshots.filter(status="done").exists(), 60, "the capture")
+        wait_for(lambda: capture_only.queue_length("inference"), 10, "the analysis message")
         assert Analysis.objects.get(link=link).status == "pending"
     finally:
         capture_only.stop()
     worker = start_worker(site, tmp_path, flush=False)  # the inference worker returns: its message is served
     try:
         wait_for(lambda: Analysis.objects.filter(link=link, status="done").exists(), 120, "the analysis")
+    except AssertionError:
+        raise AssertionError(worker.log_tail()) from None
     finally:
         worker.stop()
