@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from inference.config import TEXT_DIM  # noqa: E402
-from tagging.suggest.scoring import Library, Query, VocabTag, score_tags  # noqa: E402
-from tagging.suggest.words import PageWords  # noqa: E402
-from tagging.vectors import unit  # noqa: E402
+from tagging.scoring.score import Library, Query, VocabTag, score_tags  # noqa: E402
+from tagging.scoring.words import PageWords  # noqa: E402
+from tagging.analysis.vectors import unit  # noqa: E402
 from bench.results_file import replace_section  # noqa: E402
 
-IMAGE_INDEX_DIM = 256  # tagging.library.IMAGE_INDEX_DIM (imported there with Django)
+IMAGE_INDEX_DIM = 256  # tagging.analysis.library.IMAGE_INDEX_DIM (imported there with Django)
 
 
 def synthetic_library(n: int, tags: int, rng) -> tuple[Library, list[VocabTag]]:

@@ -7,7 +7,7 @@ from rest_framework.routers import SimpleRouter
 from config.api_parsers import API_PARSERS
 from snapshots.api.views import LinkViewSet, SnapshotAssetView
 from tagging.api import TagViewSet
-from tagging.suggestions_api import AcceptSuggestions, PendingSuggestions, RejectSuggestions
+from tagging.suggestions.api import AcceptSuggestions, PendingSuggestions, RejectSuggestions
 
 
 class TokenView(ObtainAuthToken):

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from kombu import Connection
 
 from config.celery import app as celery_app
-from tagging import analysis_jobs
+from tagging.analysis import jobs as analysis_jobs
 
 log = logging.getLogger(__name__)
 BROKER_TIMEOUT_S = 2.0

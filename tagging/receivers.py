@@ -12,9 +12,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from snapshots.models import Link
 from snapshots.signals import snapshot_captured, snapshot_failed
-from tagging import analysis_jobs, tasks
+from tagging import tasks
+from tagging.analysis import jobs as analysis_jobs
 from tagging.models import Tag, TagSuggestion
-from tagging.suggestions import tagged_by_hand
+from tagging.suggestions.service import tagged_by_hand
 
 
 def analyse_snapshot(sender, snapshot, **kwargs) -> None:

@@ -10,7 +10,9 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
-from tagging import analysis_jobs, analyze, suggestions
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import run as analyze
+from tagging.suggestions import service as suggestions
 
 RESCORE_DELAY_S = 3  # vocabulary edits often come in bursts (rename, then merge): score once
 

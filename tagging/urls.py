@@ -1,7 +1,8 @@
 """Web pages for tags (mounted at /tags/)."""
 from django.urls import path
 
-from tagging import review_views, views
+from tagging import views
+from tagging.suggestions import review_views
 
 urlpatterns = [
     path("", views.tag_list, name="tag-list"),

@@ -12,7 +12,7 @@ from snapshots.links.url_rules import MAX_URL_LENGTH, normalize_url
 from snapshots.models import Link, Snapshot
 from snapshots.replay.asset_types import ASSET_NAMES
 from tagging.serializers import AnalysisSerializer, SuggestionSerializer, TagNameField
-from tagging.suggestions import PENDING_ATTR, pending_of
+from tagging.suggestions.service import PENDING_ATTR, pending_of
 
 
 

@@ -14,6 +14,13 @@ from rest_framework.views import APIView
 from config.access import get_owned_or_404, owned_by
 from config.api_params import ApiPagination, parse_flag, text_params
 from config.api_parsers import API_PARSERS
+from snapshots.api.serializers import (
+    SHOWN_SNAPSHOT_ATTR,
+    LinkCreateSerializer,
+    LinkSerializer,
+    LinkUpdateSerializer,
+    SnapshotSerializer,
+)
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
 from snapshots.links.queries import LinkQuery, query_links
@@ -22,14 +29,7 @@ from snapshots.models import Link, Snapshot
 from snapshots.replay import signing
 from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.replay.views import asset_response
-from tagging.suggestions import with_pending
-from snapshots.api.serializers import (
-    SHOWN_SNAPSHOT_ATTR,
-    LinkCreateSerializer,
-    LinkSerializer,
-    LinkUpdateSerializer,
-    SnapshotSerializer,
-)
+from tagging.suggestions.service import with_pending
 
 # Snapshot columns the API never shows. The page text is loaded: its URL is given only when it exists.
 _UNSHOWN_SNAPSHOT_FIELDS = ("description", "sizes", "timings", "notes")

@@ -159,7 +159,7 @@ class LinkRow:
 
     @cached_property
     def suggestions(self) -> list:
-        """Pending tag suggestions, when the rows were loaded with them (tagging.suggestion_panel)."""
+        """Pending tag suggestions, when the rows were loaded with them (tagging.suggestions.panel)."""
         return getattr(self.link, "pending_suggestions", [])
 
     @cached_property

@@ -29,7 +29,7 @@ from snapshots.web.listing import (
 from snapshots.links.queries import query_links
 from snapshots.models import Link, Snapshot
 from snapshots.web.display import Clock
-from tagging.suggestion_panel import fresh_row, panel_for, with_suggestions
+from tagging.suggestions.panel import fresh_row, panel_for, with_suggestions
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from snapshots.models import Link, Snapshot
-from tagging import analysis_jobs
+from tagging.analysis import jobs as analysis_jobs
 from tagging.services import get_or_create_tags
 
 

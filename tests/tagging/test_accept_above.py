@@ -2,8 +2,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tagging import suggestions
 from tagging.models import Tag, TagSuggestion
+from tagging.suggestions import service as suggestions
 from tests.factories import make_link, make_suggestion
 
 pytestmark = pytest.mark.django_db

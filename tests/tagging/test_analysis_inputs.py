@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 
 from snapshots.models import Link, Snapshot
-from tagging.analysis_inputs import html_terms, inputs_of
+from tagging.analysis.inputs import html_terms, inputs_of
 from tests.tagging.helpers import captured_link
 
 HTML = b"""<!doctype html><html><head><title>x</title><meta name="keywords" content="Celery, task queues , ,redis">

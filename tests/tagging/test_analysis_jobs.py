@@ -8,11 +8,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from snapshots.capture_jobs import runner as capture_runner
 from snapshots.capture.errors import CapturePermanentError
+from snapshots.capture_jobs import runner as capture_runner
 from snapshots.models import Link, Snapshot
 from snapshots.signals import snapshot_captured
-from tagging import analysis_jobs, tasks
+from tagging import tasks
+from tagging.analysis import jobs as analysis_jobs
 from tagging.models import Analysis
 from tests.tagging.helpers import captured_link
 

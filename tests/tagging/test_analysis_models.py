@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 
 from snapshots.models import Link, Snapshot
-from tagging import analysis_jobs, analyze, suggestions
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import run as analyze
 from tagging.models import Analysis, TagSuggestion
 from tagging.services import create_tag, get_or_create_tags
+from tagging.suggestions import service as suggestions
 from tests.tagging.helpers import captured_link, screenshot_png
 
 A = Analysis.Status
@@ -85,7 +87,7 @@ def test_a_vocabulary_change_rescores_from_stored_vectors(alice, monkeypatch):
     before = {s.name for s in suggestions.pending_of(link)}
     assert "Kubernetes" not in before
     calls = []
-    monkeypatch.setattr("tagging.predictor.Predictor.embed_images", lambda *a, **k: calls.append("image"))
+    monkeypatch.setattr("tagging.analysis.predictor.Predictor.embed_images", lambda *a, **k: calls.append("image"))
     create_tag(alice, "Kubernetes")
     suggestions.rescore_user(alice.pk)
     after = suggestions.pending_of(link)

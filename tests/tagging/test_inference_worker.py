@@ -9,7 +9,7 @@ from django.db import transaction
 from snapshots.links.services import save_link
 from tagging.models import Analysis
 from tagging.services import get_or_create_tags
-from tagging.suggestions import pending_of
+from tagging.suggestions.service import pending_of
 from tests.support.capture_jobs_site import article
 from tests.support.celery_worker import Worker, wait_for
 from tests.support.pageserver import page

@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tagging import analysis_jobs, library
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import library
+from tagging.analysis.vectors import pack
 from tagging.models import Analysis
 from tagging.services import get_or_create_tags
-from tagging.vectors import pack
 from tests.tagging.helpers import captured_link
 
 

@@ -7,9 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from snapshots.models import Link
-from tagging import analysis_jobs, analyze
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import run as analyze
+from tagging.analysis.predictor import model_version
 from tagging.models import Analysis
-from tagging.predictor import model_version
 from tests.tagging.helpers import captured_link, screenshot_png
 
 

@@ -4,9 +4,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from tagging import review, suggestions
 from tagging.models import SuggestionSettings, Tag, TagSuggestion
-from tagging.suggest.scoring import Scored
+from tagging.scoring.score import Scored
+from tagging.suggestions import review
+from tagging.suggestions import service as suggestions
 from tests.factories import make_link, make_suggestion
 from tests.web.conftest import page_messages
 

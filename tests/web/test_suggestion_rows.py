@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from snapshots.models import Link
-from tagging import suggestions
 from tagging.models import TagSuggestion
-from tagging.suggest.scoring import Scored
+from tagging.scoring.score import Scored
+from tagging.suggestions import service as suggestions
 from tests.factories import make_analysis, make_link, make_suggestion
 
 pytestmark = pytest.mark.django_db

@@ -13,11 +13,12 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from snapshots.models import Link
-from tagging import analysis_jobs, analyze
-from tagging.models import Analysis
 from inference.specs import IMAGE, TEXT
-from tagging.predictor import model_version, predictor
+from snapshots.models import Link
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import run as analyze
+from tagging.analysis.predictor import model_version, predictor
+from tagging.models import Analysis
 
 
 class Command(BaseCommand):

@@ -13,11 +13,12 @@ from django.conf import settings
 
 from inference import InferenceError, Predictor
 from inference.bulk import embed_stored_screenshots
-from tagging import analysis_jobs, suggestions
-from tagging.analysis_inputs import Inputs, inputs_of
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis.inputs import Inputs, inputs_of
+from tagging.analysis.predictor import model_version, predictor
+from tagging.analysis.vectors import pack
 from tagging.models import Analysis
-from tagging.predictor import model_version, predictor
-from tagging.vectors import pack
+from tagging.suggestions import service as suggestions
 
 log = logging.getLogger(__name__)
 TOP_CONCEPTS = 5

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from tagging.suggest.proposals import propose
-from tagging.suggest.scoring import Library, Query, VocabTag, score_tags
-from tagging.suggest.words import PageWords
+from tagging.scoring.proposals import propose
+from tagging.scoring.score import Library, Query, VocabTag, score_tags
+from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres
 rng = np.random.default_rng(7)

@@ -23,9 +23,9 @@ from config.access import get_owned_or_404
 from snapshots.models import Link
 from snapshots.web.display import Clock
 from snapshots.web.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
-from tagging import suggestions
 from tagging.models import TagSuggestion
-from tagging.suggestion_panel import fresh_row, panel_for
+from tagging.suggestions import service as suggestions
+from tagging.suggestions.panel import fresh_row, panel_for
 
 Decide = Callable[[Link, list[str]], list[TagSuggestion]]
 

@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 from config.access import get_owned_or_404, owned_by
 from config.api_parsers import API_PARSERS
 from snapshots.models import Link
-from tagging import suggestions
 from tagging.models import TagSuggestion
 from tagging.serializers import PendingSuggestionSerializer, SuggestionDecisionSerializer, SuggestionSerializer
+from tagging.suggestions import service as suggestions
 
 
 class SuggestionPagination(PageNumberPagination):

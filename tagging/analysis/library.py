@@ -21,9 +21,9 @@ from django.db.models import Count, Max
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots import list_cache
 from snapshots.models import Link
+from tagging.analysis.vectors import unit, unpack
 from tagging.models import Analysis
-from tagging.suggest.scoring import Library
-from tagging.vectors import unit, unpack
+from tagging.scoring.score import Library
 
 IMAGE_INDEX_DIM = 256
 # People whose index is kept in memory at once (least recently used dropped first).

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tagging.suggest.scoring import Scored, VocabTag
-from tagging.suggest.words import PageWords, name_key, singular, words
+from tagging.scoring.score import Scored, VocabTag
+from tagging.scoring.words import PageWords, name_key, singular, words
 
 # A new name is proposed only when the best existing tag scores below this.
 PROPOSE_BELOW = 0.3

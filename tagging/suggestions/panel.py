@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from snapshots.web.listing import LinkRow, awaiting_suggestions, link_row, link_rows
 from snapshots.models import Link
-from tagging import suggestions
+from snapshots.web.listing import LinkRow, awaiting_suggestions, link_row, link_rows
 from tagging.models import Analysis, TagSuggestion
+from tagging.suggestions import service as suggestions
 
 # What the page shows of an analysis (never the stored vectors).
 ANALYSIS_FIELDS = ("id", "link_id", "snapshot_id", "status", "error", "attempts", "model_version", "finished_at")

@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 
 from snapshots.models import Link, Snapshot
-from tagging.suggest.words import PageWords, url_words
+from tagging.scoring.words import PageWords, url_words
 
 log = logging.getLogger(__name__)
 

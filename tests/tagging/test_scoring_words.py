@@ -1,7 +1,7 @@
 """Tag-name variants and page mentions (pure functions)."""
 import pytest
 
-from tagging.suggest.words import PageWords, is_variant, mentions, name_key, words
+from tagging.scoring.words import PageWords, is_variant, mentions, name_key, words
 
 pytestmark = pytest.mark.no_postgres
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from tagging import suggestions
 from tagging.models import TagSuggestion
+from tagging.suggestions import service as suggestions
 
 PAGE_SIZE = 25
 LINK_FIELDS = ("link__id", "link__url", "link__title", "link__user_id")

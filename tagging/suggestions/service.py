@@ -22,15 +22,15 @@ from django.utils import timezone
 from config.access import owned_by
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots.models import Link
-from tagging import library
-from tagging.analysis_inputs import Inputs, inputs_of
+from tagging.analysis import library
+from tagging.analysis.inputs import Inputs, inputs_of
+from tagging.analysis.predictor import predictor
+from tagging.analysis.vectors import unpack
 from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
-from tagging.predictor import predictor
+from tagging.scoring.proposals import propose
+from tagging.scoring.score import Query, Scored, VocabTag, score_tags
+from tagging.scoring.words import PageWords, name_key
 from tagging.services import get_or_create_tags
-from tagging.suggest.proposals import propose
-from tagging.suggest.scoring import Query, Scored, VocabTag, score_tags
-from tagging.suggest.words import PageWords, name_key
-from tagging.vectors import unpack
 
 log = logging.getLogger(__name__)
 P = TagSuggestion.State

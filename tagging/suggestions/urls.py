@@ -1,7 +1,7 @@
 """Web pages of a link's tag suggestions (mounted at the site root, beside the link pages)."""
 from django.urls import path
 
-from tagging import suggestion_views
+from tagging.suggestions import views as suggestion_views
 
 urlpatterns = [
     path("links/<int:pk>/suggestions/", suggestion_views.link_suggestions, name="link-suggestions"),

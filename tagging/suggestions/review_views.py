@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from tagging import review, suggestions
 from tagging.forms import AcceptAboveForm, AutoApplyForm
+from tagging.suggestions import review
+from tagging.suggestions import service as suggestions
 
 DEFAULT_BULK_PERCENT = 80
 

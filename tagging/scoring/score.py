@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tagging.suggest.words import PageWords, mentions, name_key
+from tagging.scoring.words import PageWords, mentions, name_key
 
 NEIGHBOURS = 10
 # Caps of each evidence's strength: words and close text neighbours are the surest signals,
