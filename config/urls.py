@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("tags/", include("tagging.urls")),
     path("snapshots/", include("snapshots.replay.urls")),
+    path("", include("tagging.suggestions.urls")),
     path("", include("snapshots.web.urls")),
 ]

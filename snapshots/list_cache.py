@@ -76,6 +76,19 @@ def user_changed(*user_ids: int | None) -> None:
     transaction.on_commit(lambda: _forget(keys), robust=True)
 
 
+def current_version(user_id: int) -> str | None:
+    """A token that changes whenever the user's links, tags or snapshots change; None when unknown.
+
+    Other caches of per-user data (the suggestion scorer's tag memberships) key on it.
+    """
+    if not enabled():
+        return None
+    try:
+        return cache.get(_version_key(user_id)) or _new_version(_version_key(user_id))
+    except Exception:  # noqa: BLE001 - unknown means "reload", never an error
+        return None
+
+
 def _forget(keys: list[str]) -> None:
     try:
         cache.delete_many(keys)

@@ -213,12 +213,38 @@ if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
+# Tag suggestions (tagging/): one inference task drains up to this many pending analyses at once,
+# so a large import keeps the model busy at a useful batch size.
+LINKSHOT_ANALYSIS_BATCH = env_int("LINKSHOT_ANALYSIS_BATCH", 64)
+LINKSHOT_ANALYSIS_MAX_ATTEMPTS = env_int("LINKSHOT_ANALYSIS_MAX_ATTEMPTS", 3)
+LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT = env_int("LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT", 300)
+LINKSHOT_ANALYSIS_TIME_LIMIT = env_int("LINKSHOT_ANALYSIS_TIME_LIMIT", 360)
+# Backend of the inference worker: auto (tensorrt, torch-cuda, onnxruntime: first that loads),
+# or one of them by name. On a machine without an NVIDIA driver, auto means onnxruntime directly.
+LINKSHOT_INFERENCE_BACKEND = env_str("LINKSHOT_INFERENCE_BACKEND", "auto")
+# Pending suggestions kept per link, and the lowest score shown.
+LINKSHOT_SUGGESTIONS_PER_LINK = env_int("LINKSHOT_SUGGESTIONS_PER_LINK", 5)
+LINKSHOT_SUGGESTION_MIN_SCORE = env_float("LINKSHOT_SUGGESTION_MIN_SCORE", 0.15)
+# Which inputs suggestions may use: text (text vectors, tag names, words) and image (screenshot
+# neighbours, ImageNet concepts). Both by default; one alone measures what the other adds.
+LINKSHOT_SUGGESTION_EVIDENCE = frozenset(env_list("LINKSHOT_SUGGESTION_EVIDENCE", "text,image"))
+if not LINKSHOT_SUGGESTION_EVIDENCE or not LINKSHOT_SUGGESTION_EVIDENCE <= {"text", "image"}:
+    raise ConfigError("LINKSHOT_SUGGESTION_EVIDENCE must be text, image or text,image")
+if not 0 < LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT < LINKSHOT_ANALYSIS_TIME_LIMIT:
+    raise ConfigError("LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT must be positive and below LINKSHOT_ANALYSIS_TIME_LIMIT")
 CELERY_TASK_ROUTES = {
+    "tagging.analyze_pending": {"queue": "inference"},
+    "tagging.rescore_user": {"queue": "inference"},
+    "tagging.requeue_stuck_analyses": {"queue": "default"},
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},
     "snapshots.schedule_recaptures": {"queue": "default"},
 }
 CELERY_TASK_ANNOTATIONS = {
+    "tagging.analyze_pending": {
+        "soft_time_limit": LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT,
+        "time_limit": LINKSHOT_ANALYSIS_TIME_LIMIT,
+    },
     "snapshots.capture_snapshot": {
         "soft_time_limit": LINKSHOT_CAPTURE_SOFT_TIME_LIMIT,
         "time_limit": LINKSHOT_CAPTURE_TIME_LIMIT,
@@ -229,6 +255,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-snapshots": {"task": "snapshots.requeue_stuck_snapshots", "schedule": 120.0},
     # Each person's re-capture interval (CaptureSettings) is honoured by this hourly sweep.
     "schedule-recaptures": {"task": "snapshots.schedule_recaptures", "schedule": 3600.0},
+    # Analyses whose inference worker died, or whose message was lost, are sent again.
+    "requeue-stuck-analyses": {"task": "tagging.requeue_stuck_analyses", "schedule": 120.0},
 }
 
 LOGGING = {

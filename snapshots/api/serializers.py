@@ -1,17 +1,18 @@
 """JSON shapes of links and snapshots in the REST API."""
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-
-from django.urls import reverse
 
 from snapshots.links.shown import has_asset, latest_snapshot
 from snapshots.links.url_rules import MAX_URL_LENGTH, normalize_url
 from snapshots.models import Link, Snapshot
 from snapshots.replay.asset_types import ASSET_NAMES
-from tagging.serializers import TagNameField
+from tagging.serializers import AnalysisSerializer, SuggestionSerializer, TagNameField
+from tagging.suggestions.service import PENDING_ATTR, pending_of
 
 
 
@@ -78,14 +79,16 @@ class LinkSerializer(serializers.ModelSerializer):
     snapshot = serializers.SerializerMethodField(
         help_text="The newest complete snapshot, else the newest of any status (watch its status); "
                   "null when none was requested.")
+    analysis = serializers.SerializerMethodField(
+        help_text="Status of the tag models' analysis of the link; null before one was queued.")
     suggestions = serializers.SerializerMethodField(
-        help_text="Tag suggestions computed from the snapshot; an empty list until suggestions exist.")
+        help_text="Pending tag suggestions, best first.")
 
     class Meta:
         model = Link
         fields = [
             "id", "url", "title", "description", "notes", "tags", "unread", "archived",
-            "created_at", "updated_at", "snapshot", "suggestions",
+            "created_at", "updated_at", "snapshot", "analysis", "suggestions",
         ]
         read_only_fields = fields
 
@@ -100,9 +103,17 @@ class LinkSerializer(serializers.ModelSerializer):
             return None
         return SnapshotSerializer(snapshot, context=self.context).data
 
-    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    @extend_schema_field(AnalysisSerializer(allow_null=True))
+    def get_analysis(self, link: Link) -> dict | None:
+        try:
+            return AnalysisSerializer(link.analysis).data
+        except ObjectDoesNotExist:
+            return None
+
+    @extend_schema_field(SuggestionSerializer(many=True))
     def get_suggestions(self, link: Link) -> list[dict]:
-        return []
+        pending = getattr(link, PENDING_ATTR, None)  # prefetched for a whole page by the API's queryset
+        return SuggestionSerializer(pending if pending is not None else pending_of(link), many=True).data
 
 
 class LinkCreateSerializer(serializers.Serializer):

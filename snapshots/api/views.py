@@ -14,6 +14,13 @@ from rest_framework.views import APIView
 from config.access import get_owned_or_404, owned_by
 from config.api_params import ApiPagination, parse_flag, text_params
 from config.api_parsers import API_PARSERS
+from snapshots.api.serializers import (
+    SHOWN_SNAPSHOT_ATTR,
+    LinkCreateSerializer,
+    LinkSerializer,
+    LinkUpdateSerializer,
+    SnapshotSerializer,
+)
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
 from snapshots.links.queries import LinkQuery, query_links
@@ -22,13 +29,7 @@ from snapshots.models import Link, Snapshot
 from snapshots.replay import signing
 from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.replay.views import asset_response
-from snapshots.api.serializers import (
-    SHOWN_SNAPSHOT_ATTR,
-    LinkCreateSerializer,
-    LinkSerializer,
-    LinkUpdateSerializer,
-    SnapshotSerializer,
-)
+from tagging.suggestions.service import with_pending
 
 # Snapshot columns the API never shows. The page text is loaded: its URL is given only when it exists.
 _UNSHOWN_SNAPSHOT_FIELDS = ("description", "sizes", "timings", "notes")
@@ -78,7 +79,7 @@ class LinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     parser_classes = API_PARSERS
 
     def get_queryset(self) -> QuerySet[Link]:
-        links = owned_by(Link.objects.all(), self.request.user).prefetch_related("tags")
+        links = with_pending(owned_by(Link.objects.all(), self.request.user).prefetch_related("tags"))
         return links.defer("page_text").order_by("-created_at", "-id")
 
     def filter_queryset(self, queryset: QuerySet[Link]) -> QuerySet[Link]:

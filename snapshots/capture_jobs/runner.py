@@ -25,7 +25,7 @@ from snapshots.capture.errors import CaptureError, CapturePermanentError, Captur
 from snapshots.capture.result import CaptureResult
 from snapshots.models import Link, Snapshot
 from snapshots.replay.asset_types import FILE_ASSETS, asset_extension
-from snapshots.signals import snapshot_captured
+from snapshots.signals import snapshot_captured, snapshot_failed
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
 def _fail(snapshot: Snapshot, error: str) -> Outcome:
     log.warning("snapshot %s failed: %s", snapshot.pk, error)
     written = _owned(snapshot).update(status=S.FAILED, error=error, finished_at=timezone.now())
+    if written:
+        transaction.on_commit(lambda: _announce(snapshot.pk, snapshot_failed))
     return Outcome("failed" if written else "skipped")
 
 
@@ -190,10 +192,10 @@ def _update_link(snapshot: Snapshot, result: CaptureResult) -> None:
         link.save(update_fields=changed)
 
 
-def _announce(snapshot_id: int) -> None:
+def _announce(snapshot_id: int, signal=snapshot_captured) -> None:
     snapshot = Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
     if snapshot is not None:
-        snapshot_captured.send(sender=Snapshot, snapshot=snapshot)
+        signal.send(sender=Snapshot, snapshot=snapshot)
 
 
 def _delete_files(snapshot: Snapshot, stored: dict[str, str]) -> None:

@@ -8,22 +8,30 @@ snapshots of the rows on screen come in one flat query each (no model instances 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from snapshots.links.queries import LinkQuery
 from snapshots.links.shown import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
+from tagging.models import Analysis
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
 MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not a real query
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
+ACTIVE_ANALYSIS = {Analysis.Status.PENDING, Analysis.Status.RUNNING}
+# A finished capture queues its analysis just after its own commit: for this long after a capture, a
+# link whose analysis is missing or older than the capture still expects one.
+ANALYSIS_GRACE = timedelta(seconds=30)
 # Columns the list and the status badge need; the page text and HTML stay in the database.
 SNAPSHOT_LIST_FIELDS = (
     "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at",
@@ -32,7 +40,8 @@ SNAPSHOT_LIST_FIELDS = (
 # Row links are built from one reverse() per URL name and page, not one per row: at 50 rows
 # with four links and a few tag chips each, reversing per row was a large share of the page time.
 ROW_ASSETS = ("thumbnail", "favicon")
-ROW_URL_NAMES = {"detail": "link-detail", "edit": "link-edit", "delete": "link-delete", "status": "link-status"}
+ROW_URL_NAMES = {"detail": "link-detail", "edit": "link-edit", "delete": "link-delete", "status": "link-status",
+                 "accept": "link-suggestions-accept", "suggestions": "link-suggestions"}
 _PK_PLACEHOLDER = "987654321"
 SHOW_CHOICES = {
     "": "Active",
@@ -149,12 +158,40 @@ class LinkRow:
         return self.row_urls.for_link(self.link.pk)
 
     @cached_property
+    def suggestions(self) -> list:
+        """Pending tag suggestions, when the rows were loaded with them (tagging.suggestions.panel)."""
+        return getattr(self.link, "pending_suggestions", [])
+
+    @cached_property
+    def analysis(self):
+        """The link's analysis (loaded with the suggestions), None before the first one."""
+        try:
+            return self.link.analysis
+        except ObjectDoesNotExist:
+            return None
+
+    @property
+    def analysing(self) -> bool:
+        """Its suggestions may change soon. A running capture is left out: the status slot polls
+        then, and brings the tags along when the capture ends (snapshots.views.link_status)."""
+        return awaiting_suggestions(self.analysis, self.latest, capture_active=False)
+
+    @cached_property
     def thumbnail_url(self) -> str:
         return self.row_urls.for_asset(self.shown, "thumbnail")
 
     @cached_property
     def favicon_url(self) -> str:
         return self.row_urls.for_asset(self.shown, "favicon")
+
+
+def awaiting_suggestions(analysis: Analysis | None, latest: Snapshot | None, capture_active: bool) -> bool:
+    """Whether a link's suggestions may still change soon, so a page showing them should ask again."""
+    if capture_active or (analysis is not None and analysis.status in ACTIVE_ANALYSIS):
+        return True
+    if latest is None or latest.finished_at is None or timezone.now() - latest.finished_at > ANALYSIS_GRACE:
+        return False
+    return analysis is None or analysis.snapshot_id != latest.pk
 
 
 def link_rows(links: list[Link], urls: RowUrls | None = None, with_tags: bool = False) -> list[LinkRow]:

@@ -29,6 +29,7 @@ from snapshots.web.listing import (
 from snapshots.links.queries import query_links
 from snapshots.models import Link, Snapshot
 from snapshots.web.display import Clock
+from tagging.suggestions.panel import fresh_row, panel_for, with_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _rows_variant(filters: ListFilters) -> str:
 
 def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListRows:
     # The page text and notes can be long and the list shows neither.
-    links = query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes"))
+    links = with_suggestions(query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes")))
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
     # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
@@ -155,6 +156,7 @@ def link_detail(request: HttpRequest, pk: int) -> HttpResponse:
     link = _get_link(request, pk)
     context = _detail_context(link)
     context["tags"] = list(link.tags.all())
+    context["panel"] = panel_for(link, context["state"])
     return render(request, "snapshots/link_detail.html", context)
 
 
@@ -182,7 +184,10 @@ def link_status(request: HttpRequest, pk: int) -> HttpResponse:
     if request.GET.get("variant") == "detail":
         context = {**_detail_context(link), "with_title": with_title}
         return render(request, "snapshots/_snapshot_panel.html", context)
-    context = {"row": link_row(link), "with_title": with_title}
+    row = link_row(link)
+    # The capture is over: the row's tags come along and follow the analysis it starts.
+    tag_row = fresh_row(link) if with_title and not row.is_active else None
+    context = {"row": row, "with_title": with_title, "tag_row": tag_row}
     return render(request, "snapshots/_status.html", context)
 
 
