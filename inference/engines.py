@@ -69,6 +69,7 @@ def build_engines(models_dir: Path, precisions: tuple[str, ...] = ("fp16",), fla
 def build_packages(models_dir: Path) -> list[Artefact]:
     """torch-cuda's compiled packages, where a CUDA device is present."""
     from .backends.registry import backend_class
+    from .backends.torch_cuda import compile_choice
     from .predictor import Predictor
 
     try:
@@ -78,12 +79,14 @@ def build_packages(models_dir: Path) -> list[Artefact]:
     predictor = Predictor(backend="torch-cuda", models_dir=models_dir)
     out = []
     for spec in (IMAGE, TEXT):
+        if compile_choice(None, spec.name) != "aot":
+            out.append(Artefact("skipped", f"torch-cuda {spec.name}",
+                                note="not compiled ahead of time (LINKSHOT_TORCH_COMPILE=image=aot to do so)"))
+            continue
         backend = predictor.backend(spec)
         for variant, pkg in getattr(backend, "packages", {}).items():
             out.append(Artefact("aot", f"{spec.name} {variant}", pkg.path, pkg.path.stat().st_size,
                                 f"compiled in {pkg.seconds:.1f}s" if pkg.compiled else "cached"))
-        if not getattr(backend, "packages", None):
-            out.append(Artefact("skipped", f"torch-cuda {spec.name}", note=f"compile={backend.compile_kind}"))
     predictor.close()
     return out
 
