@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
 from inference import InferenceError, Predictor
 from inference.bulk import embed_stored_screenshots
+from inference.bulk_pages import embed_texts_checked
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import model_version, predictor
@@ -44,14 +46,21 @@ def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
 def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[Analysis, Inputs]]:
     """Vectors for every analysis of the batch, stored; returns the analyses now done with their inputs."""
     inputs = [inputs_of(a.link, a.snapshot) for a in batch]
-    images = _image_outputs(model, inputs)
-    texts = model.embed_texts([i.text for i in inputs])
+    # Texts are tokenised and embedded in a second thread while the screenshots are decoded and
+    # embedded (the bulk path's split: different resources, so the halves overlap).
+    with ThreadPoolExecutor(1) as side:
+        text_job = side.submit(embed_texts_checked, [i.text for i in inputs], model)
+        images = _image_outputs(model, inputs)
+        texts = text_job.result()
+    text_of = dict(zip(texts.indices, texts.embeddings))
+    for n, reason in texts.failures.items():
+        log.warning("text of link %s not embedded: %s", batch[n].link_id, reason)
     version = model_version()
     done = []
     for n, (analysis, got) in enumerate(zip(batch, inputs)):
         feature, descriptor, concepts = images.get(n, (None, None, []))
-        used = [u for u in got.used if u != "image" or feature is not None]
-        fields = dict(text_vector=pack(texts[n]), image_feature=pack(feature), image_descriptor=pack(descriptor),
+        used = [u for u in got.used if (u != "image" or feature is not None) and (u == "image" or n in text_of)]
+        fields = dict(text_vector=pack(text_of.get(n)), image_feature=pack(feature), image_descriptor=pack(descriptor),
                       concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version,
                       terms=got.terms)
         if analysis_jobs.finish(analysis, token, **fields):
