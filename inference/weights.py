@@ -14,7 +14,7 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from .config import ENV_WEIGHTS_DIR, weights_dir
+from .config import ENV_WEIGHTS_DIR, weights_dir  # noqa: F401 - ENV_WEIGHTS_DIR: part of this module's API
 
 log = logging.getLogger(__name__)
 
