@@ -102,9 +102,8 @@ def _read(name: str, parse: Callable[[str], T], default: T, accepts: str) -> T:
         return default
     try:
         return parse(raw)
-    except ValueError as exc:
-        detail = f" ({exc})" if str(exc) else ""
-        raise ConfigError(f"{name}={raw!r} is not valid: expected {accepts}{detail}") from None
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not valid: expected {accepts}") from None
 
 
 def parse_bool(text: str) -> bool:
@@ -133,7 +132,7 @@ def _number(kind: Callable[[str], T], low: float, high: float | None = None) -> 
         except ValueError:
             raise ValueError("") from None
         if not (low <= value and (high is None or value <= high)):  # written so that NaN fails too
-            raise ValueError("out of range")
+            raise ValueError(f"{value} is out of range")
         return value
     return parse
 
@@ -227,7 +226,7 @@ def trt_fp32() -> bool:
 def torch_compile(model: str) -> str | None:
     """'aot', 'jit' or 'off' for `model` from LINKSHOT_TORCH_COMPILE; None when it does not say."""
     return _read(ENV_TORCH_COMPILE, lambda text: compile_kind(text, model), None,
-                 "off, aot, jit or per model as image=aot,text=off")
+                 f"off, aot, jit or per model as image=aot,text=off (models: {', '.join(COMPILE_MODELS)})")
 
 
 def torch_compile_mode() -> str:
