@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import (BackendError, BackendUnavailable, ExportError, InferenceError, InvalidImage, InvalidInput,
-                     InvalidTensor, InvalidText)
+from .errors import (BackendError, BackendUnavailable, ConfigError, ExportError, InferenceError, InvalidImage,
+                     InvalidInput, InvalidTensor, InvalidText)
 
 __all__ = ["Predictor", "class_names", "InferenceError", "InvalidInput", "InvalidImage", "InvalidText",
-           "InvalidTensor", "BackendUnavailable", "BackendError", "ExportError"]
+           "InvalidTensor", "BackendUnavailable", "BackendError", "ExportError", "ConfigError"]
 
 
 def __getattr__(name: str) -> Any:

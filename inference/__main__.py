@@ -92,7 +92,9 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m inference", description=__doc__)
-    p.add_argument("--models-dir", default=None, help=f"default: ${config.ENV_MODELS_DIR} or ./data/models")
+    p.add_argument("--models-dir", default=None,
+                   help=f"default: ${config.ENV_MODELS_DIR}, else ${config.ENV_DATA_DIR}/models, else ./data/models "
+                        "in the checkout")
     p.add_argument("--backend", default=None, help="tensorrt | torch-cuda | onnxruntime | auto")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)

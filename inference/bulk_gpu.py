@@ -13,7 +13,6 @@ one. Other formats go to the CPU path.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -23,23 +22,21 @@ import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to C
 from torchvision.io import ImageReadMode, decode_jpeg
 
 from .bulk import crop_resize_batch, read_bytes
+from . import config
 from .config import IMAGE_SIZE, Limits
 from .errors import InvalidImage
 from .preprocess_image import prepare_image
 
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
-# Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
-# CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.
-DEFAULT_CPU_SHARE = 0.0
+DEFAULT_CPU_SHARE = config.DEFAULT_BULK_CPU_SHARE  # measured: see inference/config.py
 
 
 class GpuDecoder:
     def __init__(self, limits: Limits, cpu_share: float | None = None):
         self.limits = limits
         self.stream = torch.cuda.Stream()
-        share = cpu_share if cpu_share is not None else float(os.environ.get("LINKSHOT_BULK_CPU_SHARE",
-                                                                             DEFAULT_CPU_SHARE))
+        share = cpu_share if cpu_share is not None else config.bulk_cpu_share()
         self.cpu_share = min(1.0, max(0.0, share))
 
     def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> list[Future]:

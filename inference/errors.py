@@ -1,7 +1,7 @@
 """Exception types raised by the inference package.
 
 Callers (Celery tasks) catch `InvalidInput` to mark one item as failed and carry on,
-and `BackendUnavailable` / `BackendError` to fail the task with a readable reason.
+and `BackendUnavailable` / `BackendError` / `ConfigError` to fail the task with a readable reason.
 All inherit from `InferenceError`, so one `except InferenceError` catches everything
 the package raises on purpose.
 """
@@ -38,3 +38,7 @@ class BackendError(InferenceError, RuntimeError):
 
 class ExportError(InferenceError, RuntimeError):
     """ONNX export failed or its output disagrees with the PyTorch reference."""
+
+
+class ConfigError(InferenceError, ValueError):
+    """An environment variable of the package (inference/config.py) has a value it cannot use."""

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
 
+from .config import ENV_WEIGHTS_DIR, weights_dir  # noqa: F401 - ENV_WEIGHTS_DIR: part of this module's API
+
 log = logging.getLogger(__name__)
 
-ENV_WEIGHTS_DIR = "LINKSHOT_WEIGHTS_DIR"
 IMAGE_FILE = "efficientnet-lite0.safetensors"
 TEXT_DIR = "minilm"
 TEXT_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 
 def packed_dir() -> Path | None:
-    env = os.environ.get(ENV_WEIGHTS_DIR, "").strip()
-    return Path(env) if env else None
+    return weights_dir()
 
 
 def image_weights() -> Path:

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
 
+from .. import config
 from ..errors import BackendError, BackendUnavailable
 from .base import Backend
 
@@ -27,8 +27,7 @@ class OnnxRuntimeBackend(Backend):
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        threads = int(os.environ.get("LINKSHOT_ORT_THREADS", "0"))  # 0 = one per core
-        opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = config.ort_threads()  # 0 = one per core
         opts.inter_op_num_threads = 1
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:

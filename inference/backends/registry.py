@@ -8,35 +8,33 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from pathlib import Path
 
-from ..config import ENV_BACKEND, BatchProfile
+from .. import config
+from ..config import BatchProfile
 from ..errors import BackendError, BackendUnavailable
 from ..specs import ModelSpec
 from .base import Backend
 
 log = logging.getLogger(__name__)
 
-BACKEND_ORDER = ("tensorrt", "torch-cuda", "onnxruntime")
+BACKEND_ORDER = config.BACKEND_NAMES
 _CLASSES = {
     "tensorrt": "inference.backends.tensorrt_backend:TensorRTBackend",
     "torch-cuda": "inference.backends.torch_cuda:TorchCudaBackend",
     "onnxruntime": "inference.backends.ort_backend:OnnxRuntimeBackend",
 }
-_ALIASES = {"trt": "tensorrt", "torch": "torch-cuda", "cuda": "torch-cuda", "ort": "onnxruntime", "cpu": "onnxruntime"}
 _logged: set[tuple[str, str]] = set()
 
 
 def normalise_name(name: str | None) -> str | None:
-    """Canonical backend name, None for automatic choice."""
-    name = (name if name is not None else os.environ.get(ENV_BACKEND, "")).strip().lower()
-    if name in ("", "auto"):
-        return None
-    name = _ALIASES.get(name, name)
-    if name not in _CLASSES:
-        raise BackendUnavailable(f"unknown backend {name!r}; choose from {', '.join(BACKEND_ORDER)} or auto")
-    return name
+    """Canonical backend name (None: LINKSHOT_INFERENCE_BACKEND), None for automatic choice."""
+    if name is None:
+        return config.inference_backend()
+    try:
+        return config.canonical_backend(name)
+    except ValueError as exc:
+        raise BackendUnavailable(str(exc)) from None
 
 
 def backend_class(name: str) -> type[Backend]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..errors import BackendError, BackendUnavailable
 from .base import Backend, validate_inputs
 from .trt_build import build_engine, make_logger
@@ -127,7 +128,7 @@ class TensorRTBackend(Backend):
 
     def __init__(self, *args: Any, fp16: bool | None = None, flavour: str | None = None):
         super().__init__(*args)
-        fp16 = fp16 if fp16 is not None else os.environ.get("LINKSHOT_TRT_FP32", "") != "1"
+        fp16 = fp16 if fp16 is not None else not config.trt_fp32()
         self.precision = "fp16" if fp16 else "fp32"
         self.flavour_name = flavour
 

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..errors import BackendError, BackendUnavailable
 from ..specs import TEXT
 from .base import Backend
@@ -55,9 +55,7 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
                          "max_autotune_conv_backends": "ATEN", "max_autotune_gemm_backends": "ATEN"},
     "max-autotune-no-cudagraphs": {"max_autotune": True, "coordinate_descent_tuning": True},
 }
-DEFAULT_COMPILE_MODE = "library-autotune"
-_COMPILE_ALIASES = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit", "off": "off", "0": "off",
-                    "false": "off", "none": "off"}
+DEFAULT_COMPILE_MODE = config.DEFAULT_TORCH_COMPILE_MODE
 
 
 # Measured on an H200 (bench/RESULTS.md): the AOT image package runs at 2.1-2.3x eager fp32
@@ -70,16 +68,14 @@ def compile_choice(value: bool | str | None, model: str = "image") -> str:
     """'aot', 'jit' or 'off' from an option (True = jit, False = off), LINKSHOT_TORCH_COMPILE,
     or the model's default."""
     if value is None:
-        value = os.environ.get("LINKSHOT_TORCH_COMPILE", "") or DEFAULT_COMPILE.get(model, "off")
-    if isinstance(value, str) and "=" in value:  # per model: "image=aot,text=off"
-        per_model = dict(part.split("=", 1) for part in value.replace(" ", "").split(",") if "=" in part)
-        value = per_model.get(model, DEFAULT_COMPILE.get(model, "off"))
+        return config.torch_compile(model) or DEFAULT_COMPILE.get(model, "off")
     if isinstance(value, bool):
         return "jit" if value else "off"
-    choice = _COMPILE_ALIASES.get(str(value).strip().lower())
-    if choice is None:
-        raise BackendError(f"torch-cuda: compile must be aot, jit or off, got {value!r}")
-    return choice
+    try:
+        choice = config.compile_kind(str(value), model)  # also per model: "image=aot,text=off"
+    except ValueError as exc:
+        raise BackendError(f"torch-cuda: {exc}") from None
+    return choice or DEFAULT_COMPILE.get(model, "off")
 
 
 def bucket(n: int, limit: int) -> int:
@@ -105,12 +101,12 @@ class TorchCudaBackend(Backend):
         self.compile_kind = compile_choice(compile, self.spec.name)
         # AOT packages: one per variant with a symbolic batch axis ("dynamic"), or one per batch
         # bucket ("static": more compiles, kernels specialised to each size).
-        self.aot_shapes = aot_shapes or os.environ.get("LINKSHOT_TORCH_AOT_SHAPES", "dynamic")
+        self.aot_shapes = aot_shapes or config.torch_aot_shapes()
         if self.aot_shapes not in ("dynamic", "static"):
             raise BackendError(f"torch-cuda: aot_shapes must be 'dynamic' or 'static', got {self.aot_shapes!r}")
         self.compile = self.compile_kind != "off"
-        self.compile_mode = compile_mode or os.environ.get("LINKSHOT_TORCH_COMPILE_MODE", DEFAULT_COMPILE_MODE)
-        self.depthwise = depthwise or os.environ.get("LINKSHOT_TORCH_DEPTHWISE", "cudnn")
+        self.compile_mode = compile_mode or config.torch_compile_mode()
+        self.depthwise = depthwise or config.torch_depthwise()
         if self.compile_mode not in COMPILE_MODES:
             raise BackendError(f"torch-cuda: compile mode must be one of {sorted(COMPILE_MODES)}, "
                                f"got {self.compile_mode!r}")

@@ -17,21 +17,16 @@ library by library, why the others did not load.
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import config
+from ..config import RTX_DEFAULT_TARGETS, parse_targets  # noqa: F401 - part of this module's API
 from ..errors import BackendUnavailable
 
-ENV_FLAVOUR = "LINKSHOT_TRT_FLAVOUR"
-ENV_RTX_TARGETS = "LINKSHOT_TRT_RTX_TARGETS"
 # Import names tried per flavour, in order.
 MODULES = {"tensorrt": ("tensorrt",), "tensorrt-rtx": ("tensorrt_rtx", "tensorrt_rtx_bindings")}
-FLAVOUR_ORDER = ("tensorrt", "tensorrt-rtx")
-# Compute capabilities TensorRT for RTX builds for ahead of time: A100 (8.0), RTX 30 (8.6),
-# RTX 40 (8.9), RTX 50 (12.0). Not Turing (7.5, RTX 20): its builder refuses fp32 matrix
-# products ("FP32 GEMM is not supported"), so the fp32 engines cannot target it.
-RTX_DEFAULT_TARGETS = ((8, 0), (8, 6), (8, 9), (12, 0))
+FLAVOUR_ORDER = config.TRT_FLAVOURS
 
 
 @dataclass(frozen=True)
@@ -68,22 +63,9 @@ class Flavour:
         return ("trtrtx" if self.rtx else "trt") + self.version
 
 
-def parse_targets(text: str) -> tuple[tuple[int, int], ...]:
-    """'8.6,12.0' -> ((8, 6), (12, 0)); raises ValueError on anything else."""
-    out = []
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        major, _, minor = part.partition(".")
-        out.append((int(major), int(minor or 0)))
-    if not out:
-        raise ValueError(f"no compute capabilities in {text!r}")
-    return tuple(sorted(set(out)))
-
-
 def rtx_targets() -> tuple[tuple[int, int], ...]:
-    env = os.environ.get(ENV_RTX_TARGETS, "").strip()
-    return parse_targets(env) if env else RTX_DEFAULT_TARGETS
+    """Build targets of TensorRT for RTX (LINKSHOT_TRT_RTX_TARGETS, else RTX_DEFAULT_TARGETS)."""
+    return config.trt_rtx_targets()
 
 
 def _import(flavour: str) -> tuple[Flavour | None, list[str]]:
@@ -104,13 +86,14 @@ def _import(flavour: str) -> tuple[Flavour | None, list[str]]:
 
 def load_flavour(name: str | None = None) -> Flavour:
     """The first TensorRT flavour that imports (or the one named / in LINKSHOT_TRT_FLAVOUR)."""
-    wanted = (name or os.environ.get(ENV_FLAVOUR, "")).strip().lower().replace("_", "-")
-    if wanted in ("", "auto"):
-        order = FLAVOUR_ORDER
-    elif wanted in MODULES:
-        order = (wanted,)
+    if name:
+        try:
+            wanted = config.canonical_flavour(name)
+        except ValueError as exc:
+            raise BackendUnavailable(str(exc)) from None
     else:
-        raise BackendUnavailable(f"unknown TensorRT flavour {wanted!r}; choose tensorrt, tensorrt-rtx or auto")
+        wanted = config.trt_flavour()
+    order = (wanted,) if wanted else FLAVOUR_ORDER
     reasons = []
     for flavour in order:
         found, errors = _import(flavour)
