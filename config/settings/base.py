@@ -225,6 +225,9 @@ LINKSHOT_INFERENCE_BACKEND = env_str("LINKSHOT_INFERENCE_BACKEND", "auto")
 # Pending suggestions kept per link, and the lowest score shown.
 LINKSHOT_SUGGESTIONS_PER_LINK = env_int("LINKSHOT_SUGGESTIONS_PER_LINK", 5)
 LINKSHOT_SUGGESTION_MIN_SCORE = env_float("LINKSHOT_SUGGESTION_MIN_SCORE", 0.15)
+# Learn from each person's tagged links how much each kind of evidence is worth (tagging/scoring/
+# calibration.py); off, every person gets the fixed combination.
+LINKSHOT_SUGGESTION_LEARN = env_bool("LINKSHOT_SUGGESTION_LEARN", True)
 # Which inputs suggestions may use: text (text vectors, tag names, words) and image (screenshot
 # neighbours, ImageNet concepts). Both by default; one alone measures what the other adds.
 LINKSHOT_SUGGESTION_EVIDENCE = frozenset(env_list("LINKSHOT_SUGGESTION_EVIDENCE", "text,image"))

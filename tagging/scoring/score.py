@@ -60,18 +60,17 @@ class Library:
             for tag_id in tags:
                 self.members.setdefault(tag_id, []).append(row)
         self._text = text
-        self._centres: dict[int, np.ndarray] | None = None
+        self._sums: dict[int, np.ndarray] | None = None
 
-    def text_centres(self) -> dict[int, np.ndarray]:
-        """Unit mean text vector of each tag's links (computed on first use)."""
-        if self._centres is None:
-            self._centres = {}
-            for tag_id, rows in self.members.items():
-                centre = self._text[rows].astype(np.float32).sum(axis=0)
-                norm = float(np.linalg.norm(centre))
-                if norm > 0:
-                    self._centres[tag_id] = centre / norm
-        return self._centres
+    def text_sums(self) -> dict[int, np.ndarray]:
+        """Sum of the text vectors of each tag's links (computed on first use)."""
+        if self._sums is None:
+            self._sums = {tag_id: self._text[rows].astype(np.float32).sum(axis=0)
+                          for tag_id, rows in self.members.items()}
+        return self._sums
+
+    def text_of(self, row: int) -> np.ndarray:
+        return self._text[row].astype(np.float32)
 
 
 def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,39 +105,69 @@ class Scored:
     reasons: list[str]
 
 
+# Evidence read from the stored vectors; a person's own links can teach how much each is worth
+# (scoring/calibration.py). Words and image concepts are judged on their own.
+VECTOR_KINDS = ("text_neighbours", "image_neighbours", "prototype", "name")
+
+
 @dataclass
 class _Evidence:
-    strengths: list[tuple[float, str]] = field(default_factory=list)
+    strengths: list[tuple[float, str, str]] = field(default_factory=list)
 
-    def add(self, strength: float, reason: str) -> None:
+    def add(self, strength: float, reason: str, kind: str = "words") -> None:
         if strength > 0.02:
-            self.strengths.append((min(float(strength), 0.99), reason))
+            self.strengths.append((min(float(strength), 0.99), reason, kind))
 
-    def score(self) -> float:
-        return 1.0 - float(np.prod([1.0 - s for s, _ in self.strengths])) if self.strengths else 0.0
+    def features(self) -> np.ndarray:
+        """The strongest piece of each vector kind, in VECTOR_KINDS order."""
+        best = dict.fromkeys(VECTOR_KINDS, 0.0)
+        for strength, _, kind in self.strengths:
+            if kind in best:
+                best[kind] = max(best[kind], strength)
+        return np.array([best[k] for k in VECTOR_KINDS])
+
+    def score(self, combination=None) -> float:
+        """Noisy-OR of every piece; with a person's combination, its probability stands in for the
+        vector pieces and the words and concepts are OR-ed onto it."""
+        if combination is None:
+            return _noisy_or(s for s, _, _ in self.strengths)
+        rest = _noisy_or(s for s, _, kind in self.strengths if kind not in VECTOR_KINDS)
+        return 1.0 - (1.0 - combination.probability(self.features())) * (1.0 - rest)
 
     def reasons(self) -> list[str]:
-        return [reason for s, reason in sorted(self.strengths, reverse=True) if s >= 0.1]
+        return [reason for s, reason, _ in sorted(self.strengths, reverse=True) if s >= 0.1]
 
 
-def score_tags(query: Query, library: Library, vocab: list[VocabTag]) -> list[Scored]:
+def _noisy_or(strengths) -> float:
+    return 1.0 - float(np.prod([1.0 - s for s in strengths] or [1.0]))
+
+
+def score_tags(query: Query, library: Library, vocab: list[VocabTag], combination=None) -> list[Scored]:
     """Every tag of the vocabulary scored for the query link, best first."""
+    evidence = gather(query, library, vocab)
+    scored = [Scored(tag.id, tag.name, evidence[tag.id].score(combination), evidence[tag.id].reasons())
+              for tag in vocab]
+    return sorted(scored, key=lambda s: (-s.score, s.name.lower()))
+
+
+def gather(query: Query, library: Library, vocab: list[VocabTag]) -> dict[int, _Evidence]:
+    """Each tag's pieces of evidence for the query link."""
     evidence = {tag.id: _Evidence() for tag in vocab}
     names = {tag.id: tag.name for tag in vocab}
     itself = np.flatnonzero(library.link_ids == query.link_id)
     if query.text is not None:
         _neighbour_votes(query.text, library.text_matrix, library.text_rows, itself, library, evidence, names,
-                         CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT)
+                         CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT, "text_neighbours")
         _prototypes(query.text, library, itself, evidence, names)
         _tag_names(query.text, vocab, evidence)
     if query.image is not None:
         _neighbour_votes(query.image, library.image_matrix, library.image_rows, itself, library, evidence, names,
-                         CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE)
+                         CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE,
+                         "image_neighbours")
     for tag in vocab:
         _words(query.page, tag, evidence[tag.id])
         _concepts(query.concepts, tag, evidence[tag.id])
-    scored = [Scored(tag.id, tag.name, evidence[tag.id].score(), evidence[tag.id].reasons()) for tag in vocab]
-    return sorted(scored, key=lambda s: (-s.score, s.name.lower()))
+    return evidence
 
 
 def closeness(sims: np.ndarray, typical: float) -> np.ndarray:
@@ -154,7 +183,7 @@ def typical_similarity(sims: np.ndarray, fallback: float) -> float:
     return float(np.median(sample))
 
 
-def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, template, fallback) -> None:
+def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, template, fallback, kind) -> None:
     """The nearest tagged links vote for their tags, weighted by how much closer than typical they are."""
     if len(rows) == 0:
         return
@@ -182,23 +211,25 @@ def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap
         strength = cap * share * min(1.0, max(cs) / 0.4)
         n = len(cs)
         evidence[tag_id].add(strength, template.format(n=n, links="link is" if n == 1 else "links are",
-                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]))
+                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]), kind)
 
 
 def _prototypes(vector, library, itself, evidence, names) -> None:
-    """Compare with the mean text vector of each tag's links; judged relative to the other tags."""
+    """Compare with the mean text vector of each tag's links (the link itself left out); judged
+    relative to the other tags."""
+    own_tags = set(library.row_tags[itself[0]]) if len(itself) else set()
+    own = library.text_of(itself[0]) if own_tags else None
     sims = {}
-    for tag_id, centre in library.text_centres().items():
-        if tag_id in evidence and not (len(itself) and _only_member(library, tag_id, itself)):
-            sims[tag_id] = float(centre @ vector)
+    for tag_id, total in library.text_sums().items():
+        if tag_id not in evidence:
+            continue
+        if tag_id in own_tags:
+            total = total - own
+        norm = float(np.linalg.norm(total))
+        if norm > 1e-6:
+            sims[tag_id] = float(total @ vector) / norm
     for tag_id, strength in _relative(sims, CAP_PROTOTYPE).items():
-        evidence[tag_id].add(strength, f"close to what links tagged {names[tag_id]} are about")
-
-
-def _only_member(library, tag_id: int, itself: np.ndarray) -> bool:
-    """True when the link itself is the tag's only example (its own vector is no evidence)."""
-    rows = library.members.get(tag_id, [])
-    return len(rows) == 1 and rows[0] in itself
+        evidence[tag_id].add(strength, f"close to what links tagged {names[tag_id]} are about", "prototype")
 
 
 def _tag_names(vector, vocab, evidence) -> None:
@@ -206,7 +237,7 @@ def _tag_names(vector, vocab, evidence) -> None:
     sims = {tag.id: float(tag.name_vector @ vector) for tag in vocab if tag.name_vector is not None}
     names = {tag.id: tag.name for tag in vocab}
     for tag_id, strength in _relative(sims, CAP_NAME).items():
-        evidence[tag_id].add(strength, f"the text is about {names[tag_id]!r}")
+        evidence[tag_id].add(strength, f"the text is about {names[tag_id]!r}", "name")
 
 
 def _relative(sims: dict[int, float], cap: float) -> dict[int, float]:
@@ -248,4 +279,4 @@ def _concepts(concepts: list[tuple[str, float]], tag: VocabTag, evidence: _Evide
     for concept, probability in concepts:
         # "Persian cat" counts for a tag "cat" or "cats"; "web site" is no evidence of anything.
         if concept != "web site" and key in (name_key(concept), name_key(concept.split()[-1])):
-            evidence.add(CAP_CONCEPT * probability, f"the screenshot shows a {concept}")
+            evidence.add(CAP_CONCEPT * probability, f"the screenshot shows a {concept}", "concept")

@@ -27,6 +27,7 @@ from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import predictor
 from tagging.analysis.vectors import unpack
 from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
+from tagging.scoring.calibration import combination_for
 from tagging.scoring.proposals import propose
 from tagging.scoring.score import Query, Scored, VocabTag, score_tags
 from tagging.scoring.words import PageWords, name_key
@@ -72,7 +73,8 @@ def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag]) -> 
     """The suggestions worth showing for one link: best existing tags, else one proposal."""
     query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
     settled = _settled_keys(analysis.link)
-    scored = [s for s in score_tags(query, index, vocab) if name_key(s.name) not in settled]
+    combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
+    scored = [s for s in score_tags(query, index, vocab, combination) if name_key(s.name) not in settled]
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
     chosen = [s for s in scored if s.score >= floor]
     proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []

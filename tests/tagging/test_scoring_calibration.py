@@ -1,0 +1,48 @@
+"""Learning a person's combination of evidence from their own tagged links (pure functions)."""
+import numpy as np
+import pytest
+
+from tagging.scoring.calibration import combination_for, describe, learn
+from tagging.scoring.score import Library, Query, VocabTag, score_tags
+from tagging.scoring.words import PageWords
+
+pytestmark = pytest.mark.no_postgres
+rng = np.random.default_rng(3)
+
+
+def unit(v):
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def library(n_per_tag: int, tags: int = 4, dims: int = 64):
+    """Links of ``tags`` topics; text close within a topic, screenshots all alike (no signal)."""
+    centres = unit(rng.standard_normal((tags, dims)))
+    text = np.concatenate([unit(centres[t] + 0.4 * unit(rng.standard_normal((n_per_tag, dims)))) for t in range(tags)])
+    image = unit(np.ones((len(text), 16)) + 0.05 * rng.standard_normal((len(text), 16)))
+    row_tags = [(t + 1,) for t in range(tags) for _ in range(n_per_tag)]
+    vocab = [VocabTag(t + 1, f"topic{t}", None) for t in range(tags)]
+    return Library(np.arange(1000, 1000 + len(text)), text, image, row_tags), vocab, centres
+
+
+def test_too_few_tagged_links_keep_the_fixed_combination():
+    lib, vocab, _ = library(n_per_tag=3)
+    assert learn(lib, vocab) is None
+
+
+def test_the_evidence_that_predicts_gets_the_weight():
+    lib, vocab, _ = library(n_per_tag=12)
+    combination = learn(lib, vocab)
+    weights = describe(combination)
+    assert weights["text_neighbours"] > weights["image_neighbours"]
+    assert combination.probability(np.zeros(4)) < 0.2  # no evidence: unlikely
+
+
+def test_learnt_scores_are_probabilities_that_rank_the_right_tag_first():
+    lib, vocab, centres = library(n_per_tag=12)
+    combination = combination_for(lib, vocab)
+    assert combination_for(lib, vocab) is combination  # learnt once per library and vocabulary
+    query = Query(link_id=1, text=unit(centres[2] + 0.3 * unit(rng.standard_normal(64))),
+                  image=lib.image_matrix[0], page=PageWords())
+    scored = score_tags(query, lib, vocab, combination)
+    assert scored[0].name == "topic2" and 0 < scored[-1].score < scored[0].score <= 1
+    assert scored[1].score < 0.5
