@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from config.api_parsers import API_PARSERS
 from snapshots.api.views import LinkViewSet, SnapshotAssetView
+from imports.api import ExportView, ImportJobViewSet
 from tagging.api import TagViewSet
 
 
@@ -18,11 +19,13 @@ class TokenView(ObtainAuthToken):
 router = SimpleRouter()
 router.register("links", LinkViewSet, basename="api-link")
 router.register("tags", TagViewSet, basename="api-tag")
+router.register("imports", ImportJobViewSet, basename="api-import")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("export/", ExportView.as_view(), name="api-export"),
     path("snapshots/<int:pk>/<str:asset>/", SnapshotAssetView.as_view(), name="api-snapshot-asset"),
     *router.urls,
 ]

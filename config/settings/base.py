@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "snapshots",
     "tagging",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Bookmark imports: the largest file accepted, and how many entries one transaction handles.
+LINKSHOT_IMPORT_MAX_BYTES = env_int("LINKSHOT_IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+LINKSHOT_IMPORT_BATCH = env_int("LINKSHOT_IMPORT_BATCH", 500)
+# A running import not heard from for this long (its worker died) is resumed by beat.
+LINKSHOT_IMPORT_STALL_SECONDS = env_int("LINKSHOT_IMPORT_STALL_SECONDS", 120)
+
 # Celery: the broker URL is decided by ./linkshot (REDIS_URL, a private redis-server, or the
 # filesystem transport) and handed over in CELERY_BROKER_URL.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -212,11 +219,16 @@ if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSH
 if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
+    # "priority": a worker takes from its queues in the order given by -Q (capture before
+    # capture_bulk), instead of round robin, so hand-saved links never wait behind an import.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT,
+                                       "queue_order_strategy": "priority"}
 CELERY_TASK_ROUTES = {
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},
     "snapshots.schedule_recaptures": {"queue": "default"},
+    "imports.run_import": {"queue": "default"},
+    "imports.resume_stalled_imports": {"queue": "default"},
 }
 CELERY_TASK_ANNOTATIONS = {
     "snapshots.capture_snapshot": {
@@ -229,6 +241,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-snapshots": {"task": "snapshots.requeue_stuck_snapshots", "schedule": 120.0},
     # Each person's re-capture interval (CaptureSettings) is honoured by this hourly sweep.
     "schedule-recaptures": {"task": "snapshots.schedule_recaptures", "schedule": 3600.0},
+    # An import whose worker died is picked up again where its last batch committed.
+    "resume-stalled-imports": {"task": "imports.resume_stalled_imports", "schedule": 60.0},
 }
 
 LOGGING = {
