@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "snapshots",
     "tagging",
     "imports",
+    "linkding_api",
 ]
 
 MIDDLEWARE = [
