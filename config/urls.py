@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("tags/", include("tagging.urls")),
     path("import/", include("imports.urls")),
+    path("settings/", include("accounts.urls")),
+    path("feeds/", include("accounts.feed_urls")),
     path("snapshots/", include("snapshots.replay.urls")),
     path("", include("snapshots.web.urls")),
 ]

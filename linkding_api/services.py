@@ -60,5 +60,9 @@ def suggested_tags(link: Link | None) -> list[str]:
         suggestion = apps.get_model("tagging", "TagSuggestion")
     except LookupError:
         return []
-    pending = suggestion.objects.filter(link=link, state="pending").select_related("tag")
-    return [row.tag.name for row in pending]
+    names = {field.name for field in suggestion._meta.get_fields()}
+    if not {"link", "state"} <= names:
+        return []
+    name_path = "tag__name" if "tag" in names else "name"
+    pending = suggestion.objects.filter(link=link, state="pending")
+    return list(dict.fromkeys(pending.values_list(name_path, flat=True)))

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "tagging",
     "imports",
     "linkding_api",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,10 @@ LINKSHOT_IMPORT_BATCH = env_int("LINKSHOT_IMPORT_BATCH", 500)
 # A running import not heard from for this long (its worker died) is resumed by beat.
 LINKSHOT_IMPORT_STALL_SECONDS = env_int("LINKSHOT_IMPORT_STALL_SECONDS", 120)
 
+# Webhooks: tries per delivery, and the first retry's delay (doubling each time, with jitter).
+LINKSHOT_WEBHOOK_MAX_ATTEMPTS = env_int("LINKSHOT_WEBHOOK_MAX_ATTEMPTS", 5)
+LINKSHOT_WEBHOOK_RETRY_BASE_SECONDS = env_int("LINKSHOT_WEBHOOK_RETRY_BASE_SECONDS", 30)
+
 # Celery: the broker URL is decided by ./linkshot (REDIS_URL, a private redis-server, or the
 # filesystem transport) and handed over in CELERY_BROKER_URL.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -230,6 +235,7 @@ CELERY_TASK_ROUTES = {
     "snapshots.schedule_recaptures": {"queue": "default"},
     "imports.run_import": {"queue": "default"},
     "imports.resume_stalled_imports": {"queue": "default"},
+    "accounts.deliver_webhook": {"queue": "default"},
 }
 CELERY_TASK_ANNOTATIONS = {
     "snapshots.capture_snapshot": {

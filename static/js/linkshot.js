@@ -209,8 +209,22 @@
     });
   }
 
+  // Settings page: "Copy" buttons copy the text of the element their data-copy names.
+  function setUpCopyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const source = document.querySelector(button.dataset.copy);
+        if (!source || !navigator.clipboard) { return; }
+        navigator.clipboard.writeText(source.value || source.textContent).then(function () {
+          button.textContent = "Copied";
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpShortcuts();
+    setUpCopyButtons();
     setUpBulk();
     setUpAutocomplete();
     setUpTagFilter();
