@@ -11,6 +11,7 @@ import html
 import json
 from collections.abc import Iterator
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from imports.parsing.linkshot_json import FORMAT_NAME, FORMAT_VERSION
@@ -28,8 +29,10 @@ NETSCAPE_HEAD = """<!DOCTYPE NETSCAPE-Bookmark-file-1>
 
 
 def _links(user) -> Iterator[Link]:
-    links = Link.objects.filter(user=user).defer("page_text").prefetch_related("tags").order_by("created_at", "id")
-    return links.iterator(chunk_size=CHUNK)
+    # Tags and snapshots come with each chunk (three queries per chunk, none per link).
+    snapshots = Prefetch("snapshots", queryset=Snapshot.objects.defer("text", "sizes", "timings", "notes"))
+    links = Link.objects.filter(user=user).defer("page_text").prefetch_related("tags", snapshots)
+    return links.order_by("created_at", "id").iterator(chunk_size=CHUNK)
 
 
 def netscape_html(user) -> Iterator[str]:

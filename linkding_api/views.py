@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers, status, viewsets
@@ -25,7 +25,7 @@ from linkding_api.serializers import LINKDING_API_VERSION, BookmarkInputSerializ
 from snapshots.links import services as link_services
 from snapshots.links.queries import LinkQuery, query_links
 from snapshots.links.shown import latest_snapshot
-from snapshots.models import Link
+from snapshots.models import Link, Snapshot
 
 
 class LinkdingPagination(LimitOffsetPagination):
@@ -58,7 +58,10 @@ class BookmarkViewSet(viewsets.GenericViewSet):
     parser_classes = API_PARSERS
 
     def get_queryset(self) -> QuerySet[Link]:
-        return owned_by(Link.objects.all(), self.request.user).defer("page_text").prefetch_related("tags")
+        # The favicon and preview image come from each link's newest snapshot: prefetched per page.
+        snapshots = Prefetch("snapshots", queryset=Snapshot.objects.only(
+            "pk", "link_id", "status", "created_at", "favicon", "thumbnail", "title", "description", "og_image_url"))
+        return owned_by(Link.objects.all(), self.request.user).defer("page_text").prefetch_related("tags", snapshots)
 
     def get_object(self) -> Link:
         return get_owned_or_404(self.get_queryset(), self.request.user, pk=self.kwargs["pk"])

@@ -58,3 +58,11 @@ def test_export_holds_only_the_owners_links(alice, bob):
     make_link(bob, "https://example.com/bob")
     text = "".join(export.netscape_html(alice))
     assert "example.com/alice" in text and "example.com/bob" not in text
+
+
+def test_export_queries_do_not_grow_with_links(alice, django_assert_max_num_queries):
+    for i in range(40):
+        make_link(alice, f"https://example.com/{i}", tags=["t"])
+    with django_assert_max_num_queries(8):
+        body = json.loads("".join(export.linkshot_json(alice)))
+    assert len(body["links"]) == 40 and body["links"][0]["snapshot"]["status"] == "pending"

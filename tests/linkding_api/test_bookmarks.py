@@ -151,3 +151,11 @@ def test_bad_token_is_401_and_other_peoples_bookmarks_404(alice, bob_api):
 def test_private_addresses_are_refused_as_everywhere(alice_api):
     response = alice_api.post("/api/bookmarks/", {"url": "http://127.0.0.1:8000/"}, format="json")
     assert response.status_code == 400 and "cannot be captured" in response.json()["url"][0]
+
+
+def test_a_page_of_bookmarks_takes_a_fixed_number_of_queries(alice_api, alice, django_assert_max_num_queries):
+    for i in range(30):
+        make_link(alice, f"https://example.com/{i}", tags=[f"t{i}"])
+    with django_assert_max_num_queries(10):
+        body = alice_api.get("/api/bookmarks/?limit=30").json()
+    assert len(body["results"]) == 30 and body["results"][0]["tag_names"] == ["t29"]
