@@ -12,9 +12,8 @@ from rest_framework.views import APIView
 
 from config.access import get_owned_or_404, owned_by
 from config.api_params import ApiPagination
-from imports import services
+from imports import export, services
 from imports.models import ImportIssue, ImportJob
-from imports.views import EXPORTS, ISSUES_SHOWN, export_response
 
 
 class ImportIssueSerializer(serializers.ModelSerializer):
@@ -24,7 +23,7 @@ class ImportIssueSerializer(serializers.ModelSerializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
-    issues = serializers.SerializerMethodField(help_text=f"The first {ISSUES_SHOWN} skipped or changed entries.")
+    issues = serializers.SerializerMethodField(help_text=f"The first {services.ISSUES_SHOWN} skipped or changed entries.")
 
     class Meta:
         model = ImportJob
@@ -33,7 +32,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_issues(self, job: ImportJob) -> list[dict]:
-        return ImportIssueSerializer(job.issues.all()[:ISSUES_SHOWN], many=True).data
+        return ImportIssueSerializer(job.issues.all()[:services.ISSUES_SHOWN], many=True).data
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -67,11 +66,11 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(summary="Export all links", parameters=[OpenApiParameter("type", str, enum=list(EXPORTS), description="html (Netscape) or json (default)")],
+@extend_schema(summary="Export all links", parameters=[OpenApiParameter("type", str, enum=list(export.EXPORTS), description="html (Netscape) or json (default)")],
                responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
 class ExportView(APIView):
     def get(self, request: Request):
         kind = request.query_params.get("type", "json")
-        if kind not in EXPORTS:
-            raise serializers.ValidationError({"type": [f"Use one of: {', '.join(EXPORTS)}."]})
-        return export_response(request.user, kind)
+        if kind not in export.EXPORTS:
+            raise serializers.ValidationError({"type": [f"Use one of: {', '.join(export.EXPORTS)}."]})
+        return export.download(request.user, kind)

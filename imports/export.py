@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 
 from django.db.models import Prefetch
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from imports.parsing.linkshot_json import FORMAT_NAME, FORMAT_VERSION
@@ -81,3 +82,17 @@ def _snapshot_meta(snapshot: Snapshot | None) -> dict | None:
         "content_type": snapshot.content_type, "title": snapshot.title, "description": snapshot.description,
         "language": snapshot.language,
     }
+
+
+EXPORTS = {
+    "html": (netscape_html, "text/html; charset=utf-8", "html"),
+    "json": (linkshot_json, "application/json", "json"),
+}
+
+
+def download(user, kind: str) -> StreamingHttpResponse:
+    """The export as a streamed attachment; an unknown kind gets the HTML export."""
+    write, content_type, extension = EXPORTS.get(kind, EXPORTS["html"])
+    response = StreamingHttpResponse(write(user), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="linkshot-{timezone.now():%Y-%m-%d}.{extension}"'
+    return response

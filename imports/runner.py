@@ -126,5 +126,5 @@ def _finish(job: ImportJob, stopped: str) -> None:
     job.error = stopped
     job.finished_at = timezone.now()
     job.total = job.done if stopped else job.total
-    job.save(update_fields=["status", "error", "finished_at", "total"])
     job.file.delete(save=False)  # the links are in; the upload is not kept
+    job.save(update_fields=["status", "error", "finished_at", "total", "file"])

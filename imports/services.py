@@ -11,6 +11,7 @@ from imports.parsing.sniff import detect_format
 from imports.tasks import send_import_on_commit
 
 SNIFF_BYTES = 4096
+ISSUES_SHOWN = 200  # skipped entries listed on the progress page and in the API; all are counted
 
 
 def start_import(user, upload: UploadedFile, folders_as_tags: bool = False) -> ImportJob:

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.access import get_owned_or_404
@@ -15,11 +14,6 @@ from imports.forms import ImportForm
 from imports.models import ImportJob
 
 HTMX_STOP_POLLING = 286  # htmx stops an "every 1s" trigger on this status
-ISSUES_SHOWN = 200
-EXPORTS = {
-    "html": (export.netscape_html, "text/html; charset=utf-8", "html"),
-    "json": (export.linkshot_json, "application/json", "json"),
-}
 
 
 @login_required
@@ -58,18 +52,10 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _progress_context(job: ImportJob) -> dict:
-    return {"job": job, "issues": job.issues.all()[:ISSUES_SHOWN], "issue_count": job.issues.count()}
+    return {"job": job, "issues": job.issues.all()[:services.ISSUES_SHOWN], "issue_count": job.issues.count()}
 
 
 @login_required
 @require_GET
 def export_download(request: HttpRequest, kind: str) -> StreamingHttpResponse:
-    return export_response(request.user, kind)
-
-
-def export_response(user, kind: str) -> StreamingHttpResponse:
-    write, content_type, extension = EXPORTS.get(kind, EXPORTS["html"])
-    response = StreamingHttpResponse(write(user), content_type=content_type)
-    stamp = timezone.now().strftime("%Y-%m-%d")
-    response["Content-Disposition"] = f'attachment; filename="linkshot-{stamp}.{extension}"'
-    return response
+    return export.download(request.user, kind)

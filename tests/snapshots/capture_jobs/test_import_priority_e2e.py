@@ -1,10 +1,11 @@
 """A link added by hand during a large import is captured promptly: the worker serves "capture" before
 "capture_bulk" (the launcher's queue order and the broker's priority strategy), with real Redis,
 a real Celery worker and real Chromium on a loopback site.
+
+Its wait is then at most the import capture already running plus its own (3-5 s on this 2-core
+machine when idle); the test checks that ordering, which does not depend on the machine's load.
 """
 from __future__ import annotations
-
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -39,7 +40,7 @@ def worker(site, tmp_path_factory, django_db_setup, django_db_blocker):
     celery.stop()
 
 
-def test_a_hand_added_link_is_captured_within_10_s_during_an_import(worker, site, alice, settings):
+def test_a_hand_added_link_overtakes_an_imports_captures(worker, site, alice, settings):
     settings.LINKSHOT_ALLOWED_PRIVATE_HOSTS = site.allowed_private
     settings.LINKSHOT_IMPORT_BATCH = 10
     data = netscape(*(anchor(site.server.url(f"/article?imported={i}"), f"Imported {i}") for i in range(IMPORTED)))
@@ -47,12 +48,16 @@ def test_a_hand_added_link_is_captured_within_10_s_during_an_import(worker, site
     runner.run_import(job.pk)  # commits batch by batch; each batch's captures go to capture_bulk
     wait_for(lambda: Snapshot.objects.filter(bulk=True, status=S.DONE).exists(), 60, "the bulk captures to start")
 
-    started = time.monotonic()
     with transaction.atomic():
         by_hand = save_link(alice, site.server.url("/article?by=hand")).link.snapshots.get()
-    wait_for(lambda: Snapshot.objects.filter(pk=by_hand.pk, status=S.DONE).exists(), 10,
-             f"the hand-added link's capture (worker log:\n{worker.log_tail(20)})")
-    took = time.monotonic() - started
-    still_waiting = Snapshot.objects.filter(bulk=True).exclude(status=S.DONE).count()
-    assert still_waiting > IMPORTED // 2, f"the import's captures were nearly done ({still_waiting} left)"
-    assert took < 10
+    try:
+        wait_for(lambda: Snapshot.objects.filter(pk=by_hand.pk, status=S.DONE).exists(), 30, "the hand-added capture")
+    except AssertionError:
+        raise AssertionError(f"not captured; worker log:\n{worker.log_tail(30)}") from None
+    by_hand.refresh_from_db()
+    # The load-independent property: only the import capture already running (or already handed to
+    # the pool) when the link was saved finished before it; the rest of the import waits.
+    overtaken_by = Snapshot.objects.filter(bulk=True, finished_at__gt=by_hand.created_at,
+                                           finished_at__lt=by_hand.finished_at).count()
+    assert overtaken_by <= 2, f"{overtaken_by} import captures went first"
+    assert Snapshot.objects.filter(bulk=True).exclude(status=S.DONE).count() > IMPORTED // 2
