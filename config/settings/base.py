@@ -225,10 +225,7 @@ if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSH
 if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    # "priority": a worker takes from its queues in the order given by -Q (capture before
-    # capture_bulk), instead of round robin, so hand-saved links never wait behind an import.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT,
-                                       "queue_order_strategy": "priority"}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
 CELERY_TASK_ROUTES = {
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},

@@ -67,13 +67,17 @@ def _enqueue_after_commit(make_ids) -> int:
 
 
 BULK_QUEUE = "capture_bulk"
+# Redis keeps a list per queue and priority step and a worker asks for every queue's priority-0 list
+# before any lower step, so a hand-saved link's capture (priority 0) is always taken before the
+# next imported one (9), whatever order the worker lists its queues in.
+BULK_PRIORITY = 9
 
 
 def send_capture(snapshot_id: int) -> None:
     """Send one capture message and note when, so a lost message can be noticed and re-sent."""
     Snapshot.objects.filter(pk=snapshot_id).update(queued_at=timezone.now())
     if Snapshot.objects.filter(pk=snapshot_id, bulk=True).exists():
-        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE)
+        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
     else:
         capture_snapshot.delay(snapshot_id)
 
@@ -82,7 +86,7 @@ def send_bulk_captures(snapshot_ids: list[int]) -> None:
     """Send the captures of imported links to the lower-priority queue (one UPDATE for all)."""
     Snapshot.objects.filter(pk__in=snapshot_ids).update(queued_at=timezone.now())
     for snapshot_id in snapshot_ids:
-        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE)
+        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
 
 
 def send_bulk_captures_on_commit(snapshot_ids: list[int]) -> None:

@@ -1,6 +1,6 @@
-"""A link added by hand during a large import is captured promptly: the worker serves "capture" before
-"capture_bulk" (the launcher's queue order and the broker's priority strategy), with real Redis,
-a real Celery worker and real Chromium on a loopback site.
+"""A link added by hand during a large import is captured promptly: imported links' captures are sent
+to "capture_bulk" at Redis priority 9, so the worker (the launcher's queue list) takes a hand-saved
+link's capture first; with real Redis, a real Celery worker and real Chromium on a loopback site.
 
 Its wait is then at most the import capture already running plus its own (3-5 s on this 2-core
 machine when idle); the test checks that ordering, which does not depend on the machine's load.
