@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts import webhook_attempts, webhook_delivery, webhooks
 from accounts.models import Webhook, WebhookDelivery
+from accounts.tasks import deliver_webhook
 from snapshots.links.services import save_link, update_link
 from snapshots.models import Snapshot
 from snapshots.signals import snapshot_captured
@@ -170,3 +171,13 @@ def test_settings_page_adds_tests_lists_and_removes_webhooks(alice_client, alice
     assert alice_client.post(f"/settings/webhooks/{other.pk}/delete/").status_code == 404
     alice_client.post(f"/settings/webhooks/{hook.pk}/delete/")
     assert not Webhook.objects.filter(user=alice).exists()
+
+
+def test_the_celery_task_retries_a_failed_delivery(alice, receiver):
+    hook = webhooks.add_webhook(alice, receiver.url, [])
+    delivery = webhooks.send_test(hook)
+    receiver.statuses = [500]
+    # Run eagerly, Celery performs the retry at once instead of after the countdown.
+    assert deliver_webhook.apply(args=(delivery.pk,)).state == "SUCCESS"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(receiver.requests)) == ("delivered", 2, 2)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone as tz
 import pytest
 from django.utils import timezone
 
-from imports import runner, services
+from imports import runner, services, tasks as import_tasks
 from imports.models import ImportJob
 from snapshots.models import Link, Snapshot
 from tagging.models import Tag
@@ -124,3 +124,18 @@ def test_a_worker_that_lost_its_claim_stops_writing(alice, settings):
     with pytest.raises(runner.LostClaim):
         runner._commit(claimed, [])
     assert Link.objects.count() == 0
+
+
+def test_beat_resends_stalled_and_lost_imports_only(alice, monkeypatch):
+    sent = []
+    monkeypatch.setattr(import_tasks.run_import, "delay", sent.append)
+    long_ago = timezone.now() - timedelta(hours=1)
+    stalled = services.start_import(alice, upload(many(2)))
+    lost = services.start_import(alice, upload(many(2)))
+    fresh = services.start_import(alice, upload(many(2)))
+    finished = services.start_import(alice, upload(many(2)))
+    ImportJob.objects.filter(pk=stalled.pk).update(status="running", heartbeat_at=long_ago, created_at=long_ago)
+    ImportJob.objects.filter(pk=lost.pk).update(created_at=long_ago)
+    ImportJob.objects.filter(pk=finished.pk).update(status="done", created_at=long_ago)
+    assert import_tasks.resume_stalled_imports() == 2
+    assert sorted(sent) == sorted([stalled.pk, lost.pk]) and fresh.pk not in sent
