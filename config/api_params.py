@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import LimitOffsetPagination, PageNumberPagination
 from rest_framework.request import Request
 
 from config.env import parse_bool
@@ -11,6 +11,29 @@ from config.env import parse_bool
 class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class LimitOffset(LimitOffsetPagination):
+    default_limit = 100  # linkding's default
+    max_limit = 5000  # linkding's browser extension asks for 5,000 tags at once
+
+
+class PageOrLimitPagination(ApiPagination):
+    """Page numbers (Linkshot's style), or ?limit=&offset= (linkding's) when either is given.
+
+    Both answer the same envelope: count, next, previous, results.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.by_offset = LimitOffset() if {"limit", "offset"} & set(request.query_params) else None
+        if self.by_offset is not None:
+            return self.by_offset.paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self.by_offset is not None:
+            return self.by_offset.get_paginated_response(data)
+        return super().get_paginated_response(data)
 
 
 def parse_flag(request: Request, name: str) -> bool | None:

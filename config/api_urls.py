@@ -6,6 +6,8 @@ from rest_framework.routers import SimpleRouter
 
 from config.api_parsers import API_PARSERS
 from snapshots.api.views import LinkViewSet, SnapshotAssetView
+from imports.api import ExportView, ImportJobViewSet
+from linkding_api.views import BookmarkViewSet, UserProfileView
 from tagging.api import TagViewSet
 from tagging.suggestions.api import AcceptSuggestions, PendingSuggestions, RejectSuggestions
 
@@ -19,11 +21,16 @@ class TokenView(ObtainAuthToken):
 router = SimpleRouter()
 router.register("links", LinkViewSet, basename="api-link")
 router.register("tags", TagViewSet, basename="api-tag")
+router.register("imports", ImportJobViewSet, basename="api-import")
+# linkding's API (linkding_api/), for the clients people already use
+router.register("bookmarks", BookmarkViewSet, basename="linkding-bookmark")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("export/", ExportView.as_view(), name="api-export"),
+    path("user/profile/", UserProfileView.as_view(), name="linkding-profile"),
     path("snapshots/<int:pk>/<str:asset>/", SnapshotAssetView.as_view(), name="api-snapshot-asset"),
     path("links/<int:pk>/suggestions/accept/", AcceptSuggestions.as_view(), name="api-suggestions-accept"),
     path("links/<int:pk>/suggestions/reject/", RejectSuggestions.as_view(), name="api-suggestions-reject"),

@@ -99,7 +99,7 @@ def services(port: int, data_dir: Path) -> dict[str, list[str]]:
                 "--threads", str(env_int("LINKSHOT_WEB_THREADS", WEB_THREADS)),
                 "--access-logfile", "-"],
         "worker": [PY, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-                   "-Q", "default,capture,inference", "--hostname", "linkshot@%h",
+                   "-Q", "capture,default,inference,capture_bulk", "--hostname", "linkshot@%h",
                    "--concurrency", str(env_int("LINKSHOT_WORKER_CONCURRENCY", 2)),
                    "--max-tasks-per-child", "100", "--max-memory-per-child", "1500000"],
         "beat": [PY, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",

@@ -61,6 +61,9 @@ class Snapshot(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the capture message was last sent; a pending row whose message was lost is re-sent.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # Captures of imported links go to the lower-priority "capture_bulk" queue, so a link saved by
+    # hand during a large import is still captured promptly.
+    bulk = models.BooleanField(default=False)
 
     # What the page said about itself.
     final_url = models.CharField(max_length=MAX_URL_LENGTH, blank=True)

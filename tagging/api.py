@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import get_owned_or_404, owned_by
-from config.api_params import ApiPagination, text_params
+from config.api_params import PageOrLimitPagination, text_params
 from config.api_parsers import API_PARSERS
 from tagging import services
 from tagging.models import Tag
@@ -36,11 +36,13 @@ def ordering_of(request: Request) -> list:
         OpenApiParameter("ordering", str, enum=list(ORDERINGS), description="Sort by name (default) or link count."),
         OpenApiParameter("q", str, description="Only tags whose name contains this text (any case)."),
     ]),
+    retrieve=extend_schema(summary="Get one tag"),
     destroy=extend_schema(summary="Delete a tag (its links stay)"),
 )
-class TagViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class TagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                 viewsets.GenericViewSet):
     serializer_class = TagSerializer
-    pagination_class = ApiPagination
+    pagination_class = PageOrLimitPagination  # ?limit=&offset= for linkding's clients
     parser_classes = API_PARSERS
 
     def get_queryset(self) -> QuerySet[Tag]:

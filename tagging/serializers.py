@@ -29,11 +29,13 @@ class TagNameField(serializers.Field):
 
 class TagSerializer(serializers.ModelSerializer):
     link_count = serializers.IntegerField(read_only=True, help_text="Number of links with this tag.")
+    date_added = serializers.DateTimeField(source="created_at", read_only=True,
+                                           help_text="Same as created_at (the name linkding's API uses).")
 
     class Meta:
         model = Tag
-        fields = ["id", "name", "link_count", "created_at"]
-        read_only_fields = ["id", "link_count", "created_at"]
+        fields = ["id", "name", "link_count", "created_at", "date_added"]
+        read_only_fields = ["id", "link_count", "created_at", "date_added"]
 
 
 class TagNameSerializer(serializers.Serializer):

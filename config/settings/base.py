@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
     "snapshots",
     "tagging",
+    "imports",
+    "linkding_api",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -132,6 +135,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Bookmark imports: the largest file accepted, and how many entries one transaction handles.
+LINKSHOT_IMPORT_MAX_BYTES = env_int("LINKSHOT_IMPORT_MAX_BYTES", 100 * 1024 * 1024)
+LINKSHOT_IMPORT_BATCH = env_int("LINKSHOT_IMPORT_BATCH", 500)
+# A running import not heard from for this long (its worker died) is resumed by beat.
+LINKSHOT_IMPORT_STALL_SECONDS = env_int("LINKSHOT_IMPORT_STALL_SECONDS", 120)
+
+# Webhooks: tries per delivery, and the first retry's delay (doubling each time, with jitter).
+LINKSHOT_WEBHOOK_MAX_ATTEMPTS = env_int("LINKSHOT_WEBHOOK_MAX_ATTEMPTS", 5)
+LINKSHOT_WEBHOOK_RETRY_BASE_SECONDS = env_int("LINKSHOT_WEBHOOK_RETRY_BASE_SECONDS", 30)
 
 # Celery: the broker URL is decided by ./linkshot (REDIS_URL, a private redis-server, or the
 # filesystem transport) and handed over in CELERY_BROKER_URL.
@@ -242,6 +255,9 @@ CELERY_TASK_ROUTES = {
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},
     "snapshots.schedule_recaptures": {"queue": "default"},
+    "imports.run_import": {"queue": "default"},
+    "imports.resume_stalled_imports": {"queue": "default"},
+    "accounts.deliver_webhook": {"queue": "default"},
 }
 CELERY_TASK_ANNOTATIONS = {
     "tagging.analyze_pending": {
@@ -260,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "schedule-recaptures": {"task": "snapshots.schedule_recaptures", "schedule": 3600.0},
     # Analyses whose inference worker died, or whose message was lost, are sent again.
     "requeue-stuck-analyses": {"task": "tagging.requeue_stuck_analyses", "schedule": 120.0},
+    # An import whose worker died is picked up again where its last batch committed.
+    "resume-stalled-imports": {"task": "imports.resume_stalled_imports", "schedule": 60.0},
 }
 
 LOGGING = {

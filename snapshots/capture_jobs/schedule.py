@@ -40,16 +40,20 @@ def reset_stuck_snapshots() -> list[int]:
     return requeued
 
 
-def pending_with_lost_message() -> list[int]:
+def pending_with_lost_message(include_bulk: bool = True) -> list[int]:
     """Pending snapshots whose capture message was sent long ago (or never) and not picked up.
 
     A broker outage at commit time or a purged queue leaves such rows; re-sending is safe because
-    the capture claims its row atomically and a duplicate message does nothing.
+    the capture claims its row atomically and a duplicate message does nothing. Imported links'
+    captures (``bulk``) can wait in their queue for hours; they count as lost only when
+    ``include_bulk`` says that queue is empty.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
     lost = Snapshot.objects.filter(status=S.PENDING).filter(
         Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
     )
+    if not include_bulk:
+        lost = lost.exclude(bulk=True)
     ids = list(lost.values_list("pk", flat=True)[: settings.LINKSHOT_RECAPTURE_BATCH])
     if ids:
         log.warning("re-sending %s pending capture(s) whose message was lost", len(ids))

@@ -7,7 +7,9 @@ and the beat job below that re-queues captures whose worker died.
 """
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+
+from celery import current_app, shared_task
 from celery.signals import worker_process_shutdown
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +18,8 @@ from snapshots import capture
 from snapshots.capture_jobs import runner, schedule
 from snapshots.capture_jobs.engine_config import build_capture_config
 from snapshots.models import Snapshot
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="snapshots.capture_snapshot", queue="capture",
@@ -32,9 +36,20 @@ def capture_snapshot(self, snapshot_id: int) -> str:
 @shared_task(name="snapshots.requeue_stuck_snapshots", queue="default")
 def requeue_stuck_snapshots() -> int:
     """Beat job: captures left "running" by a dead worker, or "pending" with a lost message, are sent again."""
+    include_bulk = queue_is_empty(BULK_QUEUE)  # while imported links wait in line, their messages are not lost
     return _enqueue_after_commit(
-        lambda: schedule.reset_stuck_snapshots() + schedule.pending_with_lost_message()
+        lambda: schedule.reset_stuck_snapshots() + schedule.pending_with_lost_message(include_bulk)
     )
+
+
+def queue_is_empty(name: str) -> bool:
+    """Whether the broker holds no message for queue ``name`` (False when it cannot be asked)."""
+    try:
+        with current_app.connection_for_write() as conn:
+            return conn.default_channel.queue_declare(queue=name, passive=True).message_count == 0
+    except Exception as exc:  # a missing queue or an unreachable broker: say not empty, resend nothing
+        log.info("could not count queue %s: %s", name, exc)
+        return False
 
 
 @shared_task(name="snapshots.schedule_recaptures", queue="default")
@@ -51,10 +66,31 @@ def _enqueue_after_commit(make_ids) -> int:
     return len(ids)
 
 
+BULK_QUEUE = "capture_bulk"
+# Redis keeps a list per queue and priority step and a worker asks for every queue's priority-0 list
+# before any lower step, so a hand-saved link's capture (priority 0) is always taken before the
+# next imported one (9), whatever order the worker lists its queues in.
+BULK_PRIORITY = 9
+
+
 def send_capture(snapshot_id: int) -> None:
     """Send one capture message and note when, so a lost message can be noticed and re-sent."""
     Snapshot.objects.filter(pk=snapshot_id).update(queued_at=timezone.now())
-    capture_snapshot.delay(snapshot_id)
+    if Snapshot.objects.filter(pk=snapshot_id, bulk=True).exists():
+        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
+    else:
+        capture_snapshot.delay(snapshot_id)
+
+
+def send_bulk_captures(snapshot_ids: list[int]) -> None:
+    """Send the captures of imported links to the lower-priority queue (one UPDATE for all)."""
+    Snapshot.objects.filter(pk__in=snapshot_ids).update(queued_at=timezone.now())
+    for snapshot_id in snapshot_ids:
+        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
+
+
+def send_bulk_captures_on_commit(snapshot_ids: list[int]) -> None:
+    transaction.on_commit(lambda: send_bulk_captures(snapshot_ids), robust=True)
 
 
 def send_capture_on_commit(snapshot_id: int) -> None:

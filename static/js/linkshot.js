@@ -223,9 +223,23 @@
     });
   }
 
+  // Settings page: "Copy" buttons copy the text of the element their data-copy names.
+  function setUpCopyButtons() {
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const source = document.querySelector(button.dataset.copy);
+        if (!source || !navigator.clipboard) { return; }
+        navigator.clipboard.writeText(source.value || source.textContent).then(function () {
+          button.textContent = "Copied";
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpErrorSwaps();
     setUpShortcuts();
+    setUpCopyButtons();
     setUpBulk();
     setUpAutocomplete();
     setUpTagFilter();

@@ -71,7 +71,8 @@ def test_rename_keeps_links(alice_api, vocabulary):
     web = Tag.objects.get(name="web")
     answer = alice_api.patch(f"/api/tags/{web.pk}/", {"name": "Web dev"}, format="json")
     assert answer.status_code == 200
-    assert answer.json() | {"created_at": None} == {"id": web.pk, "name": "Web dev", "link_count": 1, "created_at": None}
+    assert answer.json() | {"created_at": None, "date_added": None} == {"id": web.pk, "name": "Web dev", "link_count": 1,
+                                                                    "created_at": None, "date_added": None}
     assert list(Link.objects.filter(tags__name="Web dev").values_list("url", flat=True)) == ["https://example.com/1"]
 
 
