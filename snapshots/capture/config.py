@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 # Flags that keep a headless capture browser quiet and lean. Site isolation is off because each job
@@ -20,6 +20,12 @@ BROWSER_UI_FEATURES = (
     "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI",
     "WebUIReloadButton", "WebUIToolbar",
 )
+# Features that only open doors a capture does not need: speculative loads (speculation rules,
+# prerender, prefetch) and DNS lookups of Chromium's own (all names are resolved by the egress proxy).
+DOOR_FEATURES = (
+    "Prerender2", "SpeculationRulesPrefetchFuture", "NoStatePrefetch", "PreloadingHeuristics",
+    "DnsOverHttps", "AsyncDns", "NetworkPrediction", "PrefetchPrivacyChanges",
+)
 DEFAULT_CHROMIUM_ARGS = (
     "--disable-gpu",
     "--in-process-gpu",
@@ -33,7 +39,12 @@ DEFAULT_CHROMIUM_ARGS = (
     "--no-first-run",
     "--mute-audio",
     "--disable-features=" + ",".join(("site-per-process", "IsolateOrigins", "Translate", "MediaRouter",
-                                       *BROWSER_UI_FEATURES)),
+                                       *BROWSER_UI_FEATURES, *DOOR_FEATURES)),
+    "--dns-prefetch-disable",
+    "--disable-quic",
+    # WebRTC may only use what goes through the proxy (so no UDP at all: the proxy speaks TCP).
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy",
     "--disable-site-isolation-trials",
     "--enable-features=NetworkServiceInProcess2",
 )
@@ -61,9 +72,22 @@ class CaptureConfig:
     keep_pdf: bool = True
     max_text_chars: int = 2_000_000
 
+    # Every connection of the browser leaves through the capture's checked egress proxy. Off only in
+    # benchmarks and tests that show what the proxy stops; no environment variable turns it off.
+    egress_proxy: bool = True
+    # getaddrinfo-compatible resolver for the capture's own lookups (tests point it at their DNS).
+    resolver: Callable | None = None
+
     @property
     def chromium_args(self) -> list[str]:
         return [*DEFAULT_CHROMIUM_ARGS, *self.extra_chromium_args]
+
+    def launch_args(self, proxy_url: str | None) -> list[str]:
+        """Chromium's arguments; with the egress proxy, no argument of the operator's can route around it."""
+        if proxy_url is None:
+            return self.chromium_args
+        extra = [arg for arg in self.extra_chromium_args if not arg.startswith(EGRESS_SWITCHES)]
+        return [*DEFAULT_CHROMIUM_ARGS, *extra, *egress_args(proxy_url)]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> CaptureConfig:
@@ -76,6 +100,22 @@ class CaptureConfig:
                 values[key] = _parse(name, raw, kind)
         values.update(overrides)
         return cls(**values)
+
+
+# Switches the egress proxy owns; an operator's own values for them are dropped.
+EGRESS_SWITCHES = ("--proxy-server", "--proxy-bypass-list", "--proxy-pac-url", "--proxy-auto-detect",
+                   "--no-proxy-server", "--host-resolver-rules", "--winhttp-proxy-resolver")
+
+
+def egress_args(proxy_url: str) -> list[str]:
+    """All traffic to the proxy, loopback included (Chromium bypasses proxies for loopback unless told
+    <-loopback>), and no name resolved by Chromium itself: with a proxy it has none to resolve, and
+    the rule makes sure of it (the proxy's own address is an IP literal)."""
+    return [
+        f"--proxy-server={proxy_url}",
+        "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ]
 
 
 def _parse(name: str, raw: str, kind: str):
