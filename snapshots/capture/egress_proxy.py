@@ -67,6 +67,8 @@ class EgressProxy:
             listener.tasks.add(task)
             try:
                 await ClientConnection(listener, reader, writer).serve()
+            except asyncio.CancelledError:
+                pass  # the capture ended; ending quietly also spares asyncio's stream callback a traceback
             finally:
                 listener.tasks.discard(task)
 

@@ -14,9 +14,11 @@ host is connected through, any other is closed before the browser connects.
 Network.requestWillBeSent was not chosen for redirects: it is an event, so by the time we hear
 of the hop the request has already been sent.
 
-Known limit: the guard resolves a host, then Chromium resolves it again to connect, so a DNS
-server that answers differently within that window (DNS rebinding) can slip through. Pinning
-would need a resolving proxy in front of the browser.
+These layers are defence in depth, not the boundary: they see only what Playwright and CDP show
+them (a SharedWorker's fetch, a worker's WebSocket, a popup's redirect and a speculative prefetch
+pass both). The boundary is the egress proxy every connection of the browser goes through
+(snapshots.capture.egress_proxy). The guard asks the capture's Exit resolver, so it judges the
+same one DNS answer per host that the proxy connects to.
 """
 from __future__ import annotations
 
