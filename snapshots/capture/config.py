@@ -21,10 +21,12 @@ BROWSER_UI_FEATURES = (
     "WebUIReloadButton", "WebUIToolbar",
 )
 # Features that only open doors a capture does not need: speculative loads (speculation rules,
-# prerender, prefetch) and DNS lookups of Chromium's own (all names are resolved by the egress proxy).
+# prerender, prefetch), DNS lookups of Chromium's own (all names are resolved by the egress proxy)
+# and the browser's own calls home (the optimization guide asks Google about each page).
 DOOR_FEATURES = (
     "Prerender2", "SpeculationRulesPrefetchFuture", "NoStatePrefetch", "PreloadingHeuristics",
     "DnsOverHttps", "AsyncDns", "NetworkPrediction", "PrefetchPrivacyChanges",
+    "OptimizationHints", "OptimizationHintsFetching", "OptimizationGuideModelDownloading",
 )
 DEFAULT_CHROMIUM_ARGS = (
     "--disable-gpu",

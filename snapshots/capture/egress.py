@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from snapshots import ssrf
@@ -20,6 +22,24 @@ from snapshots import ssrf
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
+LOOKUP_THREADS = 16
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def lookup_pool() -> ThreadPoolExecutor:
+    """Threads for DNS lookups only, one pool per process (a forked worker child makes its own).
+
+    getaddrinfo blocks, and a page naming dozens of hosts that do not resolve can hold every thread
+    it is given for seconds each. In asyncio's default pool those lookups queued the capture's own
+    CPU work (the thumbnail, text extraction) behind them until its step timed out.
+    """
+    pid = os.getpid()
+    with _pools_lock:
+        pool = _pools.get(pid)
+        if pool is None:
+            pool = _pools[pid] = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="linkshot-dns")
+        return pool
 
 
 class Refused(Exception):
@@ -90,8 +110,8 @@ class Exit:
         key = (host.lower(), port)
         if key not in self._verdicts:
             try:
-                self._verdicts[key] = await asyncio.to_thread(
-                    ssrf.check_host, host, port, self.allowed_private, self.resolver)
+                self._verdicts[key] = await asyncio.get_running_loop().run_in_executor(
+                    lookup_pool(), ssrf.check_host, host, port, self.allowed_private, self.resolver)
             except ssrf.HostNotFound as exc:
                 self._verdicts[key] = Unresolved(str(exc))
             except ssrf.UnsafeURL as exc:

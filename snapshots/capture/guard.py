@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Route, WebSocketRoute
 
 from snapshots import ssrf
+from snapshots.capture.egress import lookup_pool
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class RequestGuard:
             url = parts._replace(scheme=WEB_SOCKET_SCHEMES[scheme]).geturl()
         key = f"{scheme}://{parts.netloc.lower()}"
         if key not in self._verdicts:
-            self._verdicts[key] = await asyncio.to_thread(self._check, url)
+            # On the lookup threads, never asyncio's default pool that the capture's CPU work uses.
+            self._verdicts[key] = await asyncio.get_running_loop().run_in_executor(lookup_pool(), self._check, url)
         return self._verdicts[key]
 
     def _check(self, url: str) -> str | None:

@@ -17,7 +17,7 @@ from playwright.async_api import Browser, BrowserContext, Error as PlaywrightErr
 from snapshots import ssrf
 from snapshots.capture import download, extract
 from snapshots.capture.config import CaptureConfig
-from snapshots.capture.egress import Exit
+from snapshots.capture.egress import Exit, lookup_pool
 from snapshots.capture.egress_proxy import EgressProxy
 from snapshots.capture.errors import CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.guard import RequestGuard
@@ -41,7 +41,8 @@ window.print = () => {}; window.open = () => null;
 
 async def check_submitted_url(url: str, config: CaptureConfig, exit_: Exit) -> None:
     try:
-        await asyncio.to_thread(ssrf.check_url, url, exit_.allowed_private, exit_.resolver)
+        await asyncio.get_running_loop().run_in_executor(
+            lookup_pool(), ssrf.check_url, url, exit_.allowed_private, exit_.resolver)
     except ssrf.HostNotFound as exc:
         raise CapturePermanentError(str(exc)) from exc
     except ssrf.UnsafeURL as exc:

@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+from snapshots.capture import CaptureConfig
 from snapshots.capture.egress import Exit
 from snapshots.capture.egress_proxy import EgressProxy
 from tests.support.pageserver import LoopbackServer, chunked_stream, page
@@ -219,3 +220,16 @@ def test_closing_the_listener_cuts_open_connections(origin):
         return await asyncio.wait_for(reader.read(), 5)
 
     assert asyncio.run(main()) == b""
+
+
+def test_the_browser_is_launched_with_no_way_around_the_proxy():
+    config = CaptureConfig.from_env({"LINKSHOT_CHROMIUM_ARGS": "--proxy-server=http://10.0.0.1:3128 "
+                                     "--proxy-bypass-list=* --proxy-pac-url=http://10.0.0.1/pac --mute-audio"})
+    args = config.launch_args("http://127.0.0.1:4567")
+    assert "--proxy-server=http://127.0.0.1:4567" in args and "--proxy-bypass-list=<-loopback>" in args
+    assert "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" in args
+    assert not any("10.0.0.1" in arg or arg == "--proxy-bypass-list=*" for arg in args)
+    assert "--webrtc-ip-handling-policy=disable_non_proxied_udp" in args and "--mute-audio" in args
+    disabled = next(arg for arg in args if arg.startswith("--disable-features="))
+    assert {"Prerender2", "SpeculationRulesPrefetchFuture"} <= set(disabled.split("=", 1)[1].split(","))
+    assert sum(arg.startswith("--disable-features=") for arg in args) == 1  # a second one would replace it

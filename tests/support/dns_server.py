@@ -15,6 +15,7 @@ class LoopbackDNSServer:
     def __init__(self, answers: dict[str, list[str]] | None = None) -> None:
         self.answers = {name.lower(): list(ips) for name, ips in (answers or {}).items()}
         self.queries: list[str] = []
+        self.slow_suffix, self.slow_s = "", 0.0  # names ending so answer "no such name" after slow_s
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
         self.address = self._sock.getsockname()
@@ -46,7 +47,17 @@ class LoopbackDNSServer:
             ip = self._next_answer(name.lower()) if qtype == 1 else None
             header = query[:2] + struct.pack("!HHHHH", 0x8180 if ip else 0x8183, 1, 1 if ip else 0, 0, 0)
             answer = struct.pack("!HHHIH", 0xC00C, 1, 1, 0, 4) + socket.inet_aton(ip) if ip else b""
-            self._sock.sendto(header + query[12:end + 4] + answer, client)
+            reply = header + query[12:end + 4] + answer
+            if self.slow_suffix and name.lower().endswith(self.slow_suffix):
+                threading.Timer(self.slow_s, self._reply, (reply, client)).start()  # a resolver that times out
+            else:
+                self._reply(reply, client)
+
+    def _reply(self, reply: bytes, client) -> None:
+        try:
+            self._sock.sendto(reply, client)
+        except OSError:
+            pass
 
     def close(self) -> None:
         self._sock.close()
@@ -72,7 +83,7 @@ def ask(server: tuple[str, int], name: str) -> list[str]:
     query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
     query += struct.pack("!HH", 1, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(2)
+        sock.settimeout(10)
         sock.sendto(query, server)
         reply, _ = sock.recvfrom(512)
     count = struct.unpack("!H", reply[6:8])[0]

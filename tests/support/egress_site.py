@@ -107,6 +107,8 @@ onconnect = () => {{}};"""
             "/nav-meta": page(f'<title>M</title><meta http-equiv="refresh" content="0;url={near("/meta")}">'),
             "/nav-header": page("<title>H</title><p>refresh header</p>",
                                 headers={"Refresh": f"0;url={near('/header')}"}),
+            "/many-hosts": page("<title>Many hosts</title><body><h1>Many hosts</h1>" + "".join(
+                f'<img src="http://img{k}.slow.test/{k}.png">' for k in range(14)) + "</body>"),
             "/huge.pdf": chunked_stream("application/pdf", 2 * 1024**3, self.pdf_sent, head=b"%PDF-1.4\n"),
         }
         targets_list = self._targets()
