@@ -2,8 +2,8 @@
 
 Callers stay synchronous (Celery tasks, scripts) while several captures can share the browser
 concurrently, each in its own context. The browser is launched lazily and relaunched when it
-crashes or disconnects. The egress proxy lives on the same loop: started before the browser,
-stopped with it, so a browser never runs without its exit.
+crashes or disconnects. The egress proxy runs beside it on a loop of its own: started before the
+browser, stopped with it, so a browser never runs without its exit.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from playwright.async_api import Browser, Playwright, async_playwright, Error as
 
 from snapshots.capture.config import CaptureConfig
 from snapshots.capture.egress import Exit
-from snapshots.capture.egress_proxy import EgressProxy
+from snapshots.capture.egress_proxy import EgressProxyThread
 from snapshots.capture.errors import CaptureTransientError
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class BrowserHost:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._lock: asyncio.Lock | None = None
-        self.egress: EgressProxy | None = None
+        self.egress: EgressProxyThread | None = None
         self.launches = 0
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
@@ -82,7 +82,7 @@ class BrowserHost:
         """The browser-wide listener (the default context's exit); captures get listeners of their own."""
         if not self.config.egress_proxy:
             return None
-        self.egress = EgressProxy(self.config.asset_max_bytes)
+        self.egress = EgressProxyThread(self.config.asset_max_bytes)
         listener = await self.egress.open(Exit(self.config.allowed_private, resolver=self.config.resolver))
         return listener.url
 

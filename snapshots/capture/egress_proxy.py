@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -318,3 +319,40 @@ async def pipe_both(client_reader, client_writer, up_reader, up_writer, max_byte
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class EgressProxyThread:
+    """An EgressProxy on an event loop and thread of its own, with the same open/close/stop.
+
+    The browser driver's loop is busy with every request's route and CDP callbacks; the proxy's
+    bytes should not wait behind them, nor they behind the proxy's.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.proxy = EgressProxy(max_bytes)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="linkshot-egress", daemon=True)
+        self._thread.start()
+
+    async def _on_own_loop(self, coro, shielded: bool = False):
+        if not self._loop.is_running():  # stopped with its browser: nothing left to open or close
+            coro.close()
+            raise ConnectionError("the capture egress proxy has stopped")
+        future = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
+        # Closing must finish even when the capture that asked is being cancelled (its time is up).
+        return await (asyncio.shield(future) if shielded else future)
+
+    async def open(self, exit_: Exit, max_bytes: int | None = None) -> Listener:
+        return await self._on_own_loop(self.proxy.open(exit_, max_bytes))
+
+    async def close(self, listener: Listener) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self._on_own_loop(self.proxy.close(listener), shielded=True)
+
+    async def stop(self) -> None:
+        try:
+            with contextlib.suppress(ConnectionError):
+                await self._on_own_loop(self.proxy.stop(), shielded=True)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 5)

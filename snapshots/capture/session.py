@@ -18,7 +18,7 @@ from snapshots import ssrf
 from snapshots.capture import download, extract
 from snapshots.capture.config import CaptureConfig
 from snapshots.capture.egress import Exit, lookup_pool
-from snapshots.capture.egress_proxy import EgressProxy
+from snapshots.capture.egress_proxy import EgressProxyThread
 from snapshots.capture.errors import CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.guard import RequestGuard
 from snapshots.capture.navigation import (
@@ -61,7 +61,7 @@ class Job:
 
 
 async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
-                             on_wedged: Callable[[], Awaitable[None]], egress: EgressProxy | None = None,
+                             on_wedged: Callable[[], Awaitable[None]], egress: EgressProxyThread | None = None,
                              ) -> CaptureResult:
     """Capture url in a fresh context of browser; on_wedged runs if the context will not close.
 
