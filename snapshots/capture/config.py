@@ -46,7 +46,7 @@ DEFAULT_CHROMIUM_ARGS = (
     "--disable-quic",
     # WebRTC may only use what goes through the proxy (so no UDP at all: the proxy speaks TCP).
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    "--force-webrtc-ip-handling-policy",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-site-isolation-trials",
     "--enable-features=NetworkServiceInProcess2",
 )

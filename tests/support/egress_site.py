@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
 
 import pytest
@@ -34,6 +36,28 @@ BROWSER_ARGS = [
 ]
 
 
+class UDPCanary:
+    """Counts datagrams sent to it (WebRTC's STUN and TURN over UDP would land here)."""
+
+    def __init__(self, host: str) -> None:
+        self.datagrams = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind((host, 0))
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._count, daemon=True).start()
+
+    def _count(self) -> None:
+        while True:
+            try:
+                self._sock.recvfrom(2048)
+            except OSError:
+                return
+            self.datagrams += 1
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class EgressSite:
     def __init__(self) -> None:
         self.site = LoopbackServer("127.0.0.1")
@@ -42,6 +66,7 @@ class EgressSite:
         self.rebound = LoopbackServer("127.0.0.3", port=self.site.port)
         self.v6 = LoopbackServer("::1", port=self.site.port)
         self.dns = LoopbackDNSServer({"localhost": ["127.0.0.1"]})
+        self.udp = UDPCanary("127.0.0.2")
         self.pdf_sent: list[int] = []
         self._build()
 
@@ -57,11 +82,15 @@ class EgressSite:
         for server in (self.site, *self.canaries.values()):
             server.reset()
         self.dns.queries.clear()
+        self.udp.datagrams = 0
 
     def reached(self, settle_s: float = 0.5) -> dict[str, tuple[int, list[str]]]:
         """Each canary that saw a TCP connection or a request: (connections, request paths)."""
         time.sleep(settle_s)
-        return {name: (c.accepts, list(c.requests)) for name, c in self.canaries.items() if c.accepts or c.requests}
+        reached = {name: (c.accepts, list(c.requests)) for name, c in self.canaries.items() if c.accepts or c.requests}
+        if self.udp.datagrams:
+            reached["udp 127.0.0.2"] = (self.udp.datagrams, [])
+        return reached
 
     def _targets(self) -> list[str]:
         return [self.far.url(""), self.near.url(""), self.v6.url("")]
@@ -109,6 +138,12 @@ onconnect = () => {{}};"""
                                 headers={"Refresh": f"0;url={near('/header')}"}),
             "/many-hosts": page("<title>Many hosts</title><body><h1>Many hosts</h1>" + "".join(
                 f'<img src="http://img{k}.slow.test/{k}.png">' for k in range(14)) + "</body>"),
+            "/webrtc": page('<title>WebRTC</title><body><h1>WebRTC</h1><img src="/slow.png"><script>'
+                            f'const udp = "127.0.0.2:{self.udp.port}";'
+                            'const pc = new RTCPeerConnection({iceServers: [{urls: "stun:" + udp},'
+                            '  {urls: "turn:" + udp + "?transport=udp", username: "u", credential: "p"}]});'
+                            'pc.createDataChannel("x"); pc.createOffer().then(o => pc.setLocalDescription(o));'
+                            "</script></body>"),
             "/huge.pdf": chunked_stream("application/pdf", 2 * 1024**3, self.pdf_sent, head=b"%PDF-1.4\n"),
         }
         targets_list = self._targets()
@@ -123,6 +158,7 @@ onconnect = () => {{}};"""
         for server in (self.site, *self.canaries.values()):
             server.close()
         self.dns.close()
+        self.udp.close()
 
 
 def _slow_png(delay_s: float):
