@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from snapshots.capture import CaptureConfig, Capturer
+from tests.support import offline_dns
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import Handler, LoopbackServer, page, send
 
@@ -71,6 +72,7 @@ class Site:
 def capture_config(site: Site, **overrides) -> CaptureConfig:
     values = {
         "allowed_private": site.allowed_private, "extra_chromium_args": list(TEST_CHROMIUM_ARGS),
+        "resolver": offline_dns.getaddrinfo,
         "job_timeout_s": 20.0, "nav_timeout_s": 10.0, "keep_pdf": True, "keep_mhtml": True,
     }
     return CaptureConfig(**{**values, **overrides})
