@@ -68,6 +68,8 @@ async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
     With egress, the context sends everything through a listener of its own bound to this job's exit.
     """
     started = time.perf_counter()
+    if config.egress_proxy and egress is None:  # never capture without the exit; the host relaunches
+        raise CaptureTransientError("the capture egress proxy is not running")
     exit_ = Exit(config.allowed_private, resolver=config.resolver)
     job = Job(config, CaptureResult(url=url), RequestGuard(exit_.allowed_private, resolver=exit_.resolver), exit_)
     await check_submitted_url(url, config, exit_)
