@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
-from snapshots import jobs, services
+from snapshots.capture_jobs.queue import request_snapshot
+from snapshots.links import services
+from snapshots.links.url_rules import normalize_url
 from snapshots.models import Link, Snapshot
-from snapshots.url_rules import normalize_url
 
 ACTIVE_STATUSES = (Snapshot.Status.PENDING, Snapshot.Status.RUNNING)
 
@@ -87,7 +88,7 @@ class LinkAdmin(admin.ModelAdmin):
 
     @admin.action(description="Capture selected links again (keeps older snapshots)")
     def recapture(self, request: HttpRequest, queryset: QuerySet[Link]) -> None:
-        queued = [jobs.request_snapshot(link) for link in queryset]
+        queued = [request_snapshot(link) for link in queryset]
         self.message_user(request, f"Queued a new capture of {len(queued)} link(s).", messages.SUCCESS)
 
 
@@ -142,6 +143,6 @@ class SnapshotAdmin(admin.ModelAdmin):
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
         failed_links = Link.objects.filter(snapshots__in=queryset.filter(status=Snapshot.Status.FAILED)).distinct()
         busy = Snapshot.objects.filter(link__in=failed_links, status__in=ACTIVE_STATUSES).values("link_id")
-        retried = [jobs.request_snapshot(link) for link in failed_links.exclude(pk__in=busy)]
+        retried = [request_snapshot(link) for link in failed_links.exclude(pk__in=busy)]
         self.message_user(request, f"Queued a new capture for {len(retried)} link(s) with a failed snapshot.",
                           messages.SUCCESS)

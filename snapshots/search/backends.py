@@ -1,39 +1,16 @@
 """Per-database full-text filters; both take terms already cut into words (query.words)."""
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from snapshots.search.index import LINK_TABLE, PG_COLUMN, PG_CONFIG, SQLITE_TABLE
 
 Term = list[str]  # the words of one term, in order
 Filter = Callable[[QuerySet, list[Term], list[Term]], QuerySet]
-
-
-# Above this many links a tag is "popular": checking each link beats listing the tag's links.
-POPULAR_TAG_LINKS = 2000
-
-
-def with_tag(links: QuerySet, name: str) -> QuerySet:
-    """Links carrying a tag of that name (any case); several calls AND without duplicate rows."""
-    through = links.model.tags.through
-    tag_model = links.model.tags.field.related_model
-    # A regex rather than iexact: SQLite's LIKE folds only ASCII case, its REGEXP (Python's re)
-    # folds all. Tags are few, so their ids are fetched first.
-    tag_ids = list(tag_model.objects.using(links.db).filter(name__iregex=f"^{re.escape(name)}$")
-                   .values_list("pk", flat=True))
-    if not tag_ids:
-        return links.none()
-    tagged = through.objects.using(links.db).filter(tag_id__in=tag_ids)
-    if tagged[:POPULAR_TAG_LINKS + 1].count() <= POPULAR_TAG_LINKS:
-        # Few links: list them once; the newest-first walk keeps those in the list.
-        return links.filter(pk__in=tagged.values("link_id"))
-    # Many links: the walk fills a page quickly, probing the (link, tag) index per link.
-    return links.filter(Exists(tagged.filter(link_id=OuterRef("pk"))))
 
 
 # SQLite FTS5 -----------------------------------------------------------------------------------

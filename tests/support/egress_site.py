@@ -18,9 +18,8 @@ import socket
 import threading
 import time
 
-import pytest
-
-from snapshots.capture import CaptureConfig, Capturer
+from snapshots.capture import CaptureConfig
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.dns_server import LoopbackDNSServer
 from tests.support.pageserver import LoopbackServer, blob, chunked_stream, page, png_bytes, redirect, send
 
@@ -172,21 +171,11 @@ def _slow_png(delay_s: float):
     return handle
 
 
-@pytest.fixture(scope="module")
-def egress_site():
-    site = EgressSite()
-    yield site
-    site.close()
-
-
-@pytest.fixture(scope="module")
-def egress_capturer(egress_site):
-    config = CaptureConfig(
-        allowed_private=[f"127.0.0.1:{egress_site.site.port}"], resolver=egress_site.dns.resolver(),
-        extra_chromium_args=BROWSER_ARGS, egress_proxy=not BYPASS, asset_max_bytes=CAP_BYTES,
-        nav_timeout_s=8, dom_timeout_s=4, network_quiet_cap_s=2.5, step_timeout_s=4, job_timeout_s=30,
-        keep_pdf=False, keep_mhtml=False,
+def egress_config(egress_site: EgressSite) -> CaptureConfig:
+    """The capture of these tests: only the site allowed, names from the test's DNS, a 5 MB cap."""
+    return CaptureConfig(
+        chromium_path=chromium_path(), allowed_private=[f"127.0.0.1:{egress_site.site.port}"],
+        resolver=egress_site.dns.resolver(), extra_chromium_args=BROWSER_ARGS, egress_proxy=not BYPASS,
+        asset_max_bytes=CAP_BYTES, nav_timeout_s=8, dom_timeout_s=4, network_quiet_cap_s=2.5, step_timeout_s=4,
+        job_timeout_s=30, keep_pdf=False, keep_mhtml=False,
     )
-    engine = Capturer(config)
-    yield engine
-    engine.close()
