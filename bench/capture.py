@@ -1,10 +1,18 @@
 """Capture throughput: pages per minute and peak Chromium memory over local pages.
 
-Serves simple pages on loopback, captures them with N worker processes x M browser contexts
-each (one Chromium per process, as in the capture worker), and writes the figures under
-"## Capture" in bench/RESULTS.md. The layout the product's worker runs is always among the rows.
+Serves pages on loopback, captures them with N worker processes x M browser contexts each (one
+Chromium per process, as in the capture worker), and writes the figures under "## Capture" (or
+--section) in bench/RESULTS.md. The layout the product's worker runs is always among the rows.
+Each row runs with the capture's egress proxy on (the product) or off (the browser connecting by
+itself), so the proxy's cost is measured against a baseline of the same run.
+
+Two kinds of pages: "simple" (a heading, text, one local image) and "heavy", standing in for news
+and encyclopedia articles: dozens of images, styles and scripts on other hosts that do not resolve
+here, local images of which some answer slowly and some are missing, and a long text. Names are
+resolved by tests.support.offline_dns, so nothing leaves the machine.
 
     .venv/bin/python bench/capture.py --pages 200 --layouts 1x1 1x2 2x1 --quiet-s 0.2 0.5
+    .venv/bin/python bench/capture.py --pages 100 --site heavy --layouts 2x1 1x4 --egress on
 """
 from __future__ import annotations
 
@@ -24,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.launcher import services  # noqa: E402
 from snapshots.capture import CaptureConfig, CaptureError, Capturer  # noqa: E402
-from tests.support.pageserver import LoopbackServer, blob, page, png_bytes  # noqa: E402
+from tests.support import offline_dns  # noqa: E402
+from tests.support.pageserver import LoopbackServer, blob, page, png_bytes, send  # noqa: E402
 
 log = logging.getLogger("bench.capture")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -59,11 +68,43 @@ def simple_page(number: int) -> str:
             f'<body><h1>Page {number}</h1><img src="/logo.png" width="64">{paragraphs}</body></html>')
 
 
-def serve(pages: int) -> LoopbackServer:
+def heavy_page(number: int) -> str:
+    """An article with what real ones carry: assets on a dozen other hosts, slow and missing ones."""
+    hosts = [f"{name}.news-{number % 7}.example" for name in
+             ("cdn", "static", "img", "fonts", "ads", "analytics", "tags", "video", "social", "comments")]
+    remote = "".join(f'<link rel="stylesheet" href="https://{hosts[k % 10]}/css/{k}.css">' for k in range(6))
+    remote += "".join(f'<script src="https://{hosts[(k + 3) % 10]}/js/{k}.js"></script>' for k in range(8))
+    images = "".join(f'<img src="https://{hosts[k % 10]}/img/{number}-{k}.jpg" width="300" height="200">'
+                     for k in range(24))
+    local = "".join(f'<img src="/img/{kind}/{number}-{k}.png" width="120">'
+                    for k, kind in enumerate(("fast", "fast", "fast", "slow", "slow", "missing")))
+    paragraphs = "".join(f"<p>Paragraph {k} of article {number}. " + "Reporting on what happened, and why. " * 12
+                         + "</p>" for k in range(30))
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Article {number}</title>'
+            f'<meta name="description" content="Heavy bench page {number}">{remote}'
+            f"<style>body{{font-family:serif;max-width:42em;margin:2em auto}} img{{display:block}}</style></head>"
+            f"<body><header><nav>Home / World / Article</nav></header><main><article><h1>Article {number}</h1>"
+            f"{local}{images}{paragraphs}</article></main><footer>footer</footer></body></html>")
+
+
+def slow_image(image: bytes):
+    """Answers after 0.2-1.0 s, different per image (a busy image server)."""
+    def handle(handler) -> None:
+        time.sleep(0.2 + (sum(handler.path.encode()) % 9) / 10)
+        send(handler, 200, image, "image/png")
+    return handle
+
+
+def serve(pages: int, kind: str = "simple") -> LoopbackServer:
     server = LoopbackServer("127.0.0.1")
-    server.routes["/logo.png"] = blob(png_bytes(64, 64), "image/png")
+    image = png_bytes(64, 64)
+    server.routes["/logo.png"] = blob(image, "image/png")
     for number in range(pages):
-        server.routes[f"/p/{number}"] = page(simple_page(number))
+        server.routes[f"/p/{number}"] = page(simple_page(number) if kind == "simple" else heavy_page(number))
+        for k in range(3):
+            server.routes[f"/img/fast/{number}-{k}.png"] = blob(image, "image/png")
+        for k in (3, 4):
+            server.routes[f"/img/slow/{number}-{k}.png"] = slow_image(image)
     return server
 
 
@@ -171,6 +212,8 @@ class Run:
     failures: list[str]
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
     quiet_s: float = 0.0  # the network-quiet spell the capture waited for after the load event
+    egress: bool = True  # through the capture's egress proxy (the product) or straight out
+    kind: str = "simple"
 
     @property
     def per_minute(self) -> float:
@@ -178,9 +221,10 @@ class Run:
 
 
 def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, profile: str,
-               quiet_s: float) -> Run:
+               quiet_s: float, egress: bool = True, kind: str = "simple") -> Run:
     config = CaptureConfig(allowed_private=[f"127.0.0.1:{server.port}"], extra_chromium_args=SAFETY_ARGS,
-                           network_quiet_s=quiet_s, **PROFILES[profile])
+                           network_quiet_s=quiet_s, egress_proxy=egress, resolver=offline_dns.getaddrinfo,
+                           **PROFILES[profile])
     urls = [server.url(f"/p/{n}") for n in range(pages)]
     spawn = multiprocessing.get_context("spawn")
     out = spawn.Queue()
@@ -199,18 +243,21 @@ def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, 
     steps = {k: sum(r[5].get(k, 0) for r in reports) / len(reports) for k in reports[0][5]}
     return Run(f"{workers}x{contexts}", profile, sum(r[2] for r in reports), seconds, sampler.peak,
                sampler.peak_pss, sum(r[4] for r in reports), steps, failures, (load_before, os.getloadavg()[0]),
-               quiet_s)
+               quiet_s, egress, kind)
 
 
 def table(runs: list[Run]) -> str:
     product = product_layout()
-    lines = ["| processes x contexts | quiet wait | assets | pages | seconds | pages/min | CPU-s/page | "
-             "2-core ceiling (pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures | load average |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| processes x contexts | egress proxy | pages | quiet wait | assets | pages | seconds | pages/min | "
+             "CPU-s/page | 2-core ceiling (pages/min) | peak Chromium RSS (sum) | peak Chromium PSS | failures | "
+             "load average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         cpu = run.cpu_seconds / run.pages
         layout = f"{run.layout} (product)" if run.layout == product else run.layout
-        lines.append(f"| {layout} | {run.quiet_s:g} s | {run.profile} | {run.pages} | {run.seconds:.1f} | "
+        egress = "on" if run.egress else "off"
+        lines.append(f"| {layout} | {egress} | {run.kind} | {run.quiet_s:g} s | {run.profile} | {run.pages} | "
+                     f"{run.seconds:.1f} | "
                      f"{run.per_minute:.0f} | {cpu:.2f} | {120 / cpu:.0f} | {run.peak_bytes / 2**20:.0f} MiB | "
                      f"{run.peak_pss / 2**20:.0f} MiB | {len(run.failures)} | {run.load[0]:.1f}-{run.load[1]:.1f} |")
     return "\n".join(lines)
@@ -218,15 +265,16 @@ def table(runs: list[Run]) -> str:
 
 def step_table(run: Run) -> str:
     steps = sorted(run.steps.items(), key=lambda item: -item[1])
-    return (f"Mean seconds per step ({run.layout}, quiet wait {run.quiet_s:g} s, {run.profile}): "
+    return (f"Mean seconds per step ({run.layout}, egress proxy {'on' if run.egress else 'off'}, {run.kind} pages, "
+            f"quiet wait {run.quiet_s:g} s, {run.profile}): "
             + ", ".join(f"{name} {seconds:.2f}" for name, seconds in steps))
 
 
-def write_results(text: str) -> None:
-    """Replace (or add) the "## Capture" section of RESULTS.md, leaving other sections alone."""
+def write_results(text: str, section: str = "Capture") -> None:
+    """Replace (or add) the "## <section>" section of RESULTS.md, leaving other sections alone."""
     existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     lines = existing.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Capture"), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {section}"), None)
     if start is None:
         new = existing.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
     else:
@@ -242,35 +290,42 @@ def main() -> None:
     parser.add_argument("--profiles", nargs="+", default=["full"], choices=sorted(PROFILES))
     parser.add_argument("--quiet-s", nargs="+", type=float, default=[CaptureConfig().network_quiet_s],
                         help="network-quiet spells to compare (0.5 s is what Playwright's networkidle waits)")
+    parser.add_argument("--site", default="simple", choices=("simple", "heavy"), help="which pages to capture")
+    parser.add_argument("--egress", nargs="+", default=["on", "off"], choices=("on", "off"),
+                        help="rows with the capture's egress proxy on (the product) and/or off (the baseline)")
+    parser.add_argument("--section", default="Capture", help="the RESULTS.md section these figures replace")
     parser.add_argument("--note", default="", help="a line added under the table (e.g. machine load)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     layouts = args.layouts if product_layout() in args.layouts else [product_layout(), *args.layouts]
-    server = serve(args.pages)
+    server = serve(args.pages, args.site)
     runs = []
     try:
-        for profile, quiet_s, layout in itertools.product(args.profiles, args.quiet_s, layouts):
+        for profile, quiet_s, layout, egress in itertools.product(args.profiles, args.quiet_s, layouts, args.egress):
             workers, contexts = (int(part) for part in layout.split("x"))
-            runs.append(run_layout(server, args.pages, workers, contexts, profile, quiet_s))
+            runs.append(run_layout(server, args.pages, workers, contexts, profile, quiet_s, egress == "on", args.site))
             print(table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
             if not args.no_write:  # after every layout, so a long run keeps what it measured
-                write_results(report(runs, args.pages, args.note))
+                write_results(report(runs, args.pages, args.note, args.section, args.site), args.section)
     finally:
         server.close()
-    print(report(runs, args.pages, args.note))  # noqa: T201
+    print(report(runs, args.pages, args.note, args.section, args.site))  # noqa: T201
 
 
-def report(runs: list[Run], pages: int, note: str) -> str:
-    steps = "\n\n".join(step_table(run) for run in runs[:1])
-    return (f"## Capture\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, Debian Chromium via "
-            f"Playwright, {pages} simple local pages (`bench/capture.py`). The product's worker runs "
+def report(runs: list[Run], pages: int, note: str, section: str = "Capture", kind: str = "simple") -> str:
+    firsts = {run.egress: run for run in reversed(runs)}  # the first row of each egress setting
+    steps = "\n\n".join(step_table(run) for run in firsts.values())
+    return (f"## {section}\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, Debian Chromium via "
+            f"Playwright, {pages} {kind} local pages (`bench/capture.py`). The product's worker runs "
             f"{product_layout()} (marked): a prefork Celery worker whose children each drive one Chromium and "
             f"capture one page at a time. Quiet wait: after the load event, how long no request may be open "
             f"before the capture goes on. Memory is sampled every 0.2 s: RSS summed over every Chromium process "
             f"(counts shared pages once per process) and PSS (shared pages split, the real footprint). "
             f"CPU-s/page counts the worker, the Playwright driver and all Chromium processes; the "
-            f"ceiling is 120 CPU-s per minute divided by it.\n\n{table(runs)}\n\n{steps}\n\n{note}\n")
+            f"ceiling is 120 CPU-s per minute divided by it. Egress proxy on: every connection of the browser "
+            f"goes through the capture's checked proxy (the product); off: Chromium connects by itself (the "
+            f"baseline, never run in the product).\n\n{table(runs)}\n\n{steps}\n\n{note}\n")
 
 
 if __name__ == "__main__":

@@ -290,6 +290,18 @@ def check_url(url: str, allowed_private: Iterable[str | _AllowEntry] = (), resol
     it) is in allowed_private, optionally restricted to one port.
     """
     _scheme, raw_host, port = _split_url(url)
+    check_host(raw_host, port, allowed_private, resolver)
+
+
+def check_host(raw_host: str, port: int, allowed_private: Iterable[str | _AllowEntry] = (),
+               resolver: Resolver = socket.getaddrinfo) -> list[IPAddress]:
+    """The addresses host:port may be reached at, every one of them checked; raises UnsafeURL.
+
+    The egress proxy connects only to an address returned here, so what was checked is what is
+    contacted (no second lookup a rebinding DNS server could answer differently).
+    """
+    if not raw_host:
+        raise UnsafeURL("the URL has no host")
     rules = parse_allow_list(allowed_private)
     host = _canonical_host(raw_host).rstrip(".") or raw_host
     literal = parse_host_address(raw_host)
@@ -299,3 +311,4 @@ def check_url(url: str, allowed_private: Iterable[str | _AllowEntry] = (), resol
         if reason and not _is_allowed(rules, host, address, port):
             shown = f"{host} resolves to {address}, which is" if literal is None else f"{address} is"
             raise UnsafeURL(f"{shown} {reason}")
+    return addresses

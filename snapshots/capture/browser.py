@@ -2,7 +2,8 @@
 
 Callers stay synchronous (Celery tasks, scripts) while several captures can share the browser
 concurrently, each in its own context. The browser is launched lazily and relaunched when it
-crashes or disconnects.
+crashes or disconnects. The egress proxy runs beside it on a loop of its own: started before the
+browser, stopped with it, so a browser never runs without its exit.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 from playwright.async_api import Browser, Playwright, async_playwright, Error as PlaywrightError
 
 from snapshots.capture.config import CaptureConfig
+from snapshots.capture.egress import Exit
+from snapshots.capture.egress_proxy import EgressProxyThread
 from snapshots.capture.errors import CaptureTransientError
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class BrowserHost:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._lock: asyncio.Lock | None = None
+        self.egress: EgressProxyThread | None = None
         self.launches = 0
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
@@ -57,20 +61,35 @@ class BrowserHost:
         if self._browser is not None:
             log.warning("capture browser disconnected; launching a new one")
             await self._close_browser()
+        proxy_url = await self._start_egress()
         try:
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.config.chromium_path,
-                args=self.config.chromium_args,
+                args=self.config.launch_args(proxy_url),
                 timeout=LAUNCH_TIMEOUT_S * 1000,
                 handle_sigint=False, handle_sigterm=False, handle_sighup=False,
             )
         except PlaywrightError as exc:
             await self._stop_playwright()
+            await self._stop_egress()
             raise CaptureTransientError(f"the capture browser could not start: {exc.message}") from exc
         self.launches += 1
         log.info("capture browser %s started (launch %d)", self._browser.version, self.launches)
+
+    async def _start_egress(self) -> str | None:
+        """The browser-wide listener (the default context's exit); captures get listeners of their own."""
+        if not self.config.egress_proxy:
+            return None
+        self.egress = EgressProxyThread(self.config.asset_max_bytes)
+        listener = await self.egress.open(Exit(self.config.allowed_private, resolver=self.config.resolver))
+        return listener.url
+
+    async def _stop_egress(self) -> None:
+        egress, self.egress = self.egress, None
+        if egress is not None:
+            await egress.stop()
 
     async def discard_browser(self) -> None:
         """Throw the browser away (it hung); the next job launches a fresh one."""
@@ -82,12 +101,15 @@ class BrowserHost:
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None
         if browser is None:
+            await self._stop_egress()
             return
         try:
             await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_S)
         except (PlaywrightError, asyncio.TimeoutError):
             log.warning("capture browser did not close cleanly; restarting the driver too")
             await self._stop_playwright()
+        finally:
+            await self._stop_egress()
 
     async def _stop_playwright(self) -> None:
         playwright, self._playwright = self._playwright, None

@@ -65,7 +65,8 @@ class Capturer:
         browser = await self._host.browser()
         try:
             return await asyncio.wait_for(
-                capture_in_browser(browser, self.config, url, self._host.discard_browser), self.config.job_timeout_s)
+                capture_in_browser(browser, self.config, url, self._host.discard_browser, self._host.egress),
+                self.config.job_timeout_s)
         except asyncio.TimeoutError:
             raise CaptureTransientError(f"the capture took longer than {self.config.job_timeout_s:g} s") from None
         except PlaywrightError as exc:

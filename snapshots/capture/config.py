@@ -1,10 +1,12 @@
 """Capture settings as plain values, so the engine needs no Django and tests can build one freely.
 
-The engine reads no environment: the worker builds its CaptureConfig from Django settings
-(snapshots/capture_settings.py), where every LINKSHOT_CAPTURE_* variable is read once.
+The engine reads no environment: config/settings/base.py reads every LINKSHOT_CAPTURE_* variable once
+(LINKSHOT_CAPTURE_ENGINE) and the worker builds its CaptureConfig from Django settings
+(snapshots/capture_jobs/engine_config.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Flags that keep a headless capture browser quiet and lean. Site isolation is off because each job
@@ -22,6 +24,14 @@ BROWSER_UI_FEATURES = (
     "WebUIOmniboxPopup", "WebUIOmniboxFullPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI",
     "WebUIReloadButton", "WebUIToolbar",
 )
+# Features that only open doors a capture does not need: speculative loads (speculation rules,
+# prerender, prefetch), DNS lookups of Chromium's own (all names are resolved by the egress proxy)
+# and the browser's own calls home (the optimization guide asks Google about each page).
+DOOR_FEATURES = (
+    "Prerender2", "SpeculationRulesPrefetchFuture", "NoStatePrefetch", "PreloadingHeuristics",
+    "DnsOverHttps", "AsyncDns", "NetworkPrediction", "PrefetchPrivacyChanges",
+    "OptimizationHints", "OptimizationHintsFetching", "OptimizationGuideModelDownloading",
+)
 DEFAULT_CHROMIUM_ARGS = (
     "--disable-gpu",
     "--in-process-gpu",
@@ -35,7 +45,12 @@ DEFAULT_CHROMIUM_ARGS = (
     "--no-first-run",
     "--mute-audio",
     "--disable-features=" + ",".join(("site-per-process", "IsolateOrigins", "Translate", "MediaRouter",
-                                       *BROWSER_UI_FEATURES)),
+                                       *BROWSER_UI_FEATURES, *DOOR_FEATURES)),
+    "--dns-prefetch-disable",
+    "--disable-quic",
+    # WebRTC may only use what goes through the proxy (so no UDP at all: the proxy speaks TCP).
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--disable-site-isolation-trials",
     "--enable-features=NetworkServiceInProcess2",
 )
@@ -63,6 +78,36 @@ class CaptureConfig:
     keep_pdf: bool = True
     max_text_chars: int = 2_000_000
 
+    # Every connection of the browser leaves through the capture's checked egress proxy. Off only in
+    # benchmarks and tests that show what the proxy stops; no environment variable turns it off.
+    egress_proxy: bool = True
+    # getaddrinfo-compatible resolver for the capture's own lookups (tests point it at their DNS).
+    resolver: Callable | None = None
+
     @property
     def chromium_args(self) -> list[str]:
         return [*DEFAULT_CHROMIUM_ARGS, *self.extra_chromium_args]
+
+    def launch_args(self, proxy_url: str | None) -> list[str]:
+        """Chromium's arguments; with the egress proxy, no argument of the operator's can route around it."""
+        if proxy_url is None:
+            return self.chromium_args
+        extra = [arg for arg in self.extra_chromium_args if not arg.startswith(EGRESS_SWITCHES)]
+        return [*DEFAULT_CHROMIUM_ARGS, *extra, *egress_args(proxy_url)]
+
+
+# Switches the egress proxy owns; an operator's own values for them are dropped.
+EGRESS_SWITCHES = ("--proxy-server", "--proxy-bypass-list", "--proxy-pac-url", "--proxy-auto-detect",
+                   "--no-proxy-server", "--host-resolver-rules", "--winhttp-proxy-resolver")
+
+
+def egress_args(proxy_url: str) -> list[str]:
+    """All traffic to the proxy, loopback included (Chromium bypasses proxies for loopback unless told
+    <-loopback>), and no name resolved by Chromium itself: with a proxy it has none to resolve, and
+    the rule makes sure of it (the proxy's own address is an IP literal)."""
+    return [
+        f"--proxy-server={proxy_url}",
+        "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ]
+

@@ -14,9 +14,11 @@ host is connected through, any other is closed before the browser connects.
 Network.requestWillBeSent was not chosen for redirects: it is an event, so by the time we hear
 of the hop the request has already been sent.
 
-Known limit: the guard resolves a host, then Chromium resolves it again to connect, so a DNS
-server that answers differently within that window (DNS rebinding) can slip through. Pinning
-would need a resolving proxy in front of the browser.
+These layers are defence in depth, not the boundary: they see only what Playwright and CDP show
+them (a SharedWorker's fetch, a worker's WebSocket, a popup's redirect and a speculative prefetch
+pass both). The boundary is the egress proxy every connection of the browser goes through
+(snapshots.capture.egress_proxy). The guard asks the capture's Exit resolver, so it judges the
+same one DNS answer per host that the proxy connects to.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Route, WebSocketRoute
 
 from snapshots import ssrf
+from snapshots.capture.egress import lookup_pool
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,8 @@ class RequestGuard:
             url = parts._replace(scheme=WEB_SOCKET_SCHEMES[scheme]).geturl()
         key = f"{scheme}://{parts.netloc.lower()}"
         if key not in self._verdicts:
-            self._verdicts[key] = await asyncio.to_thread(self._check, url)
+            # On the lookup threads, never asyncio's default pool that the capture's CPU work uses.
+            self._verdicts[key] = await asyncio.get_running_loop().run_in_executor(lookup_pool(), self._check, url)
         return self._verdicts[key]
 
     def _check(self, url: str) -> str | None:

@@ -1,21 +1,19 @@
-"""Opening the URL: bounded navigation, error classification, and a guarded plain fetch."""
+"""Opening the URL: bounded navigation and error classification."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from urllib.parse import urljoin
 
-from playwright.async_api import BrowserContext, Error as PlaywrightError, Page, Response
+from playwright.async_api import Error as PlaywrightError, Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from snapshots.capture.config import CaptureConfig
+from snapshots.capture.download import size_in_words
 from snapshots.capture.errors import CapturePermanentError, CaptureRefused, CaptureTransientError
+from snapshots.capture.egress import Exit
 from snapshots.capture.guard import RequestGuard
 from snapshots.capture.quiet import RequestsInFlight, wait_loaded_and_quiet
 
 log = logging.getLogger(__name__)
-
-MAX_REDIRECTS = 8
 
 # Chromium net errors that will not go away by retrying.
 PERMANENT_NET_ERRORS = {
@@ -35,11 +33,15 @@ class NavigationIsDownload(Exception):
     """The URL answers with a file the browser would download instead of showing."""
 
 
-def raise_for_navigation_error(exc: PlaywrightError, guard: RequestGuard, url: str, timeout_s: float) -> None:
+def raise_for_navigation_error(exc: PlaywrightError, guard: RequestGuard, url: str, timeout_s: float,
+                               exit_: Exit | None = None) -> None:
     """Turn a failed page.goto into the right CaptureError (or NavigationIsDownload)."""
     refusal = guard.main_frame_refusal()
     if refusal is not None:
         raise CaptureRefused(f"refused to open {refusal.url}: {refusal.reason}") from exc
+    if exit_ is not None and exit_.refusals and "ERR_TUNNEL_CONNECTION_FAILED" in (exc.message or ""):
+        last = exit_.refusals[-1]
+        raise CaptureRefused(f"refused to open {last.target}: {last.reason}") from exc
     if isinstance(exc, PlaywrightTimeout):
         raise CaptureTransientError(f"the site did not answer within {timeout_s:g} s") from exc
     message = exc.message or str(exc)
@@ -64,57 +66,26 @@ def raise_for_status(status: int | None, url: str) -> None:
         raise CapturePermanentError(f"the site answered HTTP {status} for {url}")
 
 
-async def open_page(page: Page, url: str, guard: RequestGuard, nav_timeout_s: float) -> Response | None:
+async def open_page(page: Page, url: str, guard: RequestGuard, nav_timeout_s: float,
+                    exit_: Exit | None = None) -> Response | None:
     """Navigate until the first response has been committed; the caller waits for more."""
     try:
         return await page.goto(url, wait_until="commit", timeout=nav_timeout_s * 1000)
     except PlaywrightError as exc:
-        raise_for_navigation_error(exc, guard, url, nav_timeout_s)
+        raise_for_navigation_error(exc, guard, url, nav_timeout_s, exit_)
 
 
-@dataclass
-class Fetched:
-    url: str
-    status: int
-    content_type: str
-    body: bytes | None  # None when it was larger than the cap
-
-
-async def guarded_fetch(context: BrowserContext, guard: RequestGuard, url: str, max_bytes: int,
-                        timeout_s: float) -> Fetched:
-    """GET url with the context's cookies, checking every redirect hop against the guard.
-
-    Playwright's request API is not seen by routes, so redirects are followed here, one checked
-    hop at a time.
-    """
-    for _hop in range(MAX_REDIRECTS + 1):
-        reason = await guard.reason_to_refuse(url)
-        if reason:
-            guard.refuse(url, reason, "fetch")
-            raise CaptureRefused(f"refused to open {url}: {reason}")
-        try:
-            response = await context.request.get(url, max_redirects=0, timeout=timeout_s * 1000,
-                                                 fail_on_status_code=False)
-        except PlaywrightError as exc:
-            raise CaptureTransientError(f"could not fetch {url}: {first_line(exc.message)}") from exc
-        location = response.headers.get("location")
-        if 300 <= response.status < 400 and location:
-            await response.dispose()
-            url = urljoin(url, location)
-            continue
-        return await _read(response, url, max_bytes)
-    raise CapturePermanentError(f"more than {MAX_REDIRECTS} redirects from {url}")
-
-
-async def _read(response, url: str, max_bytes: int) -> Fetched:
-    content_type = response.headers.get("content-type", "")
-    declared = response.headers.get("content-length", "")
-    body = None
-    if not (declared.isdigit() and int(declared) > max_bytes):
-        body = await response.body()
-        body = body if len(body) <= max_bytes else None
-    await response.dispose()
-    return Fetched(url=url, status=response.status, content_type=content_type, body=body)
+def raise_for_egress_answer(response: Response, url: str, max_bytes: int) -> None:
+    """The egress proxy answered for the site: it refused the address or the answer was too large."""
+    verdict = response.headers.get("x-linkshot-egress")
+    if verdict == "refused":
+        raise CaptureRefused(f"refused to open {url}: the address is not allowed")
+    if verdict == "too-large":
+        raise CapturePermanentError(f"the page is larger than {size_in_words(max_bytes)}")
+    if verdict == "unresolved":
+        raise CapturePermanentError(f"the host name could not be found: {url}")
+    if verdict == "unreachable":
+        raise CaptureTransientError(f"the site could not be reached: {url}")
 
 
 async def wait_bounded(page: Page, requests: RequestsInFlight, config: CaptureConfig, notes: list[str]) -> None:

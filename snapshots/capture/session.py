@@ -1,21 +1,28 @@
-"""One capture job: a fresh context, a guarded navigation, then each asset with its own timeout."""
+"""One capture job: a fresh context, a guarded navigation, then each asset with its own timeout.
+
+Each job has one Exit (one DNS answer per host, one allow-list) shared by the request guard, the
+egress proxy listener its browser context is pointed at, and the file downloads it makes.
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from playwright.async_api import Browser, BrowserContext, Error as PlaywrightError, Page
 
 from snapshots import ssrf
-from snapshots.capture import extract
+from snapshots.capture import download, extract
 from snapshots.capture.config import CaptureConfig
+from snapshots.capture.egress import Exit, lookup_pool
+from snapshots.capture.egress_proxy import EgressProxyThread
 from snapshots.capture.errors import CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.guard import RequestGuard
 from snapshots.capture.navigation import (
-    NavigationIsDownload, guarded_fetch, open_page, raise_for_status, wait_bounded,
+    NavigationIsDownload, open_page, raise_for_egress_answer, raise_for_status, wait_bounded,
 )
 from snapshots.capture.quiet import RequestsInFlight
 from snapshots.capture.result import CaptureResult
@@ -32,43 +39,80 @@ window.print = () => {}; window.open = () => null;
 """
 
 
-async def check_submitted_url(url: str, config: CaptureConfig) -> None:
+async def check_submitted_url(url: str, config: CaptureConfig, exit_: Exit) -> None:
     try:
-        await asyncio.to_thread(ssrf.check_url, url, config.allowed_private)
+        await asyncio.get_running_loop().run_in_executor(
+            lookup_pool(), ssrf.check_url, url, exit_.allowed_private, exit_.resolver)
     except ssrf.HostNotFound as exc:
         raise CapturePermanentError(str(exc)) from exc
     except ssrf.UnsafeURL as exc:
         raise CaptureRefused(f"refused to open {url}: {exc}") from exc
 
 
+@dataclass
+class Job:
+    """What one capture works with besides the page: its config, result, guard and exit."""
+    config: CaptureConfig
+    result: CaptureResult
+    guard: RequestGuard
+    exit: Exit
+    context: BrowserContext | None = None
+    user_agent: str = ""
+
+
 async def capture_in_browser(browser: Browser, config: CaptureConfig, url: str,
-                             on_wedged: Callable[[], Awaitable[None]]) -> CaptureResult:
-    """Capture url in a fresh context of browser; on_wedged runs if the context will not close."""
+                             on_wedged: Callable[[], Awaitable[None]], egress: EgressProxyThread | None = None,
+                             ) -> CaptureResult:
+    """Capture url in a fresh context of browser; on_wedged runs if the context will not close.
+
+    With egress, the context sends everything through a listener of its own bound to this job's exit.
+    """
     started = time.perf_counter()
-    result = CaptureResult(url=url)
-    await check_submitted_url(url, config)
-    guard = RequestGuard(config.allowed_private)
+    if config.egress_proxy and egress is None:  # never capture without the exit; the host relaunches
+        raise CaptureTransientError("the capture egress proxy is not running")
+    exit_ = Exit(config.allowed_private, resolver=config.resolver)
+    job = Job(config, CaptureResult(url=url), RequestGuard(exit_.allowed_private, resolver=exit_.resolver), exit_)
+    await check_submitted_url(url, config, exit_)
+    listener = await egress.open(exit_, config.asset_max_bytes) if egress is not None else None
+    try:
+        await _capture_in_context(browser, job, on_wedged, listener.url if listener else None)
+    finally:
+        if listener is not None:
+            await egress.close(listener)
+    _note_refusals(job)
+    job.result.timings["total"] = time.perf_counter() - started
+    return job.result
+
+
+async def _capture_in_context(browser: Browser, job: Job, on_wedged: Callable[[], Awaitable[None]],
+                              proxy_url: str | None) -> None:
     tick = time.perf_counter()
-    context = await browser.new_context(
+    config = job.config
+    job.context = context = await browser.new_context(
         viewport={"width": config.viewport[0], "height": config.viewport[1]},
         service_workers="block", accept_downloads=False, user_agent=config.user_agent,
+        proxy={"server": proxy_url, "bypass": "<-loopback>"} if proxy_url else None,
     )
+    job.user_agent = config.user_agent or browser_user_agent(browser)
     crashed = asyncio.Event()
     try:
-        page, requests = await _prepare(context, guard)
+        page, requests = await _prepare(context, job.guard)
         page.on("crash", lambda _page: crashed.set())
         # Attached before navigating: a page busy in a script would not answer an attach later.
-        steps = PageSteps(page, await context.new_cdp_session(page), config, result)
-        result.timings["context"] = time.perf_counter() - tick
-        await _capture_page(context, page, requests, steps, guard, config, result)
+        steps = PageSteps(page, await context.new_cdp_session(page), config, job.result)
+        job.result.timings["context"] = time.perf_counter() - tick
+        await _capture_page(job, page, requests, steps)
     finally:
         if not await _close_context(context):
             await on_wedged()
     if crashed.is_set():
         raise CaptureTransientError("the page crashed its browser tab")
-    _note_refusals(guard, result)
-    result.timings["total"] = time.perf_counter() - started
-    return result
+
+
+def browser_user_agent(browser: Browser) -> str:
+    """What the browser calls itself, for the downloads made beside it (headless marker left out)."""
+    return (f"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            f"Chrome/{browser.version} Safari/537.36")
 
 
 async def _prepare(context: BrowserContext, guard: RequestGuard) -> tuple[Page, RequestsInFlight]:
@@ -108,24 +152,25 @@ async def _close_context(context: BrowserContext) -> bool:
     return True
 
 
-async def _capture_page(context: BrowserContext, page: Page, requests: RequestsInFlight, steps: PageSteps,
-                        guard: RequestGuard, config: CaptureConfig, result: CaptureResult) -> None:
+async def _capture_page(job: Job, page: Page, requests: RequestsInFlight, steps: PageSteps) -> None:
+    config, result, guard = job.config, job.result, job.guard
     tick = time.perf_counter()
     try:
-        response = await open_page(page, result.url, guard, config.nav_timeout_s)
+        response = await open_page(page, result.url, guard, config.nav_timeout_s, job.exit)
     except NavigationIsDownload:
-        await _capture_file(context, guard, config, result)
+        await _capture_file(job)
         return
     result.timings["navigate"] = time.perf_counter() - tick
     if response is None:
         raise CaptureTransientError("the browser returned no response for the page")
+    raise_for_egress_answer(response, result.url, config.asset_max_bytes)
     result.http_status = response.status
     result.content_type = response.headers.get("content-type", "")
     raise_for_status(response.status, result.url)
     media = extract.media_type(result.content_type)
     if media == "application/pdf":
-        # The browser shows PDFs in its viewer; the document itself comes from a guarded fetch.
-        await _capture_file(context, guard, config, result)
+        # The browser shows PDFs in its viewer; the document itself comes from a checked download.
+        await _capture_file(job)
         return
     if media.startswith("image/"):
         result.final_url = page.url
@@ -138,7 +183,7 @@ async def _capture_page(context: BrowserContext, page: Page, requests: RequestsI
         result.final_url = page.url
         await steps.capture_document()
         _raise_if_navigated_to_refusal(page, guard)  # it may have tried again while we captured
-    await _keep_favicon(context, guard, config, result)
+    await _keep_favicon(job)
 
 
 def _raise_if_navigated_to_refusal(page: Page, guard: RequestGuard) -> None:
@@ -148,17 +193,30 @@ def _raise_if_navigated_to_refusal(page: Page, guard: RequestGuard) -> None:
         raise CaptureRefused(f"the page tried to open {refusal.url}: {refusal.reason}")
 
 
-async def _capture_file(context: BrowserContext, guard: RequestGuard, config: CaptureConfig,
-                        result: CaptureResult) -> None:
+async def _fetch(job: Job, url: str, max_bytes: int, timeout_s: float) -> download.Fetched:
+    """A download beside the page, with the context's cookies, through the job's exit."""
+    headers = {"user-agent": job.user_agent, "accept": "*/*"}
+    try:
+        cookies = await job.context.cookies(url)
+    except PlaywrightError:
+        cookies = []
+    if cookies:
+        headers["cookie"] = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+    return await download.fetch(job.exit, url, max_bytes, timeout_s, headers)
+
+
+async def _capture_file(job: Job) -> None:
     """A URL the browser downloads instead of showing: keep it when it is a PDF or an image."""
+    config, result = job.config, job.result
     tick = time.perf_counter()
-    fetched = await guarded_fetch(context, guard, result.url, config.asset_max_bytes, config.nav_timeout_s)
+    fetched = await _fetch(job, result.url, config.asset_max_bytes, config.nav_timeout_s)
     result.timings["download"] = time.perf_counter() - tick
     result.final_url, result.http_status, result.content_type = fetched.url, fetched.status, fetched.content_type
     raise_for_status(fetched.status, fetched.url)
     media = extract.media_type(fetched.content_type)
     if fetched.body is None:
-        raise CapturePermanentError(f"the file at {result.url} is larger than the {config.asset_max_bytes} byte cap")
+        what = "PDF" if media == "application/pdf" else "image" if media.startswith("image/") else "file"
+        raise CapturePermanentError(f"the {what} is larger than {download.size_in_words(config.asset_max_bytes)}")
     if media == "application/pdf" or fetched.body.startswith(b"%PDF-"):
         await _keep_pdf(fetched.body, config, result)
     elif media.startswith("image/"):
@@ -190,15 +248,15 @@ async def _keep_image(body: bytes | None, config: CaptureConfig, result: Capture
                 config.asset_max_bytes)
 
 
-async def _keep_favicon(context: BrowserContext, guard: RequestGuard, config: CaptureConfig,
-                        result: CaptureResult) -> None:
+async def _keep_favicon(job: Job) -> None:
+    config, result = job.config, job.result
     base = result.final_url or result.url
     if not base.startswith(("http://", "https://")):
         return
     url = result.favicon_url or urljoin(base, "/favicon.ico")
     tick = time.perf_counter()
     try:
-        fetched = await guarded_fetch(context, guard, url, config.favicon_max_bytes, min(5.0, config.step_timeout_s))
+        fetched = await _fetch(job, url, config.favicon_max_bytes, min(5.0, config.step_timeout_s))
     except CaptureRefused as exc:
         result.notes.append(f"favicon not kept: {exc}")
         result.favicon_url = ""
@@ -215,7 +273,12 @@ async def _keep_favicon(context: BrowserContext, guard: RequestGuard, config: Ca
         result.keep("favicon", fetched.body, config.favicon_max_bytes)
 
 
-def _note_refusals(guard: RequestGuard, result: CaptureResult) -> None:
-    if guard.refusals:
-        shown = ", ".join(sorted({r.url for r in guard.refusals})[:5])
-        result.notes.append(f"blocked {len(guard.refusals)} request(s) to addresses that are not allowed: {shown}")
+def _note_refusals(job: Job) -> None:
+    urls = {r.url for r in job.guard.refusals} | {r.target for r in job.exit.refusals}
+    count = len(job.guard.refusals) + len(job.exit.refusals)
+    if urls:
+        shown = ", ".join(sorted(urls)[:5])
+        job.result.notes.append(f"blocked {count} request(s) to addresses that are not allowed: {shown}")
+    if job.exit.oversize:
+        job.result.notes.append(f"{len(job.exit.oversize)} response(s) cut at the "
+                                f"{download.size_in_words(job.config.asset_max_bytes)} cap")

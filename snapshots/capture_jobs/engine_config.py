@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from snapshots.capture.config import CaptureConfig
 
@@ -30,6 +31,8 @@ def build_capture_config(**overrides) -> CaptureConfig:
         "chromium_path": chromium_path(),
         "allowed_private": list(settings.LINKSHOT_ALLOWED_PRIVATE_HOSTS),
         "asset_max_bytes": settings.LINKSHOT_ASSET_MAX_BYTES,
+        # The capture's egress proxy resolves names with the same resolver the web side checks with.
+        "resolver": import_string(settings.LINKSHOT_DNS_RESOLVER),
         **overrides,
     })
     soft = settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT

@@ -1,6 +1,12 @@
 """Serving captured assets. Captured pages are hostile: HTML is sandboxed into an opaque origin
 (no scripts, no access to the app's cookies or API), nothing is content-sniffed, and archives are
-downloads rather than documents the browser would render on the app's origin."""
+downloads rather than documents the browser would render on the app's origin.
+
+Viewing a snapshot must not call home either: the captured HTML still names its site's images,
+styles and fonts (and may carry a <base> pointing at the attacker), so the policy lets it load only
+what it carries inline or as data: URLs. A snapshot keeps no copies of those subresources, so
+there is nothing of its own to allow beyond that.
+"""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
@@ -11,11 +17,14 @@ from django.views.decorators.http import require_safe
 
 from config.access import get_owned_or_404
 from snapshots.models import Link, Snapshot
+from snapshots.replay import html as replay_html
 from snapshots.replay import signing
 from snapshots.replay.asset_types import ASSET_NAMES, DOWNLOAD_ASSETS, content_type_for
 
 # No allow-* tokens: scripts, forms, popups and same-origin access are all off for captured content.
-SANDBOX_CSP = "sandbox"
+# Nothing is fetched from anywhere: inline styles and data: images and fonts only; <base> ignored.
+SANDBOX_CSP = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline' data:; font-src data:; "
+               "media-src data:; base-uri 'none'; form-action 'none'")
 
 
 @require_safe
@@ -49,7 +58,12 @@ def signed_snapshot_asset(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def asset_response(snapshot: Snapshot, asset: str) -> HttpResponse:
-    response = _text_response(snapshot) if asset == "text" else _file_response(snapshot, asset)
+    if asset == "text":
+        response = _text_response(snapshot)
+    elif asset == "html":
+        response = _html_response(snapshot)
+    else:
+        response = _file_response(snapshot, asset)
     response["Content-Security-Policy"] = SANDBOX_CSP
     response["X-Content-Type-Options"] = "nosniff"
     # Links inside a captured page must not leak the snapshot URL (or its token) to other sites.
@@ -66,14 +80,25 @@ def _text_response(snapshot: Snapshot) -> HttpResponse:
     return HttpResponse(snapshot.text, content_type="text/plain; charset=utf-8")
 
 
-def _file_response(snapshot: Snapshot, asset: str) -> FileResponse:
+def _html_response(snapshot: Snapshot) -> HttpResponse:
+    with _open_asset(snapshot, "html") as handle:
+        data = handle.read()
+    return HttpResponse(replay_html.neutralised(data), content_type="text/html; charset=utf-8")
+
+
+def _open_asset(snapshot: Snapshot, asset: str):
     field = getattr(snapshot, asset)
     if not field:
         raise Http404("This snapshot did not keep that asset.")
     try:
-        handle = field.open("rb")
+        return field.open("rb")
     except FileNotFoundError:
         raise Http404("The stored file of this asset is missing.") from None
+
+
+def _file_response(snapshot: Snapshot, asset: str) -> FileResponse:
+    field = getattr(snapshot, asset)
+    handle = _open_asset(snapshot, asset)
     download = asset in DOWNLOAD_ASSETS
     extension = field.name.rsplit(".", 1)[-1]
     return FileResponse(handle, content_type=content_type_for(field.name), as_attachment=download,

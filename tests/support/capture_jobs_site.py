@@ -9,6 +9,7 @@ import threading
 
 from snapshots.capture import CaptureConfig
 from snapshots.capture_jobs.engine_config import chromium_path
+from tests.support import offline_dns
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import Handler, LoopbackServer, page, send
 
@@ -70,6 +71,7 @@ def capture_config(site: Site, **overrides) -> CaptureConfig:
     values = {
         "chromium_path": chromium_path(),
         "allowed_private": site.allowed_private, "extra_chromium_args": list(TEST_CHROMIUM_ARGS),
+        "resolver": offline_dns.getaddrinfo,
         "job_timeout_s": 20.0, "nav_timeout_s": 10.0, "keep_pdf": True, "keep_mhtml": True,
     }
     return CaptureConfig(**{**values, **overrides})

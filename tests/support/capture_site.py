@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from snapshots.capture import CaptureConfig
 from snapshots.capture_jobs.engine_config import chromium_path
+from tests.support import offline_dns
 from tests.support.pageserver import (
     LoopbackServer, blob, never_finishes, page, pdf_with_text, png_bytes, redirect,
 )
 
 # A Chromium safety net for tests: host names resolve nowhere and non-loopback traffic goes to a
-# dead proxy, so a guard bug cannot reach beyond this machine.
+# dead proxy, so a guard bug cannot reach beyond this machine. With the egress proxy on (the
+# default) the capture replaces the proxy and resolver switches with its own, and its resolver in
+# tests is offline_dns (IP literals and localhost only), so nothing leaves the machine either way.
 TEST_CHROMIUM_ARGS = [
     "--no-sandbox",
     # 127.0.0.2 is excluded too so the far canary is really reachable and its silence means something.
@@ -105,7 +108,8 @@ def build_site(site: LoopbackServer, far: LoopbackServer, near: LoopbackServer) 
 def capture_config(site: LoopbackServer, **overrides) -> CaptureConfig:
     values = dict(
         chromium_path=chromium_path(), allowed_private=[f"127.0.0.1:{site.port}"], extra_chromium_args=TEST_CHROMIUM_ARGS,
-        nav_timeout_s=8, dom_timeout_s=4, network_quiet_cap_s=1.5, step_timeout_s=4, job_timeout_s=30,
+        resolver=offline_dns.getaddrinfo, nav_timeout_s=8, dom_timeout_s=4, network_quiet_cap_s=1.5, step_timeout_s=4,
+        job_timeout_s=30,
     )
     values.update(overrides)
     return CaptureConfig(**values)

@@ -6,6 +6,7 @@ prove a captured page never reached it. Nothing here listens beyond loopback.
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,17 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    accepts = 0
+
+    def get_request(self):
+        """Count every TCP connection accepted, so a test can prove none was even opened."""
+        connection = super().get_request()
+        self.accepts += 1
+        return connection
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
 
 
 @dataclass
@@ -27,6 +39,7 @@ class LoopbackServer:
     host: str = "127.0.0.1"
     routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    port: int = 0  # 0: any free port; a fixed one lets a canary share the site's port on another address
 
     def __post_init__(self) -> None:
         owner = self
@@ -46,13 +59,24 @@ class LoopbackServer:
             do_POST = do_GET
 
         self.stopping = threading.Event()
-        self._server = _Server((self.host, 0), RequestHandler)
+        server_class = _Server6 if ":" in self.host else _Server
+        self._server = server_class((self.host, self.port), RequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     def url(self, path: str = "/") -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{path}"
+
+    @property
+    def accepts(self) -> int:
+        """TCP connections accepted so far (a refused request must not even open one)."""
+        return self._server.accepts
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self._server.accepts = 0
 
     def close(self) -> None:
         self.stopping.set()
@@ -127,3 +151,32 @@ def wait_for_requests(server: LoopbackServer, settle_s: float = 0.3) -> list[str
     """The requests a server got, after letting in-flight ones arrive."""
     time.sleep(settle_s)
     return list(server.requests)
+
+
+def chunked_stream(content_type: str, total_bytes: int, sent: list[int], head: bytes = b"") -> Handler:
+    """A chunked answer of total_bytes made up as it goes (nothing that size is held in memory).
+
+    Appends to sent how many body bytes went out before the reader stopped taking them.
+    """
+    chunk = b"0" * 65536
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        written = 0
+        try:
+            handler.protocol_version = "HTTP/1.1"
+            handler.send_response(200)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            while written < total_bytes:
+                data = head if written == 0 and head else chunk
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                written += len(data)
+            handler.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            sent.append(written)
+
+    return handle

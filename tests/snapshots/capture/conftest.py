@@ -1,10 +1,12 @@
-"""Fixtures of the capture engine tests: the canned loopback site, its two canaries, one Capturer."""
+"""Fixtures of the capture engine tests: the canned loopback site, its two canaries, one Capturer;
+the hostile egress site with its canaries and DNS server, and a Capturer behind the egress proxy."""
 from __future__ import annotations
 
 import pytest
 
 from snapshots.capture import Capturer
 from tests.support.capture_site import build_site, capture_config
+from tests.support.egress_site import EgressSite, egress_config
 from tests.support.pageserver import LoopbackServer
 
 
@@ -27,5 +29,19 @@ def site(servers):
 @pytest.fixture(scope="session")
 def capturer(site):
     engine = Capturer(capture_config(site))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def egress_site():
+    site = EgressSite()
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="module")
+def egress_capturer(egress_site):
+    engine = Capturer(egress_config(egress_site))
     yield engine
     engine.close()

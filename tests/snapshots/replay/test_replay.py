@@ -13,6 +13,7 @@ from snapshots.capture_jobs.engine_config import chromium_path
 from snapshots.links.shown import latest_snapshot, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
 from snapshots.replay import signing
+from snapshots.replay.html import neutralised
 from tests.support.capture_jobs_site import Site
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import page, png_bytes
@@ -57,7 +58,10 @@ def asset_url(snapshot: Snapshot, asset: str) -> str:
 
 
 def assert_locked_down(response) -> None:
-    assert response["Content-Security-Policy"] == "sandbox"  # no allow-scripts, no allow-same-origin
+    policy = [part.strip() for part in response["Content-Security-Policy"].split(";")]
+    assert policy[0] == "sandbox"  # no allow-scripts, no allow-same-origin
+    assert "default-src 'none'" in policy and "base-uri 'none'" in policy
+    assert "img-src data:" in policy  # nothing from the page's site or anyone else's
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
@@ -140,7 +144,7 @@ def test_html_moves_to_the_snapshot_origin_with_a_short_lived_token(alice_client
     response = Client().get(target.path, HTTP_HOST=snapshot_origin, secure=True)
     assert response.status_code == 200
     assert_locked_down(response)
-    assert b"Hostile page" in b"".join(response.streaming_content)
+    assert b"Hostile page" in response.content
     # Images stay on the app origin.
     assert alice_client.get(asset_url(captured, "screenshot")).status_code == 200
 
@@ -199,7 +203,25 @@ def site():
     served.close()
 
 
-def open_in_chromium(url: str, cookie: dict | None = None) -> str | None:
+def calling_home_html(canary: str) -> str:
+    """A captured page whose markup still points at its site: <base>, images, styles, hints, refresh."""
+    return f"""<!doctype html><html><head><title>Calls home</title><base href="{canary}/base/">
+<link rel="stylesheet" href="{canary}/style.css"><link rel="icon" href="{canary}/icon.ico">
+<link rel="preload" as="image" href="{canary}/preload.png"><link rel="prefetch" href="{canary}/prefetch">
+<link rel="preconnect" href="{canary}"><link rel="dns-prefetch" href="{canary}">
+<meta http-equiv="refresh" content="1;url={canary}/refresh">
+<style>@import url("{canary}/import.css"); @font-face {{ font-family: f; src: url("{canary}/font.woff"); }}
+body {{ font-family: f; background: url("{canary}/background.png"); }}</style></head>
+<body><h1>Calls home</h1><img src="{canary}/img.png"><img src="relative.png" srcset="{canary}/srcset.png 2x">
+<picture><source srcset="{canary}/source.png"><img src="{canary}/picture.png"></picture>
+<video poster="{canary}/poster.png" src="{canary}/video.mp4"></video><audio src="{canary}/audio.mp3"></audio>
+<iframe src="{canary}/frame"></iframe><iframe srcdoc="<img src={canary}/srcdoc.png>"></iframe>
+<object data="{canary}/object"></object><embed src="{canary}/embed">
+<input type="image" src="{canary}/input.png"><svg><image href="{canary}/svg.png"/></svg>
+<form action="{canary}/form"><button>go</button></form></body></html>"""
+
+
+def open_in_chromium(url: str, cookie: dict | None = None, linger_ms: int = 700) -> str | None:
     """Load ``url`` in real Chromium and return whether the page's own script marked the body."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=TEST_CHROMIUM_ARGS)
@@ -209,7 +231,7 @@ def open_in_chromium(url: str, cookie: dict | None = None) -> str | None:
                 context.add_cookies([cookie])
             tab = context.new_page()
             tab.goto(url, wait_until="load")
-            tab.wait_for_timeout(700)  # time for the page's fetch and beacons, had they run
+            tab.wait_for_timeout(linger_ms)  # time for the page's fetch and beacons, had they run
             return tab.evaluate("document.body.dataset.ran || null")
         finally:
             browser.close()
@@ -235,3 +257,32 @@ def test_captured_script_cannot_read_cookies_or_call_the_api(live_server, alice_
 
     assert ran is None  # the sandbox kept the script from running at all
     assert site.canary.requests == []  # no cookie, no API answer left the page
+
+
+@pytest.mark.chromium
+@pytest.mark.django_db(transaction=True)
+def test_viewing_captured_html_makes_no_request_to_any_other_origin(live_server, alice_client, alice, site):
+    link = Link.objects.create(user=alice, url="https://example.org/calls-home")
+    canary = site.canary.url("").rstrip("/")
+    snapshot = store(Snapshot.objects.create(link=link, status=S.DONE), {"html": calling_home_html(canary).encode()})
+    app = live_server.url.replace("localhost", "127.0.0.1")
+    cookie = {"name": "sessionid", "value": alice_client.cookies["sessionid"].value, "url": app}
+
+    # Control: the same markup served without the policy calls the canary.
+    site.canary.routes["/control"] = page(calling_home_html(canary))
+    open_in_chromium(site.canary.url("/control"), linger_ms=300)
+    assert len(set(site.canary.requests)) > 5
+    site.canary.reset()
+
+    open_in_chromium(app + asset_url(snapshot, "html"), cookie, linger_ms=1500)  # past the 1 s refresh
+
+    assert site.canary.requests == [] and site.canary.accepts == 0
+
+
+def test_replayed_html_loses_base_refresh_and_frame_sources():
+    out = neutralised('<html><head><base href="http://evil.example/"><meta http-equiv="Refresh" content="0;url=x">'
+                      '<meta charset="utf-8"><title>Café</title></head><body><iframe src="http://evil.example/f">'
+                      '</iframe><iframe srcdoc="<b>x</b>"></iframe><object data="http://evil.example/o"></object>'
+                      '<p>kept</p></body></html>'.encode())
+    assert b"evil.example" not in out and b"srcdoc" not in out and b"Refresh" not in out
+    assert "<title>Café</title>".encode() in out and b"<p>kept</p>" in out and out.count(b"<iframe") == 2
