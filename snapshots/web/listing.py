@@ -173,7 +173,7 @@ class LinkRow:
     @property
     def analysing(self) -> bool:
         """Its suggestions may change soon. A running capture is left out: the status slot polls
-        then, and brings the tags along when the capture ends (snapshots.views.link_status)."""
+        then, and brings the tags along when the capture ends (snapshots.web.views.link_status)."""
         return awaiting_suggestions(self.analysis, self.latest, capture_active=False)
 
     @cached_property
