@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from snapshots import list_cache
+from snapshots import claimants, list_cache
 from snapshots.asset_types import FILE_ASSETS, asset_extension
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.result import CaptureResult
@@ -51,14 +51,26 @@ def stale_before() -> datetime:
 def claim(snapshot_id: int) -> Snapshot | None:
     """Mark the snapshot running and count the attempt; None when it is not ours to capture."""
     claimable = Q(status=S.PENDING) | Q(status=S.RUNNING, started_at__lt=stale_before())
+    gone = _gone_claimant(snapshot_id)
+    if gone:
+        log.warning("snapshot %s: its capture process %s is gone; taking it over", snapshot_id, gone)
+        claimable |= Q(status=S.RUNNING, claimed_by=gone)
     claimed = (Snapshot.objects.filter(claimable, pk=snapshot_id)
-               .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None))
+               .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None,
+                       claimed_by=claimants.current()))
     if claimed != 1:
         return None
     snapshot = Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
     if snapshot is not None:
         _status_shown(snapshot)
     return snapshot
+
+
+def _gone_claimant(snapshot_id: int) -> str | None:
+    """The running row's claimant when that process is known to be dead (a killed worker child)."""
+    running = Snapshot.objects.filter(pk=snapshot_id, status=S.RUNNING).exclude(claimed_by="")
+    claimant = running.values_list("claimed_by", flat=True).first()
+    return claimant if claimant and claimants.is_gone(claimant) else None
 
 
 def run_capture(snapshot_id: int, capturer) -> Outcome:

@@ -48,9 +48,12 @@ def pending_with_lost_message() -> list[int]:
     A broker outage at commit time or a purged queue leaves such rows; re-sending is safe because
     the capture claims its row atomically and a duplicate message does nothing.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    # Never sent (the broker was down at save time): no need to wait as long as for a lost one.
+    unsent_cutoff = now - timedelta(seconds=settings.LINKSHOT_UNSENT_RESEND_AFTER_S)
     lost = Snapshot.objects.filter(status=S.PENDING).filter(
-        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=unsent_cutoff)
     )
     ids = list(lost.values_list("pk", flat=True)[: settings.LINKSHOT_RECAPTURE_BATCH])
     if ids:

@@ -54,6 +54,8 @@ class Snapshot(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the capture message was last sent; a pending row whose message was lost is re-sent.
     queued_at = models.DateTimeField(null=True, blank=True)
+    # The process capturing it (snapshots/claimants.py): a redelivered message takes over from a dead one.
+    claimed_by = models.CharField(max_length=255, blank=True)
 
     # What the page said about itself.
     final_url = models.CharField(max_length=MAX_URL_LENGTH, blank=True)

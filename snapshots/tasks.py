@@ -7,6 +7,8 @@ and the beat job below that re-queues captures whose worker died.
 """
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 from django.db import transaction
@@ -15,6 +17,8 @@ from django.utils import timezone
 from snapshots import capture, capture_runner, capture_schedule
 from snapshots.capture_settings import build_capture_config
 from snapshots.models import Snapshot
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="snapshots.capture_snapshot", queue="capture",
@@ -52,8 +56,14 @@ def _enqueue_after_commit(make_ids) -> int:
 
 def send_capture(snapshot_id: int) -> None:
     """Send one capture message and note when, so a lost message can be noticed and re-sent."""
-    Snapshot.objects.filter(pk=snapshot_id).update(queued_at=timezone.now())
-    capture_snapshot.delay(snapshot_id)
+    sent = Snapshot.objects.filter(pk=snapshot_id)
+    sent.update(queued_at=timezone.now())
+    try:
+        capture_snapshot.delay(snapshot_id)
+    except Exception as exc:  # broker down or hung: the save stands, the beat job sends it later
+        sent.update(queued_at=None)
+        log.warning("could not send the capture of snapshot %s (%s: %s); it stays pending and is "
+                    "sent again once the broker answers", snapshot_id, type(exc).__name__, exc)
 
 
 def send_capture_on_commit(snapshot_id: int) -> None:

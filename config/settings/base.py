@@ -187,6 +187,8 @@ LINKSHOT_CAPTURE_RETRY_BASE_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_BASE_SECON
 LINKSHOT_CAPTURE_RETRY_MAX_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_MAX_SECONDS", 600)
 # A pending capture whose message has not been picked up for this long is sent again.
 LINKSHOT_PENDING_RESEND_AFTER_S = env_int("LINKSHOT_PENDING_RESEND_AFTER_S", 900)
+# A pending capture whose message could not be sent at all (broker down) is sent again after this.
+LINKSHOT_UNSENT_RESEND_AFTER_S = env_int("LINKSHOT_UNSENT_RESEND_AFTER_S", 60)
 LINKSHOT_RECAPTURE_BATCH = env_int("LINKSHOT_RECAPTURE_BATCH", 200)  # per person per scheduler run
 LINKSHOT_BROKER_VISIBILITY_TIMEOUT = env_int("LINKSHOT_BROKER_VISIBILITY_TIMEOUT", 3600)
 if not 0 < LINKSHOT_CAPTURE_SOFT_TIME_LIMIT < LINKSHOT_CAPTURE_TIME_LIMIT:
@@ -196,8 +198,19 @@ if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSH
                       "LINKSHOT_CAPTURE_RETRY_MAX_SECONDS, or running captures get delivered twice")
 if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
+# A Redis that hangs (stopped, swapping, half-open connection) must not hold a save or a page:
+# every broker socket gives up after a few seconds and a send is tried twice at most. A capture
+# whose message could not be sent stays pending and the beat job sends it again.
+LINKSHOT_BROKER_SOCKET_TIMEOUT = env_int("LINKSHOT_BROKER_SOCKET_TIMEOUT", 2)
+CELERY_BROKER_CONNECTION_TIMEOUT = LINKSHOT_BROKER_SOCKET_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT,
+        "socket_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
+    }
 CELERY_TASK_ROUTES = {
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},
