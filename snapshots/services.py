@@ -38,6 +38,11 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
     return SaveResult(link=link, created=created)
 
 
+def checked_url(raw: str) -> str:
+    """The normalised URL, refused (ValidationError) when captures may not reach it."""
+    return _checked_url(raw)
+
+
 def _checked_url(raw: str) -> str:
     """The normalised URL, refused (ValidationError on "url") when captures may not reach it."""
     normalized = normalize_url(raw)
