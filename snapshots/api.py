@@ -18,6 +18,7 @@ from config.api_parsers import API_PARSERS
 from snapshots import jobs, replay_signing, replay_views, services
 from snapshots.asset_types import ASSET_NAMES
 from snapshots.assets import has_asset
+from snapshots.listing import MAX_TAG_FILTERS
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
 from snapshots.serializers import (
@@ -37,6 +38,13 @@ _FALSE = {"0", "false", "no", "off"}
 class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        notes = getattr(self.request, "linkshot_notes", None)
+        if notes:
+            response.data["notes"] = notes
+        return response
 
 
 def parse_flag(request: Request, name: str) -> bool | None:
@@ -59,11 +67,23 @@ def text_params(request: Request, name: str) -> list[str]:
     return [value for value in values if value]
 
 
+def capped_tag_filters(request: Request) -> list[str]:
+    """?tag= values, each once, at most MAX_TAG_FILTERS like the web list; the list says when it capped."""
+    distinct: dict[str, str] = {}
+    for tag in text_params(request, "tag"):
+        distinct.setdefault(tag.casefold(), tag)
+    tags = list(distinct.values())
+    if len(tags) > MAX_TAG_FILTERS:
+        request.linkshot_notes = [f"Only the first {MAX_TAG_FILTERS} of the {len(tags)} tag filters were "
+                                  "applied."]
+    return tags[:MAX_TAG_FILTERS]
+
+
 def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     """Apply ?q= (search syntax), ?tag= (repeatable, ANDed, case-insensitive) and the flags."""
     for query in text_params(request, "q")[-1:]:
         links = search_links(links, query)
-    for tag in text_params(request, "tag"):
+    for tag in capped_tag_filters(request):
         links = links.filter(tags__name__iexact=tag)
     for flag in ("archived", "unread"):
         value = parse_flag(request, flag)
