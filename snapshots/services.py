@@ -76,12 +76,16 @@ def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> 
         if Link.objects.filter(user=link.user, url=fields["url"]).exclude(pk=link.pk).exists():
             raise ValidationError({"url": "You have already saved this URL as another link."})
     tags = get_or_create_tags(link.user, tag_names) if tag_names is not None else None
-    with transaction.atomic():
-        for name, value in fields.items():
-            setattr(link, name, value)
-        link.save()
-        if tags is not None:
-            link.tags.set(tags)
+    try:
+        with transaction.atomic():
+            for name, value in fields.items():
+                setattr(link, name, value)
+            link.save()
+            if tags is not None:
+                link.tags.set(tags)
+    except IntegrityError:  # another request saved this URL between the check and the save
+        link.refresh_from_db()
+        raise ValidationError({"url": "You have already saved this URL as another link."}) from None
     return link
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.access import get_owned_or_404, owned_by
 from snapshots import jobs, list_cache, services
+from snapshots.add_prefill import prefill_from, saved_link_for
 from snapshots.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
@@ -105,6 +106,9 @@ def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListR
 def link_add(request: HttpRequest) -> HttpResponse:
     # GET parameters prefill the form, so a bookmarklet can open /add/?url=...&title=...
     initial = {name: request.GET.get(name, "") for name in ("url", "title", "description")}
+    saved = saved_link_for(request.user, initial["url"]) if request.method == "GET" else None
+    if saved is not None:
+        initial = prefill_from(saved, initial)
     form = LinkForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -120,7 +124,7 @@ def link_add(request: HttpRequest) -> HttpResponse:
                 return redirect("link-detail", pk=result.link.pk)
             messages.success(request, "Link saved. Its snapshot is being captured.")
             return redirect("link-list")
-    return render(request, "snapshots/link_form.html", {"form": form, "adding": True})
+    return render(request, "snapshots/link_form.html", {"form": form, "adding": True, "saved": saved})
 
 
 def _duration(snapshot: Snapshot) -> float | None:

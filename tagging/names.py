@@ -26,10 +26,15 @@ def clean_tag_name(raw: str) -> str:
 
 
 def clean_tag_names(raw_names: list[str]) -> list[str]:
-    """Clean a list of names, dropping case-insensitive duplicates but keeping first spellings."""
+    """Clean a list of names, dropping case-insensitive duplicates but keeping first spellings.
+
+    Empty entries ("a, , b" in the form, "" in the API) are skipped: one rule for every way in.
+    """
     seen: set[str] = set()
     result = []
     for raw in raw_names:
+        if isinstance(raw, str) and not raw.strip():
+            continue
         name = clean_tag_name(raw)
         if name.lower() not in seen:
             seen.add(name.lower())
@@ -39,4 +44,4 @@ def clean_tag_names(raw_names: list[str]) -> list[str]:
 
 def split_tag_string(text: str) -> list[str]:
     """Split the comma-separated tag field of the web form (empty pieces ignored)."""
-    return clean_tag_names([piece for piece in text.split(",") if piece.strip()])
+    return clean_tag_names(text.split(","))

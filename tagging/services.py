@@ -42,21 +42,25 @@ def _create_tag(user, name: str) -> Tag:
 
 def create_tag(user, raw_name: str) -> Tag:
     name = clean_tag_name(raw_name)
-    if Tag.objects.filter(user=user, name__iexact=name).exists():
-        raise ValidationError({"name": f"You already have a tag named {name!r}."})
+    existing = tags_named(user, [name]).first()
+    if existing is not None:
+        raise ValidationError({"name": f"You already have this tag: “{existing.name}”."})
     return _create_tag(user, name)
 
 
 def rename_tag(tag: Tag, raw_name: str) -> Tag:
     name = clean_tag_name(raw_name)
-    clash = Tag.objects.filter(user=tag.user, name__iexact=name).exclude(pk=tag.pk).first()
-    if clash is not None:
-        raise ValidationError(
-            {"name": f"You already have a tag named {clash.name!r}; merge into it instead of renaming."}
-        )
-    tag.name = name
-    tag.save(update_fields=["name"])
-    return tag
+    clash = tags_named(tag.user, [name]).exclude(pk=tag.pk).first()
+    if clash is None:
+        try:
+            with transaction.atomic():
+                tag.name = name
+                tag.save(update_fields=["name"])
+                return tag
+        except IntegrityError:  # taken by another request between the check and the save
+            clash = tags_named(tag.user, [name]).exclude(pk=tag.pk).first()
+    shown = clash.name if clash is not None else name
+    raise ValidationError({"name": f"You already have a tag named “{shown}”; merge into it instead of renaming."})
 
 
 @transaction.atomic
