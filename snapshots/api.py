@@ -19,6 +19,7 @@ from snapshots import jobs, replay_signing, replay_views, services
 from snapshots.asset_types import ASSET_NAMES
 from snapshots.assets import has_asset
 from snapshots.listing import MAX_TAG_FILTERS
+from tagging.names import tag_key
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
 from snapshots.serializers import (
@@ -71,7 +72,7 @@ def capped_tag_filters(request: Request) -> list[str]:
     """?tag= values, each once, at most MAX_TAG_FILTERS like the web list; the list says when it capped."""
     distinct: dict[str, str] = {}
     for tag in text_params(request, "tag"):
-        distinct.setdefault(tag.casefold(), tag)
+        distinct.setdefault(tag_key(tag), tag)
     tags = list(distinct.values())
     if len(tags) > MAX_TAG_FILTERS:
         request.linkshot_notes = [f"Only the first {MAX_TAG_FILTERS} of the {len(tags)} tag filters were "
@@ -84,7 +85,7 @@ def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     for query in text_params(request, "q")[-1:]:
         links = search_links(links, query)
     for tag in capped_tag_filters(request):
-        links = links.filter(tags__name__iexact=tag)
+        links = links.filter(tags__name_key=tag_key(tag))
     for flag in ("archived", "unread"):
         value = parse_flag(request, flag)
         if value is not None:

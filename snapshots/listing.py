@@ -20,6 +20,7 @@ from snapshots.assets import snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
 from snapshots.search import search_links
 from tagging.models import Tag
+from tagging.services import tags_named
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
@@ -92,7 +93,7 @@ def _filter_by_tags(links: QuerySet[Link], user, names: list[str]) -> QuerySet[L
     """
     through = Link.tags.through
     for name in names:
-        tag_id = Tag.objects.filter(user=user, name__iexact=name).values_list("pk", flat=True).first()
+        tag_id = tags_named(user, [name]).values_list("pk", flat=True).first()
         if tag_id is None:
             return links.none()  # an unknown tag matches nothing: no need to look at any link
         tagged = through.objects.filter(tag_id=tag_id)

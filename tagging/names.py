@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
 MAX_TAG_LENGTH = 64
 _WHITESPACE = re.compile(r"\s+")
+
+
+def tag_key(name: str) -> str:
+    """The form two spellings of one tag share: NFC-composed and case-folded ("ÉTÉ", "été", "Straße"/"STRASSE").
+
+    Computed in Python and stored, so SQLite (whose lower() folds only ASCII) and Postgres agree.
+    """
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def clean_tag_name(raw: str) -> str:
@@ -36,8 +45,8 @@ def clean_tag_names(raw_names: list[str]) -> list[str]:
         if isinstance(raw, str) and not raw.strip():
             continue
         name = clean_tag_name(raw)
-        if name.lower() not in seen:
-            seen.add(name.lower())
+        if tag_key(name) not in seen:
+            seen.add(tag_key(name))
             result.append(name)
     return result
 

@@ -1,7 +1,6 @@
 """Per-database full-text filters; both take terms already cut into words (query.words)."""
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 from django.db import connections
@@ -9,6 +8,7 @@ from django.db.models import BooleanField, Exists, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
 
 from snapshots.search.index import LINK_TABLE, PG_COLUMN, PG_CONFIG, SQLITE_TABLE
+from tagging.names import tag_key
 
 Term = list[str]  # the words of one term, in order
 Filter = Callable[[QuerySet, list[Term], list[Term]], QuerySet]
@@ -22,10 +22,9 @@ def with_tag(links: QuerySet, name: str) -> QuerySet:
     """Links carrying a tag of that name (any case); several calls AND without duplicate rows."""
     through = links.model.tags.through
     tag_model = links.model.tags.field.related_model
-    # A regex rather than iexact: SQLite's LIKE folds only ASCII case, its REGEXP (Python's re)
-    # folds all. Tags are few, so their ids are fetched first.
-    tag_ids = list(tag_model.objects.using(links.db).filter(name__iregex=f"^{re.escape(name)}$")
-                   .values_list("pk", flat=True))
+    # The stored case-folded key (tagging.names.tag_key) folds alike on every database.
+    # Tags are few, so their ids are fetched first.
+    tag_ids = list(tag_model.objects.using(links.db).filter(name_key=tag_key(name)).values_list("pk", flat=True))
     if not tag_ids:
         return links.none()
     tagged = through.objects.using(links.db).filter(tag_id__in=tag_ids)
