@@ -90,9 +90,9 @@ def run_capture(snapshot_id: int, capturer) -> Outcome:
     except CaptureRefused as exc:
         return _fail(snapshot, f"Refused: {exc}")
     except CapturePermanentError as exc:
-        return _fail(snapshot, str(exc))
+        return _fail(snapshot, str(exc), exc.kept)
     except CaptureTransientError as exc:
-        return _retry_or_fail(snapshot, str(exc))
+        return _retry_or_fail(snapshot, str(exc), exc.kept)
     except SoftTimeLimitExceeded:
         return _retry_or_fail(snapshot, f"The capture took longer than {settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT} s.")
     except OSError as exc:  # storage trouble (disk full, S3 hiccup) may pass
@@ -112,10 +112,10 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(capped / 2, capped)
 
 
-def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
+def _retry_or_fail(snapshot: Snapshot, reason: str, kept: CaptureResult | None = None) -> Outcome:
     limit = settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS
     if snapshot.attempts >= limit:
-        return _fail(snapshot, f"{reason} (gave up after {snapshot.attempts} attempts)")
+        return _fail(snapshot, f"{reason} (gave up after {snapshot.attempts} attempts)", kept)
     delay = retry_delay(snapshot.attempts)
     error = f"Attempt {snapshot.attempts} of {limit} failed: {reason} Trying again in about {delay:.0f} s."
     if not _owned(snapshot).update(status=S.PENDING, error=error):
@@ -125,9 +125,15 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
     return Outcome("retry", retry_in=delay)
 
 
-def _fail(snapshot: Snapshot, error: str) -> Outcome:
+def _fail(snapshot: Snapshot, error: str, kept: CaptureResult | None = None) -> Outcome:
+    """Mark the snapshot failed; ``kept`` (an error page as captured) is stored with it."""
     log.warning("snapshot %s failed: %s", snapshot.pk, error)
-    written = _owned(snapshot).update(status=S.FAILED, error=error, finished_at=timezone.now())
+    fields = {}
+    if kept is not None:
+        stored, notes = _store_assets(snapshot, kept)
+        fields = _result_fields(snapshot, kept, stored, notes)
+    written = _owned(snapshot).update(**{**fields, "status": S.FAILED, "error": error,
+                                         "finished_at": timezone.now()})
     _status_shown(snapshot)
     return Outcome("failed" if written else "skipped")
 

@@ -29,7 +29,7 @@ MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not 
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
 # Columns the list and the status badge need; the page text and HTML stay in the database.
 SNAPSHOT_LIST_FIELDS = (
-    "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at",
+    "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at", "http_status",
     "thumbnail", "screenshot", "favicon",
 )
 # Row links are built from one reverse() per URL name and page, not one per row: at 50 rows

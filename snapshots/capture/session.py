@@ -121,8 +121,9 @@ async def _capture_page(context: BrowserContext, page: Page, requests: RequestsI
         raise CaptureTransientError("the browser returned no response for the page")
     result.http_status = response.status
     result.content_type = response.headers.get("content-type", "")
-    raise_for_status(response.status, result.url)
     media = extract.media_type(result.content_type)
+    if response.status >= 400 and media not in ("text/html", "application/xhtml+xml"):
+        raise_for_status(response.status, result.url)
     if media == "application/pdf":
         # The browser shows PDFs in its viewer; the document itself comes from a guarded fetch.
         await _capture_file(context, guard, config, result)
@@ -138,6 +139,8 @@ async def _capture_page(context: BrowserContext, page: Page, requests: RequestsI
         result.final_url = page.url
         await steps.capture_document()
         _raise_if_navigated_to_refusal(page, guard)  # it may have tried again while we captured
+    # An error page (404, 500) is kept as captured: the person sees what the site showed.
+    raise_for_status(response.status, result.url, kept=result)
     await _keep_favicon(context, guard, config, result)
 
 
