@@ -8,6 +8,7 @@ index of index.py: FTS5 on SQLite, a GIN-indexed tsvector on Postgres, with the 
   the last word of each term also matches longer words ("pyth" finds "python", "example.co"
   finds "example.com");
 * case and accents are ignored ("Café" = "cafe");
+* ``a OR b`` matches links matching either term (OR binds the terms next to it);
 * ``-term`` drops links matching the term; ``#tag`` keeps links carrying that tag
   (case-insensitive, several are ANDed);
 * a query without words (empty, or only punctuation) filters nothing.
@@ -28,7 +29,7 @@ def search_links(links: QuerySet, text: str) -> QuerySet:
     parsed = parse_query(text)
     for tag in parsed.tags:
         links = backends.with_tag(links, tag)
-    required = [w for w in (words(term) for term in parsed.terms) if w]
+    required = [group for group in ([w for w in map(words, terms) if w] for terms in parsed.groups) if group]
     excluded = [w for w in (words(term) for term in parsed.excluded) if w]
     if not (required or excluded):
         return links

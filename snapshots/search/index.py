@@ -26,6 +26,8 @@ import logging
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
 
+from snapshots.search.special_tokens import rewrite_sql
+
 logger = logging.getLogger(__name__)
 
 # Pages can be huge; the index covers their beginning. Postgres caps a tsvector at 1 MB, and the
@@ -43,8 +45,8 @@ _INDEXED_COLUMNS = ("title", "description", "notes", "url", "page_text")
 
 
 def _sqlite_document(row: str) -> str:
-    return (f"{row}.title || ' ' || {row}.description || ' ' || {row}.notes || ' ' || {row}.url"
-            f" || ' ' || substr({row}.page_text, 1, {PAGE_TEXT_CHARS})")
+    return rewrite_sql(f"{row}.title || ' ' || {row}.description || ' ' || {row}.notes || ' ' || {row}.url"
+                       f" || ' ' || substr({row}.page_text, 1, {PAGE_TEXT_CHARS})")
 
 
 def _sqlite_changed() -> str:
@@ -83,7 +85,7 @@ CREATE OR REPLACE FUNCTION linkshot_search_document(title text, description text
                                                     url text, page_text text)
 RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT to_tsvector('{PG_CONFIG}'::regconfig, regexp_replace(
-    title || ' ' || description || ' ' || notes || ' ' || url || ' ' || left(page_text, {PAGE_TEXT_CHARS}),
+    {rewrite_sql(f"title || ' ' || description || ' ' || notes || ' ' || url || ' ' || left(page_text, {PAGE_TEXT_CHARS})")},
     '{_PG_PUNCTUATION}', ' ', 'g'))
 $$;
 CREATE OR REPLACE FUNCTION linkshot_link_search_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
