@@ -167,6 +167,7 @@ class LinkRow:
     latest: Snapshot | None = None
     shown: Snapshot | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)
+    snippet: str = ""  # searched words in context (snapshots/search/snippets.py), HTML
 
     @property
     def status(self) -> str:

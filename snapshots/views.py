@@ -26,6 +26,7 @@ from snapshots.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, filter_links, link_row, link_rows, paginate, query_url,
 )
 from snapshots.models import Link, Snapshot
+from snapshots.search.snippets import snippets_for
 from snapshots.templatetags.linkshot_ui import Clock
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListR
     links = filter_links(_user_links(request), request.user, filters).defer("page_text", "notes")
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
+    if filters.query:
+        found = snippets_for([row.link.pk for row in rows], filters.query)
+        for row in rows:
+            row.snippet = found.get(row.link.pk, "")
     # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
     html = render_to_string("snapshots/_rows.html", {"rows": rows, "clock": Clock()}, request, using="jinja2")
     return list_cache.ListRows(html=html, count=len(rows), has_next=page.has_next)
