@@ -89,6 +89,8 @@ def services(port: int, data_dir: Path) -> dict[str, list[str]]:
                 "--workers", str(env_int("LINKSHOT_WEB_WORKERS", WEB_WORKERS)),
                 "--threads", str(env_int("LINKSHOT_WEB_THREADS", WEB_THREADS)),
                 "--access-logfile", "-",
+                # gunicorn's sendfile path logs every file it sends as 0 bytes; assets are small.
+                "--no-sendfile",
                 # gunicorn's default control socket lives in $HOME: one per data dir instead.
                 "--control-socket", str(data_dir / "gunicorn.ctl")],
         "worker": [PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",

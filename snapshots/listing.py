@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -180,6 +181,14 @@ class LinkRow:
     @cached_property
     def urls(self) -> dict[str, str]:
         return self.row_urls.for_link(self.link.pk)
+
+    @cached_property
+    def initial(self) -> str:
+        """The placeholder letter: the title's first, else the host's ("example.com" → "E", not "H" of "https")."""
+        if self.link.title.strip():
+            return self.link.title.strip()[:1].upper()
+        host = urlsplit(self.link.url).hostname or ""
+        return host.removeprefix("www.")[:1].upper() or "?"
 
     @cached_property
     def thumbnail_url(self) -> str:

@@ -295,3 +295,11 @@ def test_bookmarklet_for_a_new_url_opens_a_plain_form(alice_client, alice):
     response = alice_client.get(reverse("link-add") + "?url=https://example.com/new&title=T")
     assert "You already saved" not in response.content.decode()
     assert response.context["form"]["title"].value() == "T"
+
+
+def test_thumbnail_placeholder_letter_comes_from_the_host_not_the_scheme(alice_client, alice):
+    untitled = make_link(alice, "https://www.wikipedia.org/wiki/Linkshot")
+    Snapshot.objects.filter(link=untitled).delete()
+    html = alice_client.get(reverse("link-list")).content.decode()
+    slot = html.split(f'id="status-{untitled.pk}"', 1)[1].split("</a>", 1)[0]
+    assert '<span class="thumb-empty">W</span>' in slot
