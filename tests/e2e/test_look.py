@@ -28,7 +28,7 @@ def test_list_detail_and_form_layout(alice_page: Page, alice, tmp_path):
     page.get_by_role("link", name="A page about Python packaging").click()
     expect(page.locator(".readable")).to_contain_text("An sdist holds the source")
     screenshot = page.get_by_role("img", name="Screenshot of A page about Python packaging")
-    assert screenshot.evaluate("img => img.naturalWidth") == 1280
+    expect(screenshot).to_have_js_property("naturalWidth", 1280)  # once the image has loaded
     page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
 
     page.goto("/add/")
