@@ -41,7 +41,9 @@ def _insert_before(table: str, insert_sql: str, params: list):
 
 def test_rename_into_a_name_taken_meanwhile_is_a_400_naming_the_field(alice_api, alice):
     tag = Tag.objects.create(user=alice, name="old")
-    with _insert_before("tagging_tag", "INSERT INTO tagging_tag (user_id, name) VALUES (%s, %s)", [alice.pk, "new"]):
+    insert = ("INSERT INTO tagging_tag (user_id, name, name_key, created_at) "
+              "VALUES (%s, %s, %s, CURRENT_TIMESTAMP)")
+    with _insert_before("tagging_tag", insert, [alice.pk, "new", "new"]):
         answer = alice_api.patch(f"/api/tags/{tag.pk}/", {"name": "new"}, format="json")
     assert answer.status_code == 400
     assert "“new”" in answer.json()["name"][0]
