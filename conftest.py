@@ -1,5 +1,10 @@
-"""Shared fixtures: named users and their logged-in clients."""
+"""Shared fixtures (named users and their logged-in clients) and the rules that skip tests."""
+from pathlib import Path
+
 import pytest
+from django.db import connection
+
+from snapshots.capture_jobs.engine_config import chromium_path
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -38,3 +43,16 @@ def bob(db):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """One rule for each thing a test may need that this machine may lack, each with its reason."""
+    browser = chromium_path()
+    no_browser = None if Path(browser).exists() else pytest.mark.skip(reason=f"Chromium not found at {browser}")
+    not_postgres = (None if connection.vendor == "postgresql"
+                    else pytest.mark.skip(reason="needs Postgres: runs in the Postgres pass"))
+    for item in items:
+        if no_browser and (item.get_closest_marker("chromium") or item.get_closest_marker("e2e")):
+            item.add_marker(no_browser)
+        if not_postgres and item.get_closest_marker("postgres"):
+            item.add_marker(not_postgres)

@@ -3,6 +3,8 @@ baseline in the same run, batch-1 latency, and the bulk path (stored screenshots
 
     python bench/inference.py [--backends tensorrt torch-cuda onnxruntime] [--json out.json]
     python bench/inference.py --backends torch-cuda --compile-variants cudnn taps --compile-text
+    python bench/inference.py --backends torch-cuda --off-row --aot-static-row --reanalyze 4096 \
+        --bulk-shares 0 0.5 --start-from-cache      (LINKSHOT_TORCH_COMPILE=image=aot: AOT image rows)
 
 GPU backends are timed on device-resident inputs (the model) and batch-1 latency also host to
 host; CPU backends on numpy arrays. Text is timed on token ids already on the device (the
@@ -33,9 +35,9 @@ from inference.backends.registry import available_backends  # noqa: E402
 from inference.export import build_module  # noqa: E402
 from inference.specs import IMAGE, TEXT, random_inputs  # noqa: E402
 from inference.timing import HEADER, Timing, measure  # noqa: E402
+from bench.inference_bulk import bench_bulk, bench_reanalyze, start_from_cache  # noqa: E402
 
 log = logging.getLogger("bench")
-PAGE = Path(__file__).resolve().parents[1] / "tests" / "inference" / "fixtures" / "docs_page.png"
 
 
 def device_name() -> tuple[str, bool]:
@@ -182,41 +184,6 @@ def bench_backend(name: str, models_dir: Path, batches_img, batches_txt, cuda: b
     return rows, p
 
 
-def make_screenshots(folder: Path, count: int, size: tuple[int, int], rng) -> list[Path]:
-    """Varied JPEG screenshots (the real page, shifted, recoloured), as stored thumbnails.
-
-    At most 512 distinct files are written (encoding is slow); the list cycles through them,
-    and every entry is still read and decoded."""
-    from PIL import Image, ImageOps
-
-    page = Image.open(PAGE).convert("RGB")
-    paths = []
-    for i in range(min(count, 512)):
-        dy = int(rng.integers(0, 300))
-        img = page.crop((0, dy, 1280, dy + 500)).resize(size)
-        if i % 3 == 1:
-            img = ImageOps.invert(img)
-        path = folder / f"shot{i:05d}.jpg"
-        img.save(path, "JPEG", quality=85)
-        paths.append(path)
-    return [paths[i % len(paths)] for i in range(count)]
-
-
-def bench_bulk(p: Predictor, name: str, count: int, size: tuple[int, int], rng) -> Timing:
-    from inference.bulk import embed_stored_screenshots
-
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = make_screenshots(Path(tmp), count, size, rng)
-        embed_stored_screenshots(paths[:256], predictor=p)  # warm-up: engines, graphs, decoders
-        start = time.perf_counter()
-        result = embed_stored_screenshots(paths, predictor=p)
-        elapsed = time.perf_counter() - start
-    assert len(result.indices) == count, result.failures
-    row = Timing(f"{name} bulk {size[0]}x{size[1]} jpeg", count, count / elapsed, elapsed * 1000)
-    print(row.row(), flush=True)
-    return row
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--backends", nargs="+", default=None)
@@ -240,6 +207,14 @@ def main() -> int:
                     help="also time eager fp32 image with cudnn.benchmark on (informational)")
     ap.add_argument("--deadline", type=float, default=None, help="seconds after which compile variants are skipped")
     ap.add_argument("--profile", action="store_true", help="print the top GPU kernels of each compiled image variant")
+    ap.add_argument("--bulk-shares", type=float, nargs="*", default=[],
+                    help="also time the 1280x800 bulk path with these CPU shares of each batch (GPU hosts)")
+    ap.add_argument("--reanalyze", type=int, default=0, help="links for the reanalyze-shaped run (0: skip)")
+    ap.add_argument("--start-from-cache", action="store_true",
+                    help="time a fresh process loading torch-cuda from the compiled cache, per bucket")
+    ap.add_argument("--off-row", action="store_true", help="also time torch-cuda without compilation")
+    ap.add_argument("--aot-static-row", action="store_true",
+                    help="also time image batch 256 with a static-shape AOT package (one per bucket)")
     args = ap.parse_args()
     t_start = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -267,10 +242,25 @@ def main() -> int:
             rows += got
         except Exception as exc:  # report and go on with the next backend
             log.exception("backend %s failed: %s", name, exc)
+    if args.off_row and cuda:
+        got, _ = bench_backend("torch-cuda", models_dir, [max(batches_img)] if batches_img else [],
+                               [max(batches_txt)] if batches_txt else [], cuda, args.seconds, rng, refs,
+                               label="torch-cuda+off", compile="off")
+        rows += got
+    if args.aot_static_row and cuda and batches_img:
+        got, _ = bench_backend("torch-cuda", models_dir, [max(batches_img)], [], cuda, args.seconds, rng, refs,
+                               label="torch-cuda+aot-static", compile="aot", aot_shapes="static")
+        rows += got
     bulk_count = args.bulk or (8192 if cuda else 256)
     for name, p in ({} if args.no_bulk else predictors).items():
         for size in ((448, 280), (1280, 800)):
             rows.append(bench_bulk(p, name, bulk_count, size, rng))
+        for share in args.bulk_shares if cuda else []:
+            rows.append(bench_bulk(p, name, bulk_count, (1280, 800), rng, cpu_share=share))
+    for name, p in predictors.items() if args.reanalyze else []:
+        rows.append(bench_reanalyze(p, name, args.reanalyze, rng))
+    if args.start_from_cache and cuda:
+        start_from_cache(models_dir, batches_img, [b for b in batches_txt if b == max(batches_txt)])
     from inference.backends.torch_cuda import DEFAULT_COMPILE_MODE
 
     variants = []

@@ -194,11 +194,10 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
 
 def explain_searches(user) -> None:
     """Log each search's query plan: the full-text index must be where it starts."""
-    from snapshots.models import Link
-    from snapshots.search import search_links
+    from snapshots.links.queries import LinkQuery, query_links
 
     for name, text in SEARCHES.items():
-        query = search_links(Link.objects.filter(user=user), text).order_by("-created_at", "-id")[:51]
+        query = query_links(user, LinkQuery(text=text))[:51]
         log.warning("EXPLAIN %s %r:\n%s", name, text, query.explain())
 
 

@@ -11,8 +11,9 @@ from rest_framework.routers import SimpleRouter
 
 from config.api_parsers import API_PARSERS
 from config.login_throttle import lockout_response
-from snapshots.api import LinkViewSet, SnapshotAssetView
+from snapshots.api.views import LinkViewSet, SnapshotAssetView
 from tagging.api import TagViewSet
+from tagging.suggestions.api import AcceptSuggestions, PendingSuggestions, RejectSuggestions
 
 
 class TokenView(ObtainAuthToken):
@@ -47,5 +48,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("snapshots/<int:pk>/<str:asset>/", SnapshotAssetView.as_view(), name="api-snapshot-asset"),
+    path("links/<int:pk>/suggestions/accept/", AcceptSuggestions.as_view(), name="api-suggestions-accept"),
+    path("links/<int:pk>/suggestions/reject/", RejectSuggestions.as_view(), name="api-suggestions-reject"),
+    path("suggestions/", PendingSuggestions.as_view(), name="api-suggestions"),
     *router.urls,
 ]

@@ -10,8 +10,21 @@ class ConfigError(RuntimeError):
     """An environment variable is missing or malformed."""
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def parse_bool(raw: str) -> bool:
+    """The one true/false reading of settings and query flags (any case, surrounding spaces ignored).
+
+    Raises ValueError for anything else, so each caller can name the variable or parameter.
+    """
+    lowered = raw.strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise ValueError(f"{raw!r} is not true or false")
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -21,26 +34,33 @@ def env_str(name: str, default: str | None = None) -> str:
     return value
 
 
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    lowered = raw.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)")
-
-
-def env_int(name: str, default: int) -> int:
+def env_bool(name: str, default: bool | None = False) -> bool | None:
+    """An empty or unset variable gives ``default``."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return parse_bool(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+        raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no)") from None
+
+
+def env_int(name: str, default: int | None) -> int | None:
+    return _env_number(name, default, int, "an integer")
+
+
+def env_float(name: str, default: float | None) -> float | None:
+    return _env_number(name, default, float, "a number")
+
+
+def _env_number(name: str, default, kind, what: str):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not {what}") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:

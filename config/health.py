@@ -11,6 +11,7 @@ from kombu import Connection
 
 from config.celery import app as celery_app
 from config.env import redis_cache_url
+from tagging.analysis import jobs as analysis_jobs
 
 log = logging.getLogger(__name__)
 # The whole answer stays under 2 s: the broker check gets 1 s, the worker ping 0.5 s.
@@ -64,6 +65,14 @@ def _workers() -> list[str]:
     return sorted(name for reply in replies for name in reply)
 
 
+def _analyses() -> dict:
+    """Tag-suggestion backlog: a down inference worker shows as a growing age, not as an outage."""
+    try:
+        return analysis_jobs.backlog()
+    except Exception as exc:  # the database check reports the cause
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def healthz(request):
     db_ok, db_detail = _database_ok()
     broker_ok, broker_detail = _broker_ok()
@@ -73,5 +82,6 @@ def healthz(request):
         "database": db_detail,
         "broker": broker_detail,
         "workers": {"count": len(workers), "names": workers},
+        "analyses": _analyses() if db_ok else {},
     }
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("api/", include("config.api_urls")),
     path("tags/", include("tagging.urls")),
-    path("snapshots/", include("snapshots.replay_urls")),
-    path("", include("snapshots.urls")),
+    path("snapshots/", include("snapshots.replay.urls")),
+    path("", include("tagging.suggestions.urls")),
+    path("", include("snapshots.web.urls")),
 ]

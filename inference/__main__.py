@@ -17,27 +17,25 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".ti
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .backends.registry import available_backends
+    from .backends.trt_flavour import flavour_report
+    from .engines import cached
 
     models = config.models_dir(args.models_dir)
     info = {"python": platform.python_version(), "models_dir": str(models.resolve()),
-            "backends": available_backends(),
-            "cached": sorted(str(p.relative_to(models)) for p in models.rglob("*") if p.suffix in (".onnx", ".engine"))
-            if models.is_dir() else []}
+            "backends": available_backends(), "tensorrt_flavours": flavour_report(), "cached": cached(models)}
     print(json.dumps(info, indent=2))
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .export import ensure_all
-    from .predictor import Predictor
-    from .specs import IMAGE, TEXT
+    from .engines import build_all
 
-    for name, path in ensure_all(args.models_dir).items():
-        print(f"onnx {name}: {path}")
-    predictor = Predictor(backend=args.backend, models_dir=args.models_dir)
-    for spec in (IMAGE, TEXT):
-        print(f"backend {spec.name}: {predictor.backend(spec).name}")
-    return 0
+    status = 0
+    for artefact in build_all(args.models_dir, tuple(args.precision), args.flavour):
+        print(artefact.line(), flush=True)
+        if artefact.kind == "skipped" and args.strict:
+            status = 1
+    return status
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -99,7 +97,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="versions, backends that can load, cached files").set_defaults(fn=cmd_info)
-    sub.add_parser("build", help="export ONNX and build engines ahead of time").set_defaults(fn=cmd_build)
+    bd = sub.add_parser("build", help="export ONNX, build TensorRT engines and compile GPU packages ahead of time")
+    bd.add_argument("--precision", nargs="+", choices=("fp16", "fp32"), default=["fp16"])
+    bd.add_argument("--flavour", default=None, help="tensorrt | tensorrt-rtx (default: the first that loads)")
+    bd.add_argument("--strict", action="store_true", help="exit 1 if anything could not be built here")
+    bd.set_defaults(fn=cmd_build)
     b = sub.add_parser("bench", help="quick throughput of the chosen backend")
     b.add_argument("--batches", type=int, nargs="+", default=[1, 32, 256])
     b.add_argument("--seconds", type=float, default=2.0)

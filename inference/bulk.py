@@ -1,11 +1,12 @@
 """Bulk embedding of stored screenshots: read, decode and resize in parallel, keep the model busy.
 
 CPU path: a thread pool runs `prepare_image` (PIL decodes and resizes outside the GIL) one
-batch ahead of the model. GPU path (a backend with `infer_torch`, torchvision present):
-threads only read file bytes; JPEGs are decoded batch-wise on the GPU by nvJPEG
-(torchvision.io.decode_jpeg on cuda), cropped and resized there with antialiased bilinear
-interpolation (the GPU twin of the PIL resize: same crop rule, values within a few grey
-levels), other formats fall back to the CPU path. Bad files are reported, never fatal.
+batch ahead of the model. GPU path (a backend with `infer_torch`, torchvision present): each
+batch is split between the thread pool (reduced-scale JPEG decoding and resizing on the CPU)
+and nvJPEG on the GPU (torchvision.io.decode_jpeg on cuda), whose images are cropped and
+resized there with antialiased bilinear interpolation (the GPU twin of the PIL resize: same
+crop rule, values within a few grey levels); see bulk_gpu.py. Bad files are reported, never
+fatal.
 """
 from __future__ import annotations
 
@@ -61,8 +62,12 @@ def _prepare_cpu(paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor, li
 
 
 def embed_stored_screenshots(paths: Sequence[str | os.PathLike[str]], predictor=None, batch_size: int = 256,
-                             workers: int | None = None, gpu_decode: bool | None = None) -> BulkResult:
-    """Embed many screenshot files; returns outputs for the good ones and reasons for the rest."""
+                             workers: int | None = None, gpu_decode: bool | None = None,
+                             cpu_share: float | None = None) -> BulkResult:
+    """Embed many screenshot files; returns outputs for the good ones and reasons for the rest.
+
+    On the GPU path `cpu_share` of each batch is decoded by the CPU threads, the rest by nvJPEG
+    (default LINKSHOT_BULK_CPU_SHARE or bulk_gpu.DEFAULT_CPU_SHARE)."""
     from .predictor import Predictor
 
     predictor = predictor or Predictor.shared()
@@ -73,7 +78,7 @@ def embed_stored_screenshots(paths: Sequence[str | os.PathLike[str]], predictor=
     if use_gpu:
         try:
             from .bulk_gpu import GpuDecoder
-            decoder = GpuDecoder(predictor.settings.limits)
+            decoder = GpuDecoder(predictor.settings.limits, cpu_share)
         except ImportError as exc:
             log.info("GPU decoding unavailable (%s); decoding on the CPU", exc)
             use_gpu = False

@@ -1,17 +1,23 @@
-"""nvJPEG batch decoding for the bulk path (imports torchvision: only used on GPU hosts).
+"""Batch decoding for the bulk path on GPU hosts (imports torchvision: only used there).
 
-Files are read by the thread pool, batches ahead of the decoder. A batch's JPEGs go to
-nvJPEG in one call (torchvision.io.decode_jpeg on a list, device="cuda"); the decoded
-images are then cropped and resized together, one batched antialiased interpolation per
-image size, on the decoder's own CUDA stream, so decoding the next batch overlaps the
-model running on this one. Other formats fall back to the CPU path.
+JPEGs are decoded by nvJPEG on the GPU (torchvision.io.decode_jpeg on a list,
+device="cuda"). Optionally a share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is
+decoded at the same time by the CPU thread pool at a reduced DCT scale (PIL draft mode: a
+1280x800 screenshot decoded at 640x400, three times less work) and resized there; on the
+H200 host measured so far that was slower than nvJPEG alone, so the default share is 0.
+Files are read by the thread pool, batches ahead of the decoder. Decoded images are cropped
+and resized together, one batched antialiased interpolation per image size, on the
+decoder's own CUDA stream, so decoding the next batch overlaps the model running on this
+one. Other formats go to the CPU path.
 """
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to CPU decoding
 from torchvision.io import ImageReadMode, decode_jpeg
@@ -23,30 +29,46 @@ from .preprocess_image import prepare_image
 
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
+# Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
+# CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.
+DEFAULT_CPU_SHARE = 0.0
 
 
 class GpuDecoder:
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, cpu_share: float | None = None):
         self.limits = limits
         self.stream = torch.cuda.Stream()
+        share = cpu_share if cpu_share is not None else float(os.environ.get("LINKSHOT_BULK_CPU_SHARE",
+                                                                             DEFAULT_CPU_SHARE))
+        self.cpu_share = min(1.0, max(0.0, share))
 
     def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> list[Future]:
-        """Start reading a batch's files in the pool (returns at once)."""
+        """Start a batch in the pool (returns at once): the CPU share decoded, the rest read."""
         def load(i: int):
             try:
                 return i, read_bytes(paths[i], self.limits.max_image_bytes), None
             except (OSError, InvalidImage) as exc:
                 return i, None, str(exc)
-        return [pool.submit(load, i) for i in rows]
+
+        def prepare(i: int):
+            try:
+                return i, prepare_image(paths[i], self.limits, draft=1), None
+            except InvalidImage as exc:
+                return i, None, str(exc)
+        n_cpu = round(len(rows) * self.cpu_share)
+        return [pool.submit(prepare if k < n_cpu else load, i) for k, i in enumerate(rows)]
 
     def decode(self, paths: Sequence[Any], rows: range, reads: list[Future]) -> tuple[list[int], Any, dict]:
-        """A read batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures)."""
+        """A submitted batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures)."""
         failed: dict[int, str] = {}
-        jpeg_rows, jpeg_data, other_rows = [], [], []
+        jpeg_rows, jpeg_data, other_rows, ready_rows, ready = [], [], [], [], []
         for fut in reads:
             i, data, err = fut.result()
             if err is not None:
                 failed[i] = err
+            elif isinstance(data, np.ndarray):
+                ready_rows.append(i)
+                ready.append(data)
             elif data[:3] == JPEG_MAGIC:
                 jpeg_rows.append(i)
                 jpeg_data.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
@@ -56,6 +78,9 @@ class GpuDecoder:
         with torch.cuda.stream(self.stream):
             if jpeg_data:
                 self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
+            if ready:
+                uploaded = torch.from_numpy(np.stack(ready)).pin_memory().cuda(non_blocking=True)
+                images.update(zip(ready_rows, uploaded))
             for i in other_rows:
                 try:
                     images[i] = torch.from_numpy(prepare_image(paths[i], self.limits)).cuda(non_blocking=True)

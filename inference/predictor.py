@@ -70,11 +70,12 @@ class Predictor:
         """The loaded backend for a model, loading it on first use."""
         with self._load_lock:
             if spec.name not in self._backends:
-                from .export import ensure_onnx
+                from .export_fp16 import ensure_onnx_variant
 
                 profile = self.settings.text_profile if spec is TEXT else self.settings.image_profile
                 self._backends[spec.name] = create_backend(
-                    spec, self.backend_name, lambda: ensure_onnx(spec, self.settings.models_dir),
+                    spec, self.backend_name,
+                    lambda precision="fp32": ensure_onnx_variant(spec, precision, self.settings.models_dir),
                     profile, self.settings.models_dir, **self.backend_options)
             return self._backends[spec.name]
 

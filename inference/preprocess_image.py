@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray, io.IOBase]
 WHITE = (255, 255, 255)
+ORIENTATION = 0x0112  # EXIF tag
 
 
 def crop_box(width: int, height: int) -> tuple[int, int, int, int]:
@@ -109,17 +110,23 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     raise InvalidImage(f"image arrays must be HxW, HxWx3 or HxWx4, got shape {arr.shape}")
 
 
-def prepare_image(source: ImageSource, limits: Limits = Limits(), size: int = IMAGE_SIZE) -> np.ndarray:
-    """Decode, validate and resize one image to a uint8 size x size x 3 array."""
+def prepare_image(source: ImageSource, limits: Limits = Limits(), size: int = IMAGE_SIZE, draft: int = 2) -> np.ndarray:
+    """Decode, validate and resize one image to a uint8 size x size x 3 array.
+
+    `draft`: JPEGs are decoded at the smallest DCT scale that keeps at least draft x size
+    pixels per side. 2 (the reference) keeps full resolution for a 1280x800 screenshot;
+    1 decodes it at 640x400, three times less work, within half a grey level on average."""
     img = _from_array(source) if isinstance(source, np.ndarray) else _open(source, limits)
     _check_size(img, limits)
     try:
         if img.format == "JPEG":
             # Decode JPEGs at a reduced scale straight away (DCT scaling): far less work,
             # and the result is downsampled to 224 px anyway.
-            img.draft("RGB", (size * 2, size * 2))
-        img = ImageOps.exif_transpose(img)
-        img = _to_rgb(img.crop(crop_box(*img.size)))
+            img.draft("RGB", (size * draft, size * draft))
+        if img.getexif().get(ORIENTATION, 1) != 1:  # most screenshots carry none: skip a copy
+            img = ImageOps.exif_transpose(img)
+        box = crop_box(*img.size)
+        img = _to_rgb(img if box == (0, 0, *img.size) else img.crop(box))
         img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
         return np.asarray(img, dtype=np.uint8)
     except InvalidImage:

@@ -5,8 +5,9 @@ from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
-from snapshots import jobs, services
 from snapshots.admin_saving import LinkAdminForm, SavesThroughServices
+from snapshots.capture_jobs.queue import request_snapshot
+from snapshots.links import services
 from snapshots.models import Link, Snapshot
 
 ACTIVE_STATUSES = (Snapshot.Status.PENDING, Snapshot.Status.RUNNING)
@@ -69,7 +70,7 @@ class LinkAdmin(SavesThroughServices, admin.ModelAdmin):
 
     @admin.action(description="Capture selected links again (keeps older snapshots)")
     def recapture(self, request: HttpRequest, queryset: QuerySet[Link]) -> None:
-        queued = [jobs.request_snapshot(link) for link in queryset]
+        queued = [request_snapshot(link) for link in queryset]
         self.message_user(request, f"Queued a new capture of {len(queued)} link(s).", messages.SUCCESS)
 
 
@@ -124,6 +125,6 @@ class SnapshotAdmin(admin.ModelAdmin):
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Snapshot]) -> None:
         failed_links = Link.objects.filter(snapshots__in=queryset.filter(status=Snapshot.Status.FAILED)).distinct()
         busy = Snapshot.objects.filter(link__in=failed_links, status__in=ACTIVE_STATUSES).values("link_id")
-        retried = [jobs.request_snapshot(link) for link in failed_links.exclude(pk__in=busy)]
+        retried = [request_snapshot(link) for link in failed_links.exclude(pk__in=busy)]
         self.message_user(request, f"Queued a new capture for {len(retried)} link(s) with a failed snapshot.",
                           messages.SUCCESS)

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from snapshots import services
+from snapshots.links import services
 from snapshots.models import Link
 
 

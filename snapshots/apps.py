@@ -2,7 +2,8 @@ from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
 
-from snapshots import file_cleanup, list_cache
+from snapshots import list_cache
+from snapshots.capture_jobs import cleanup
 
 from snapshots.search.index import ensure_search_index
 
@@ -18,5 +19,5 @@ class SnapshotsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_search_index, sender=self)
-        file_cleanup.connect()
+        cleanup.connect()
         list_cache.connect()

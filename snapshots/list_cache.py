@@ -4,7 +4,8 @@ Rendering a list page's rows (the links, their newest snapshots, their tags, a s
 is one) is most of the page's cost, and people reload the same pages - the list, a tag, a search -
 far more often than they change anything. So the rows of each (user, filters, page) are kept in
 the shared cache under a per-user version, and every change to the user's links, tags or
-snapshots drops that version (``user_changed``). Rows are kept for at most
+snapshots drops that version (``user_changed``, called by :class:`ListCacheQuerySet` and the
+signals it connects: no caller calls it by hand). Rows are kept for at most
 ``LINKSHOT_LIST_CACHE_SECONDS``, which also bounds how stale a relative time ("5 minutes ago") can be.
 
 The version is dropped twice: at once, so the changing request reads its own change, and again
@@ -23,10 +24,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,19 @@ def user_changed(*user_ids: int | None) -> None:
     transaction.on_commit(lambda: _forget(keys), robust=True)
 
 
+def current_version(user_id: int) -> str | None:
+    """A token that changes whenever the user's links, tags or snapshots change; None when unknown.
+
+    Other caches of per-user data (the suggestion scorer's tag memberships) key on it.
+    """
+    if not enabled():
+        return None
+    try:
+        return cache.get(_version_key(user_id)) or _new_version(_version_key(user_id))
+    except Exception:  # noqa: BLE001 - unknown means "reload", never an error
+        return None
+
+
 def _forget(keys: list[str]) -> None:
     try:
         cache.delete_many(keys)
@@ -96,30 +111,98 @@ def _rows_key(user_id: int, variant: str) -> str:
     return f"list-rows:{user_id}:{digest}"
 
 
-# Saves, deletes and tag changes made through model instances (the admin, the services, the API)
-# reach the cache through these signals; QuerySet.update() and bulk_create() send none, so the
-# code that uses them calls user_changed() itself.
+# What tells the cache ------------------------------------------------------------------------
 
-def _owner_changed(sender, instance, **kwargs) -> None:
-    user_changed(instance.user_id)
+class ListCacheQuerySet(models.QuerySet):
+    """The QuerySet of a model whose rows show in a person's cached list pages (Link, Tag, Snapshot).
+
+    Every way of changing such rows drops the owner's cached rows, so no caller has to remember:
+
+    * ``update()``, ``bulk_update()`` and ``bulk_create()`` report the owners here (Django sends no
+      signals for them);
+    * ``save()``, ``delete()`` (of an instance or a queryset: Django sends ``post_delete`` for every
+      row of a model that has listeners) and the model's many-to-many changes reach :func:`connect`'s
+      signal handlers, which it connects for every model whose manager is built from this class.
+
+    A new model hooks in with one line, naming the path from a row to the owning user's id::
+
+        class AnalysisQuerySet(ListCacheQuerySet):
+            list_owner = "snapshot__link__user_id"
+
+        objects = AnalysisQuerySet.as_manager()
+
+    Many-to-many rows are changed through the related managers (``link.tags.add``,
+    ``tag.links.remove``), which send ``m2m_changed``; writing to an auto-created through table's own
+    manager bypasses the cache.
+    """
+
+    list_owner = "user_id"  # the path from a row to its owner's id, in lookup syntax
+
+    def update(self, **kwargs) -> int:
+        owners = self._list_owners(kwargs)
+        count = super().update(**kwargs)
+        if count:
+            user_changed(*owners)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        if enabled():
+            user_changed(*(owner_of(obj, self.list_owner) for obj in created))
+        return created
+
+    def _list_owners(self, changes: dict) -> set:
+        """Whose rows this queryset holds, read before the write (and the new owner, if it moves rows)."""
+        if not enabled():
+            return set()
+        owners = set(self.order_by().values_list(self.list_owner, flat=True).distinct())
+        field = self.list_owner.removesuffix("_id")
+        for key in (self.list_owner, field):
+            if "__" not in key and key in changes:
+                new = changes[key]
+                owners.add(getattr(new, "pk", new))
+        return owners
 
 
-def _snapshot_changed(sender, instance, **kwargs) -> None:
+def owner_of(instance: models.Model, path: str) -> int | None:
+    """Follow ``path`` ("user_id", "link__user_id") from a row; None if a step is gone (cascade delete)."""
+    value = instance
     try:
-        user_changed(instance.link.user_id)
-    except ObjectDoesNotExist:  # deleted along with its link, whose own signal covers it
-        pass
+        for step in path.split("__"):
+            value = getattr(value, step)
+            if value is None:
+                return None
+    except ObjectDoesNotExist:  # deleted along with its parent, whose own signal covers it
+        return None
+    return value
 
 
-def _tags_changed(sender, instance, action: str, **kwargs) -> None:
-    if action.startswith("post_"):
-        user_changed(instance.user_id)  # a Link (link.tags) or a Tag (tag.links): both have an owner
+def _list_owner(model: type[models.Model]) -> str | None:
+    queryset_class = getattr(model._default_manager, "_queryset_class", None)
+    if queryset_class is not None and issubclass(queryset_class, ListCacheQuerySet):
+        return queryset_class.list_owner
+    return None
+
+
+def _row_changed(sender, instance, **kwargs) -> None:
+    user_changed(owner_of(instance, _list_owner(sender)))
+
+
+def _relation_changed(sender, instance, action: str, **kwargs) -> None:
+    if action.startswith("post_"):  # the instance is either side of the relation (link.tags, tag.links)
+        path = _list_owner(type(instance))
+        if path is not None:
+            user_changed(owner_of(instance, path))
 
 
 def connect() -> None:
-    for model in ("snapshots.Link", "tagging.Tag"):
-        post_save.connect(_owner_changed, sender=model, dispatch_uid=f"list-cache-save-{model}")
-        post_delete.connect(_owner_changed, sender=model, dispatch_uid=f"list-cache-delete-{model}")
-    post_save.connect(_snapshot_changed, sender="snapshots.Snapshot", dispatch_uid="list-cache-save-snapshot")
-    post_delete.connect(_snapshot_changed, sender="snapshots.Snapshot", dispatch_uid="list-cache-delete-snapshot")
-    m2m_changed.connect(_tags_changed, sender="snapshots.Link_tags", dispatch_uid="list-cache-tags")
+    """Listen to the instance-level changes of every model built on ListCacheQuerySet."""
+    for model in apps.get_models():
+        if _list_owner(model) is None:
+            continue
+        label = model._meta.label
+        post_save.connect(_row_changed, sender=model, dispatch_uid=f"list-cache-save-{label}")
+        post_delete.connect(_row_changed, sender=model, dispatch_uid=f"list-cache-delete-{label}")
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(_relation_changed, sender=field.remote_field.through,
+                                dispatch_uid=f"list-cache-m2m-{label}-{field.name}")

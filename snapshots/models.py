@@ -4,7 +4,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from snapshots.url_rules import MAX_URL_LENGTH
+from snapshots.links.url_rules import MAX_URL_LENGTH
+from snapshots.list_cache import ListCacheQuerySet
 
 
 class Link(models.Model):
@@ -21,6 +22,8 @@ class Link(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ListCacheQuerySet.as_manager()  # every change drops the owner's cached list rows
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint("user", "url", name="link_unique_url_per_user")]
@@ -32,6 +35,10 @@ class Link(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or self.url
+
+
+class SnapshotQuerySet(ListCacheQuerySet):
+    list_owner = "link__user_id"
 
 
 def snapshot_path(instance: "Snapshot", filename: str) -> str:
@@ -54,7 +61,7 @@ class Snapshot(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When the capture message was last sent; a pending row whose message was lost is re-sent.
     queued_at = models.DateTimeField(null=True, blank=True)
-    # The process capturing it (snapshots/claimants.py): a redelivered message takes over from a dead one.
+    # The process capturing it (snapshots/capture_jobs/claimants.py): a redelivered message takes over from a dead one.
     claimed_by = models.CharField(max_length=255, blank=True)
 
     # What the page said about itself.
@@ -80,6 +87,8 @@ class Snapshot(models.Model):
     sizes = models.JSONField(default=dict, blank=True)  # asset name -> bytes
     timings = models.JSONField(default=dict, blank=True)  # step name -> seconds
     notes = models.JSONField(default=list, blank=True)  # e.g. assets skipped for size
+
+    objects = SnapshotQuerySet.as_manager()  # every change drops the owner's cached list rows
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.access import get_owned_or_404, owned_by
+from config.api_params import ApiPagination, text_params
 from config.api_parsers import API_PARSERS
-from snapshots.api import ApiPagination, text_params
 from tagging import services
 from tagging.models import Tag
 from tagging.serializers import TagMergeSerializer, TagNameSerializer, TagSerializer

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tagging.models import Tag
+from tagging.models import Analysis, Tag, TagSuggestion
 from tagging.names import MAX_TAG_LENGTH, clean_tag_name
 
 
@@ -44,3 +44,43 @@ class TagNameSerializer(serializers.Serializer):
 
 class TagMergeSerializer(serializers.Serializer):
     into = serializers.IntegerField(min_value=1, help_text="Id of the tag that receives the links.")
+
+
+class AnalysisSerializer(serializers.ModelSerializer):
+    """How far the models got with a link (like a snapshot's capture status)."""
+
+    model = serializers.CharField(source="model_version", help_text="Weights + export hash of the models used.")
+
+    class Meta:
+        model = Analysis
+        fields = ["status", "error", "model", "finished_at"]
+        read_only_fields = fields
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    tag = serializers.CharField(source="name", help_text="The tag's name (existing, or proposed new).")
+    existing = serializers.BooleanField(read_only=True, help_text="True for one of your tags, false for a new name.")
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = TagSuggestion
+        fields = ["tag", "score", "existing", "reasons"]
+        read_only_fields = fields
+
+
+class PendingSuggestionSerializer(SuggestionSerializer):
+    """A pending suggestion with its link, for the review list across links."""
+
+    link = serializers.IntegerField(source="link_id", read_only=True)
+    link_url = serializers.CharField(source="link.url", read_only=True)
+    link_title = serializers.CharField(source="link.display_title", read_only=True)
+
+    class Meta(SuggestionSerializer.Meta):
+        fields = ["id", "link", "link_url", "link_title", *SuggestionSerializer.Meta.fields]
+        read_only_fields = fields
+
+
+class SuggestionDecisionSerializer(serializers.Serializer):
+    """Input of accept and reject: names of suggested tags (any case)."""
+
+    tags = serializers.ListField(child=TagNameField(), min_length=1, max_length=50)

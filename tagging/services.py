@@ -68,10 +68,7 @@ def merge_tags(source: Tag, target: Tag) -> Tag:
         raise ValidationError({"into": "Tags can only be merged within one account."})
     if source.pk == target.pk:
         raise ValidationError({"into": "A tag cannot be merged into itself."})
-    through = Tag.links.through
-    already = through.objects.filter(tag=target).values_list("link_id", flat=True)
-    moving = through.objects.filter(tag=source).exclude(link_id__in=already).values_list("link_id", flat=True)
-    through.objects.bulk_create([through(tag_id=target.pk, link_id=link_id) for link_id in list(moving)])
+    target.links.add(*source.links.values_list("pk", flat=True))  # add() skips the links target already has
     source.delete()
     return target
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import (
-    ConfigError, env_bool, env_int, env_list, env_path, env_str, redis_cache_url, stored_secret_key,
+    ConfigError, env_bool, env_float, env_int, env_list, env_path, env_str, redis_cache_url, stored_secret_key,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -69,7 +69,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "snapshots.templatetags.linkshot_ui.jinja_environment"},
+        "OPTIONS": {"environment": "snapshots.web.display.jinja_environment"},
     },
 ]
 
@@ -197,8 +197,23 @@ LINKSHOT_MODELS_DIR = env_path("LINKSHOT_MODELS_DIR", str(DATA_DIR / "models"))
 # task record a clear error, the hard limit kills a wedged child. Messages are acked late, so the
 # broker must not hand an unacked capture to a second worker before the hard limit (or the longest
 # retry countdown) has passed: the Redis visibility timeout stays above both.
-LINKSHOT_CHROMIUM = env_str("LINKSHOT_CHROMIUM", "") or env_str("LINKSHOT_CHROMIUM_PATH", "")  # "" = find it
-LINKSHOT_ASSET_MAX_BYTES = env_int("LINKSHOT_ASSET_MAX_BYTES", env_int("LINKSHOT_CAPTURE_ASSET_MAX_BYTES", 50 * 1024 * 1024))
+LINKSHOT_CHROMIUM = env_str("LINKSHOT_CHROMIUM", "")  # "" = find it
+LINKSHOT_ASSET_MAX_BYTES = env_int("LINKSHOT_ASSET_MAX_BYTES", 50 * 1024 * 1024)
+# The capture engine's limits and switches (snapshots.capture.config.CaptureConfig); a variable left
+# unset keeps the engine's default, and the whole-job timeout is also held below the soft limit.
+LINKSHOT_CAPTURE_ENGINE = {name: value for name, value in {
+    "full_page_max_height": env_int("LINKSHOT_CAPTURE_FULL_PAGE_MAX_HEIGHT", None),
+    "nav_timeout_s": env_float("LINKSHOT_CAPTURE_NAV_TIMEOUT", None),
+    "network_quiet_cap_s": env_float("LINKSHOT_CAPTURE_NETWORK_QUIET_CAP", None),
+    "network_quiet_s": env_float("LINKSHOT_CAPTURE_NETWORK_QUIET", None),
+    "step_timeout_s": env_float("LINKSHOT_CAPTURE_STEP_TIMEOUT", None),
+    "job_timeout_s": env_float("LINKSHOT_CAPTURE_JOB_TIMEOUT", None),
+    "extra_chromium_args": env_str("LINKSHOT_CHROMIUM_ARGS", "").split() or None,
+    "user_agent": env_str("LINKSHOT_CAPTURE_USER_AGENT", "") or None,
+    "keep_full_page": env_bool("LINKSHOT_CAPTURE_FULL_PAGE", None),
+    "keep_mhtml": env_bool("LINKSHOT_CAPTURE_MHTML", None),
+    "keep_pdf": env_bool("LINKSHOT_CAPTURE_PDF", None),
+}.items() if value is not None}
 LINKSHOT_CAPTURE_SOFT_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_SOFT_TIME_LIMIT", 120)
 LINKSHOT_CAPTURE_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_TIME_LIMIT", 180)
 LINKSHOT_CAPTURE_MAX_ATTEMPTS = env_int("LINKSHOT_CAPTURE_MAX_ATTEMPTS", 3)
@@ -230,12 +245,38 @@ if CELERY_BROKER_URL.startswith(("redis", "rediss")):
         "socket_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
         "socket_connect_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
     }
+# Tag suggestions (tagging/): one inference task drains up to this many pending analyses at once,
+# so a large import keeps the model busy at a useful batch size.
+LINKSHOT_ANALYSIS_BATCH = env_int("LINKSHOT_ANALYSIS_BATCH", 64)
+LINKSHOT_ANALYSIS_MAX_ATTEMPTS = env_int("LINKSHOT_ANALYSIS_MAX_ATTEMPTS", 3)
+LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT = env_int("LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT", 300)
+LINKSHOT_ANALYSIS_TIME_LIMIT = env_int("LINKSHOT_ANALYSIS_TIME_LIMIT", 360)
+# Backend of the inference worker: auto (tensorrt, torch-cuda, onnxruntime: first that loads),
+# or one of them by name. On a machine without an NVIDIA driver, auto means onnxruntime directly.
+LINKSHOT_INFERENCE_BACKEND = env_str("LINKSHOT_INFERENCE_BACKEND", "auto")
+# Pending suggestions kept per link, and the lowest score shown.
+LINKSHOT_SUGGESTIONS_PER_LINK = env_int("LINKSHOT_SUGGESTIONS_PER_LINK", 5)
+LINKSHOT_SUGGESTION_MIN_SCORE = env_float("LINKSHOT_SUGGESTION_MIN_SCORE", 0.15)
+# Which inputs suggestions may use: text (text vectors, tag names, words) and image (screenshot
+# neighbours, ImageNet concepts). Both by default; one alone measures what the other adds.
+LINKSHOT_SUGGESTION_EVIDENCE = frozenset(env_list("LINKSHOT_SUGGESTION_EVIDENCE", "text,image"))
+if not LINKSHOT_SUGGESTION_EVIDENCE or not LINKSHOT_SUGGESTION_EVIDENCE <= {"text", "image"}:
+    raise ConfigError("LINKSHOT_SUGGESTION_EVIDENCE must be text, image or text,image")
+if not 0 < LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT < LINKSHOT_ANALYSIS_TIME_LIMIT:
+    raise ConfigError("LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT must be positive and below LINKSHOT_ANALYSIS_TIME_LIMIT")
 CELERY_TASK_ROUTES = {
+    "tagging.analyze_pending": {"queue": "inference"},
+    "tagging.rescore_user": {"queue": "inference"},
+    "tagging.requeue_stuck_analyses": {"queue": "default"},
     "snapshots.capture_snapshot": {"queue": "capture"},
     "snapshots.requeue_stuck_snapshots": {"queue": "default"},
     "snapshots.schedule_recaptures": {"queue": "default"},
 }
 CELERY_TASK_ANNOTATIONS = {
+    "tagging.analyze_pending": {
+        "soft_time_limit": LINKSHOT_ANALYSIS_SOFT_TIME_LIMIT,
+        "time_limit": LINKSHOT_ANALYSIS_TIME_LIMIT,
+    },
     "snapshots.capture_snapshot": {
         "soft_time_limit": LINKSHOT_CAPTURE_SOFT_TIME_LIMIT,
         "time_limit": LINKSHOT_CAPTURE_TIME_LIMIT,
@@ -246,6 +287,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-snapshots": {"task": "snapshots.requeue_stuck_snapshots", "schedule": 120.0},
     # Each person's re-capture interval (CaptureSettings) is honoured by this hourly sweep.
     "schedule-recaptures": {"task": "snapshots.schedule_recaptures", "schedule": 3600.0},
+    # Analyses whose inference worker died, or whose message was lost, are sent again.
+    "requeue-stuck-analyses": {"task": "tagging.requeue_stuck_analyses", "schedule": 120.0},
 }
 
 LOGGING = {

@@ -88,6 +88,8 @@ def _load(name: str, spec: ModelSpec, onnx_path_fn, profile: BatchProfile, model
     accepted = {k: v for k, v in options.items() if k in getattr(cls, "OPTIONS", ())}
     backend = cls(spec, None, profile, models_dir, **accepted)
     if backend.needs_onnx:
-        backend.onnx_path = onnx_path_fn()
+        # Strongly typed TensorRT (for RTX) takes its fp16 precision from an fp16 graph.
+        precision = getattr(backend, "onnx_precision", "fp32")
+        backend.onnx_path = onnx_path_fn(precision) if precision != "fp32" else onnx_path_fn()
     backend.load()
     return backend

@@ -1,11 +1,12 @@
-"""TensorRT 10 backend: ONNX -> serialized engine (cached on disk) -> named-tensor execution.
+"""TensorRT backend (TensorRT 10/11 or TensorRT for RTX): cached engine -> named-tensor execution.
 
-Build: OnnxParser (every parser error reported), builder config with FP16 unless fp32 is
-asked for, one optimisation profile over the batch (and sequence) axes, engine serialised
-to <models_dir>/engines/ under a key of GPU name + compute capability + TensorRT version +
-ONNX hash (+ precision and profile). Run: set_input_shape / set_tensor_address on torch
-CUDA tensors and execute_async_v3 on a private CUDA stream. Only TensorRT 10's API is used
-(no bindings, no execute_async_v2, no build_engine).
+Engines come from trt_build.py (built on first use, or ahead of time by `python -m inference
+build`). Run: set_input_shape / set_tensor_address on torch CUDA tensors and
+execute_async_v3 on a private CUDA stream; TensorRT for RTX also gets its runtime cache
+(kernels specialised for this GPU) from <models_dir>/engines/*.rtcache and writes it back on
+close. A batch above the profile's maximum is split into several calls; other shapes
+outside the profile are refused with the ranges the engine accepts. Only TensorRT 10's API
+is used (no bindings, no execute_async_v2, no build_engine).
 """
 from __future__ import annotations
 
@@ -18,87 +19,37 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendError, BackendUnavailable
-from ..weights import file_digest
-from .base import Backend
-from .trt_logic import (TRT_TO_TORCH, ProfileShapes, collect_parser_errors, engine_cache_key, engine_path,
-                        format_parser_failure, profile_shapes, workspace_bytes)
+from .base import Backend, validate_inputs
+from .trt_build import build_engine, make_logger
+from .trt_flavour import Flavour, load_flavour
+from .trt_logic import TRT_TO_TORCH, ProfileShapes, plan_batches, profile_shapes
 
 log = logging.getLogger(__name__)
-
-
-def import_tensorrt():
-    try:
-        import tensorrt as trt
-    except Exception as exc:
-        raise BackendUnavailable(f"tensorrt requested but `import tensorrt` failed: {exc}") from exc
-    if int(trt.__version__.split(".")[0]) < 10:
-        raise BackendUnavailable(f"tensorrt requested but version {trt.__version__} < 10 is installed")
-    return trt
-
-
-def make_logger(trt):
-    """A TensorRT logger that forwards to `logging` and keeps errors for exception messages."""
-
-    class _Logger(trt.ILogger):
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-            self.errors: list[str] = []
-
-        def log(self, severity, msg):  # noqa: A003 - TensorRT's callback name
-            if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
-                self.errors.append(msg)
-                log.error("TensorRT: %s", msg)
-            elif severity == trt.ILogger.Severity.WARNING:
-                log.warning("TensorRT: %s", msg)
-            else:
-                log.debug("TensorRT: %s", msg)
-
-    return _Logger()
-
-
-def build_serialized(trt, logger, network, builder, shapes: dict[str, ProfileShapes], fp16: bool) -> bytes:
-    """Builder config (precision, workspace, profile) -> serialized engine bytes."""
-    import torch
-
-    config = builder.create_builder_config()
-    total = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes(total))
-    if fp16:
-        config.set_flag(trt.BuilderFlag.FP16)
-    profile = builder.create_optimization_profile()
-    for name, s in shapes.items():
-        profile.set_shape(name, s.min, s.opt, s.max)
-    if config.add_optimization_profile(profile) < 0:
-        raise BackendError(f"TensorRT rejected the optimisation profile {shapes}")
-    logger.errors.clear()
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise BackendError("TensorRT engine build failed: " + ("; ".join(logger.errors) or "no details"))
-    return bytes(serialized)
-
-
-def parse_onnx(trt, logger, builder, onnx_path: Path):
-    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
-    parser = trt.OnnxParser(network, logger)
-    ok = parser.parse_from_file(str(onnx_path))
-    errors = collect_parser_errors(parser)
-    if not ok or errors:
-        raise BackendError(format_parser_failure(onnx_path, errors))
-    return network, parser  # the parser owns weights the network refers to: keep it alive
 
 
 class TrtEngine:
     """A deserialized engine with one execution context, run on a private stream."""
 
-    def __init__(self, trt, logger, serialized: bytes):
+    def __init__(self, flavour: Flavour, logger, engine_file: Path):
         import torch
 
-        self.trt, self.torch = trt, torch
+        trt = flavour.trt
+        self.trt, self.torch, self.flavour = trt, torch, flavour
         self.runtime = trt.Runtime(logger)
-        self.engine = self.runtime.deserialize_cuda_engine(serialized)
+        self.engine = self.runtime.deserialize_cuda_engine(engine_file.read_bytes())
         if self.engine is None:
-            raise BackendError("TensorRT could not deserialize the engine: " + "; ".join(logger.errors))
-        self.context = self.engine.create_execution_context()
+            raise BackendError(f"{flavour.name} could not deserialize {engine_file}: " + "; ".join(logger.errors))
+        self.cache_file = engine_file.with_suffix(".rtcache")
+        self.runtime_cache = None
+        if flavour.rtx:
+            config = self.engine.create_runtime_config()
+            self.runtime_cache = config.create_runtime_cache()
+            if self.cache_file.exists() and not self.runtime_cache.deserialize(self.cache_file.read_bytes()):
+                log.info("runtime cache %s is for another GPU or build; starting a new one", self.cache_file)
+            config.set_runtime_cache(self.runtime_cache)
+            self.context = self.engine.create_execution_context(config)
+        else:
+            self.context = self.engine.create_execution_context()
         self.stream = torch.cuda.Stream()
         self.inputs, self.outputs = [], []
         for i in range(self.engine.num_io_tensors):
@@ -139,72 +90,96 @@ class TrtEngine:
             t.record_stream(caller)
         return outputs
 
+    def save_runtime_cache(self) -> None:
+        if self.runtime_cache is None:
+            return
+        data = bytes(self.runtime_cache.serialize())
+        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=self.cache_file.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, self.cache_file)
 
-def gpu_identity() -> tuple[str, tuple[int, int]]:
+
+def load_or_build(flavour: Flavour, logger, models_dir: Path, model: str, shapes: dict[str, ProfileShapes],
+                  precision: str, onnx_path: Path | None = None, network_fn=None) -> tuple[TrtEngine, Path]:
+    """Reuse a cached engine whose key matches, else build one (from ONNX or network_fn)."""
+    built = build_engine(flavour, models_dir, model, shapes, precision, onnx_path, network_fn, logger)
+    try:
+        return TrtEngine(flavour, logger, built.path), built.path
+    except BackendError as exc:
+        if built.built:
+            raise
+        log.warning("cached engine %s unusable (%s); rebuilding", built.path, exc)
+    built = build_engine(flavour, models_dir, model, shapes, precision, onnx_path, network_fn, logger, rebuild=True)
+    return TrtEngine(flavour, logger, built.path), built.path
+
+
+def gpu_capability() -> tuple[str, tuple[int, int]]:
     import torch
 
     index = torch.cuda.current_device()
     return torch.cuda.get_device_name(index), torch.cuda.get_device_capability(index)
 
 
-def load_or_build(trt, logger, models_dir: Path, model: str, shapes: dict[str, ProfileShapes], fp16: bool,
-                  onnx_path: Path | None = None, network_fn=None) -> tuple[TrtEngine, Path]:
-    """Reuse a cached engine whose key matches, else build one (from ONNX or network_fn)."""
-    gpu, cc = gpu_identity()
-    source = file_digest(str(onnx_path)) if onnx_path else "network-api-" + model
-    key = engine_cache_key(gpu, cc, trt.__version__, source, fp16, shapes)
-    path = engine_path(models_dir, model, gpu, cc, trt.__version__, key, fp16)
-    if path.exists():
-        try:
-            return TrtEngine(trt, logger, path.read_bytes()), path
-        except BackendError as exc:  # truncated or from another build: rebuild below
-            log.warning("cached engine %s unusable (%s); rebuilding", path, exc)
-    builder = trt.Builder(logger)
-    network, keep = network_fn(builder) if network_fn else parse_onnx(trt, logger, builder, onnx_path)
-    log.info("building TensorRT %s engine for %s (%s) on %s; this takes a while once",
-             "fp16" if fp16 else "fp32", model, shapes, gpu)
-    data = build_serialized(trt, logger, network, builder, shapes, fp16)
-    del keep
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-    return TrtEngine(trt, logger, data), path
-
-
 class TensorRTBackend(Backend):
     name = "tensorrt"
-    OPTIONS = ("fp16",)
+    OPTIONS = ("fp16", "flavour")
 
-    def __init__(self, *args: Any, fp16: bool | None = None):
+    def __init__(self, *args: Any, fp16: bool | None = None, flavour: str | None = None):
         super().__init__(*args)
-        self.fp16 = fp16 if fp16 is not None else os.environ.get("LINKSHOT_TRT_FP32", "") != "1"
+        fp16 = fp16 if fp16 is not None else os.environ.get("LINKSHOT_TRT_FP32", "") != "1"
+        self.precision = "fp16" if fp16 else "fp32"
+        self.flavour_name = flavour
+
+    @property
+    def fp16(self) -> bool:
+        return self.precision == "fp16"
+
+    @property
+    def onnx_precision(self) -> str:
+        """Which ONNX variant the registry must provide (fp16 for strongly typed RTX)."""
+        return load_flavour(self.flavour_name).onnx_precision(self.precision)
 
     @classmethod
     def probe(cls) -> None:
-        import_tensorrt()
+        flavour = load_flavour()
         try:
             import torch
         except Exception as exc:
             raise BackendUnavailable(f"tensorrt backend needs torch for CUDA buffers: {exc}") from exc
         if not torch.cuda.is_available():
-            raise BackendUnavailable("tensorrt requested but no CUDA device is visible")
+            raise BackendUnavailable(f"{flavour.name} {flavour.version} loads (engines can be built: python -m "
+                                     "inference build) but no CUDA device is visible to run them")
+        gpu, cc = gpu_capability()
+        if not flavour.supports(cc):
+            raise BackendUnavailable(f"{flavour.name} {flavour.version} does not run on {gpu} (compute capability "
+                                     f"{cc[0]}.{cc[1]} is not supported)")
 
     def load(self) -> None:
         import torch
 
         self.torch = torch
-        self.trt = import_tensorrt()
-        self.logger = make_logger(self.trt)
-        shapes = profile_shapes(self.spec, self.profile)
-        self.engine, self.engine_file = load_or_build(self.trt, self.logger, self.models_dir, self.spec.name,
-                                                      shapes, self.fp16, onnx_path=self.onnx_path)
-        log.info("TensorRT %s engine for %s: %s", self.trt.__version__, self.spec.name, self.engine_file)
+        self.flavour = load_flavour(self.flavour_name)
+        self.logger = make_logger(self.flavour.trt)
+        self.shapes = profile_shapes(self.spec, self.profile)
+        self.engine, self.engine_file = load_or_build(self.flavour, self.logger, self.models_dir, self.spec.name,
+                                                      self.shapes, self.precision, onnx_path=self.onnx_path)
+        log.info("%s %s engine for %s: %s", self.flavour.name, self.flavour.version, self.spec.name, self.engine_file)
+
+    @property
+    def max_batch(self) -> int:
+        return 1 << 30  # larger batches are split into profile-sized calls (plan_batches)
+
+    def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        validate_inputs(self.spec, inputs)
+        return self._run(inputs)
 
     def infer_torch(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        out = self.engine.run(inputs)
-        return {k: (v if v.dtype == self.torch.float32 else v.float()) for k, v in out.items()}
+        torch = self.torch
+        parts = [self.engine.run({k: v[rows] for k, v in inputs.items()})
+                 for rows in plan_batches(self.spec.name, self.shapes, {k: tuple(v.shape) for k, v in inputs.items()})]
+        out = {k: torch.cat([p[k] for p in parts]) if len(parts) > 1 else parts[0][k] for k in self.engine.outputs}
+        return {k: (v if v.dtype == torch.float32 else v.float()) for k, v in out.items()}
 
     def _run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         torch = self.torch
@@ -213,4 +188,6 @@ class TensorRTBackend(Backend):
         return {k: v.cpu().numpy() for k, v in self.infer_torch(tensors).items()}
 
     def close(self) -> None:
-        self.engine = None
+        engine, self.engine = getattr(self, "engine", None), None
+        if engine is not None:
+            engine.save_runtime_cache()

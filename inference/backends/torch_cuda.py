@@ -12,9 +12,18 @@ layer, SDPA attention; a batch whose sequences all fill the bucket width runs wi
 mask (flash attention, plain mean pooling). Whether a batch is full is read from the mask
 on the host for numpy inputs, or with one small device reduction for CUDA inputs.
 
-Optionally torch.compile (LINKSHOT_TORCH_COMPILE=1, mode LINKSHOT_TORCH_COMPILE_MODE, see
-COMPILE_MODES) fuses the pointwise work into generated kernels before capture. It costs
-tens of seconds per batch bucket on first use, so it is opt-in. Inductor's full
+Compilation (`compile`, env LINKSHOT_TORCH_COMPILE, for both models or per model as in
+"image=aot,text=off"):
+  * "aot": the forward is exported with torch.export and compiled once by
+    AOTInductor into a package cached on disk (aot_cache.py, keyed like the TensorRT engines);
+    later starts load it in about a second. One package per model variant covers every batch
+    bucket (symbolic batch axis; text also a symbolic sequence axis). Inductor fuses the
+    pointwise work (bias, ReLU6, padding, normalisation) into generated kernels; CUDA graphs
+    are then captured around the compiled code as in the other modes.
+  * "jit" (or "1"): torch.compile in the process, tens of seconds per batch bucket at every
+    start (kept for comparisons).
+  * "off" (or "0", the default): the eager modules replayed as CUDA graphs.
+Inductor's settings come from COMPILE_MODES (LINKSHOT_TORCH_COMPILE_MODE). Its full
 max-autotune also times generated depthwise-convolution kernels, which lose to cuDNN's by
 two to three orders of magnitude and take minutes per bucket to time on an H100; the default
 "library-autotune" keeps cuDNN/cuBLAS for convolutions and matrix products and tunes the
@@ -47,6 +56,30 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
     "max-autotune-no-cudagraphs": {"max_autotune": True, "coordinate_descent_tuning": True},
 }
 DEFAULT_COMPILE_MODE = "library-autotune"
+_COMPILE_ALIASES = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit", "off": "off", "0": "off",
+                    "false": "off", "none": "off"}
+
+
+# Measured on an H200 (bench/RESULTS.md): the AOT image package runs at 2.1-2.3x eager fp32
+# (uncompiled 1.46x) but took 55 s to load from the cache, and a fresh process crashed while
+# loading it (torch 2.11), so compilation stays opt-in; text is faster uncompiled anyway.
+DEFAULT_COMPILE = {"image": "off", "text": "off", "head": "off"}
+
+
+def compile_choice(value: bool | str | None, model: str = "image") -> str:
+    """'aot', 'jit' or 'off' from an option (True = jit, False = off), LINKSHOT_TORCH_COMPILE,
+    or the model's default."""
+    if value is None:
+        value = os.environ.get("LINKSHOT_TORCH_COMPILE", "") or DEFAULT_COMPILE.get(model, "off")
+    if isinstance(value, str) and "=" in value:  # per model: "image=aot,text=off"
+        per_model = dict(part.split("=", 1) for part in value.replace(" ", "").split(",") if "=" in part)
+        value = per_model.get(model, DEFAULT_COMPILE.get(model, "off"))
+    if isinstance(value, bool):
+        return "jit" if value else "off"
+    choice = _COMPILE_ALIASES.get(str(value).strip().lower())
+    if choice is None:
+        raise BackendError(f"torch-cuda: compile must be aot, jit or off, got {value!r}")
+    return choice
 
 
 def bucket(n: int, limit: int) -> int:
@@ -63,12 +96,19 @@ def seq_bucket(n: int) -> int:
 
 class TorchCudaBackend(Backend):
     name = "torch-cuda"
-    OPTIONS = ("compile", "graphs", "compile_mode", "depthwise", "cudnn_benchmark")
+    OPTIONS = ("compile", "graphs", "compile_mode", "depthwise", "cudnn_benchmark", "aot_shapes")
 
-    def __init__(self, *args: Any, compile: bool | None = None, graphs: bool = True, compile_mode: str | None = None,
-                 depthwise: str | None = None, cudnn_benchmark: bool = True):
+    def __init__(self, *args: Any, compile: bool | str | None = None, graphs: bool = True,
+                 compile_mode: str | None = None, depthwise: str | None = None, cudnn_benchmark: bool = True,
+                 aot_shapes: str | None = None):
         super().__init__(*args)
-        self.compile = compile if compile is not None else os.environ.get("LINKSHOT_TORCH_COMPILE", "") == "1"
+        self.compile_kind = compile_choice(compile, self.spec.name)
+        # AOT packages: one per variant with a symbolic batch axis ("dynamic"), or one per batch
+        # bucket ("static": more compiles, kernels specialised to each size).
+        self.aot_shapes = aot_shapes or os.environ.get("LINKSHOT_TORCH_AOT_SHAPES", "dynamic")
+        if self.aot_shapes not in ("dynamic", "static"):
+            raise BackendError(f"torch-cuda: aot_shapes must be 'dynamic' or 'static', got {self.aot_shapes!r}")
+        self.compile = self.compile_kind != "off"
         self.compile_mode = compile_mode or os.environ.get("LINKSHOT_TORCH_COMPILE_MODE", DEFAULT_COMPILE_MODE)
         self.depthwise = depthwise or os.environ.get("LINKSHOT_TORCH_DEPTHWISE", "cudnn")
         if self.compile_mode not in COMPILE_MODES:
@@ -80,6 +120,7 @@ class TorchCudaBackend(Backend):
         self.graphs_enabled = graphs
         self._graphs: dict[tuple, tuple[Any, dict, tuple]] = {}
         self.warmup_seconds: dict[tuple, float] = {}  # first-use cost per graph (compile + capture)
+        self.packages: dict[str, Any] = {}  # AOT variant -> aot_cache.LoadedPackage
 
     @property
     def needs_onnx(self) -> bool:
@@ -97,53 +138,78 @@ class TorchCudaBackend(Backend):
     def load(self) -> None:
         import torch
 
-        from ..export import build_module
-        from ..models.efficientnet import fold_batchnorm
-
         self.torch = torch
         self.device = torch.device("cuda")
         self.stream = torch.cuda.Stream()
-        if self.spec is TEXT:
-            from ..models.minilm import load_text_encoder
-            from ..models.minilm_fast import FusedTextEncoder
-            from ..weights import text_model_dir
-
-            module = FusedTextEncoder.from_encoder(load_text_encoder(text_model_dir(), attn="sdpa")).half()
+        self.module = None
+        if self.compile_kind == "aot":
+            self.forward = self._aot_forward
+            if self.aot_shapes == "dynamic":
+                # Full-row text is what long page texts give: its package loads now, the masked one on first use.
+                self._aot_runner(self.spec is not TEXT)
         else:
-            module = fold_batchnorm(build_module(self.spec))
-            if self.depthwise == "taps" and self.compile and hasattr(module, "backbone"):
-                from ..models.fast_image import use_tap_depthwise
+            from .torch_modules import fast_module
 
-                use_tap_depthwise(module)
-            module = module.half().to(memory_format=torch.channels_last)
-            if hasattr(module, "head"):
-                module.head.float()  # the tiny head stays fp32: norms of 1280-d sums
-        self.module = module.to(self.device).eval()
-        self.forward = self._wrap_head(self.module)
-        if self.compile:
-            dynamo = torch._dynamo.config
-            for knob in ("recompile_limit", "cache_size_limit"):  # one compiled graph per bucket
-                if hasattr(dynamo, knob):
-                    setattr(dynamo, knob, max(getattr(dynamo, knob), 64))
-            import torch._inductor.config as inductor
-
-            options = {k: v for k, v in COMPILE_MODES[self.compile_mode].items() if hasattr(inductor, k)}
-            self.forward = torch.compile(self.forward, dynamic=False, options=options or None)
+            module = fast_module(self.spec, self.depthwise if self.compile else "cudnn")
+            self.module = module.to(self.device).eval()
+            self.forward = self._eager_forward(self.module)
+            if self.compile_kind == "jit":
+                self.forward = self._jit(self.forward)
         log.info("torch-cuda %s on %s (fp16, graphs=%s, compile=%s%s, depthwise=%s)", self.spec.name,
-                 torch.cuda.get_device_name(), self.graphs_enabled, self.compile,
+                 torch.cuda.get_device_name(), self.graphs_enabled, self.compile_kind,
                  f" {self.compile_mode}" if self.compile else "", self.depthwise)
 
-    def _wrap_head(self, module):
-        torch = self.torch
-        if self.spec is TEXT:
-            return module
-        if self.spec.name == "head":
-            return lambda fmap: module(fmap.float())
+    def _inductor_options(self, aot: bool = False) -> dict[str, Any]:
+        import torch._inductor.config as inductor
 
-        def image_forward(pixels):
-            fmap = module.backbone(module.preprocess(pixels).contiguous(memory_format=torch.channels_last))
-            return module.head(fmap.float())
-        return image_forward
+        options = dict(COMPILE_MODES[self.compile_mode])
+        if aot and self.spec is not TEXT:
+            # Inductor turns off its channels-last convolution layouts when the batch is symbolic
+            # (a regression seen elsewhere); this model is built for them, so keep them on.
+            options["force_layout_optimization"] = True
+        return {k: v for k, v in options.items() if hasattr(inductor, k)}
+
+    def _jit(self, forward):
+        dynamo = self.torch._dynamo.config
+        for knob in ("recompile_limit", "cache_size_limit"):  # one compiled graph per bucket
+            if hasattr(dynamo, knob):
+                setattr(dynamo, knob, max(getattr(dynamo, knob), 64))
+        return self.torch.compile(forward, dynamic=False, options=self._inductor_options() or None)
+
+    def _eager_forward(self, module):
+        from .torch_modules import graph_module
+
+        return module if self.spec is TEXT else graph_module(self.spec, module)
+
+    def _aot_runner(self, masked: bool, shape: tuple[int, ...] | None = None):
+        """The compiled package of one variant (and, static, one shape), from the disk cache or
+        compiled now (once)."""
+        from ..export import weights_file
+        from ..weights import file_digest
+        from .aot_cache import load_or_compile
+        from .torch_modules import aot_arg_names, aot_spec, fast_module, graph_module, text_variant
+
+        variant = text_variant(masked) if self.spec is TEXT else "full"
+        static = self.aot_shapes == "static" and shape is not None
+        key = variant + (f"-{'x'.join(map(str, shape))}" if static else "")
+        if key not in self.packages:
+            spec = aot_spec(self.spec, self.max_batch, variant, self._inductor_options(aot=True), self.depthwise,
+                            static_shape=shape if static else None)
+
+            def module_fn():
+                return graph_module(self.spec, fast_module(self.spec, self.depthwise).to(self.device), masked)
+            self.packages[key] = load_or_compile(module_fn, spec, aot_arg_names(self.spec, variant),
+                                                 self.models_dir, file_digest(str(weights_file(self.spec))))
+        return self.packages[key].runner
+
+    def _aot_forward(self, *args):
+        shape = tuple(args[0].shape)
+        if self.spec is TEXT:
+            masked = len(args) > 1 and args[1] is not None
+            out = self._aot_runner(masked, shape)(*(args if masked else args[:1]))
+        else:
+            out = self._aot_runner(True, shape)(*args)
+        return tuple(out) if isinstance(out, list) else out
 
     @contextlib.contextmanager
     def _cudnn(self):
@@ -205,7 +271,8 @@ class TorchCudaBackend(Backend):
             for _ in range(3):  # warm up on this stream: compile, cuDNN timing, allocator settles
                 self.forward(*static)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, stream=self.stream):
+            # thread_local: another thread's CUDA calls (the other model, decoding) stay legal meanwhile.
+            with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
                 outs = self.forward(*static)
             self._graphs[key] = (graph, static, outs if isinstance(outs, tuple) else (outs,))
             self.stream.synchronize()

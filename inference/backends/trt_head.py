@@ -57,20 +57,50 @@ def build_head_network(trt, builder, fc_weight: np.ndarray, fc_bias: np.ndarray,
     return net, keep
 
 
+def head_routes(flavour, models_dir: Path, onnx_path: Path, fc_weight: np.ndarray, fc_bias: np.ndarray,
+                shapes: dict, precision: str = "fp32") -> dict[str, dict]:
+    """Build the head both ways (network API, OnnxParser) and return, per route, the
+    engine file and the network's structure as the builder sees it. Needs no GPU with
+    TensorRT for RTX."""
+    from .trt_build import build_engine, make_logger, network_structure, parse_onnx
+
+    trt = flavour.trt
+    logger = make_logger(trt)
+    out = {}
+    for route in ("api", "onnx"):
+        if route == "api":
+            def network_fn(builder):
+                return build_head_network(trt, builder, fc_weight, fc_bias)
+            source = None
+        else:
+            def network_fn(builder):
+                return parse_onnx(trt, logger, builder, onnx_path)
+            source = onnx_path
+        builder = trt.Builder(logger)  # outlives the network it creates
+        network, keep = network_fn(builder)
+        built = build_engine(flavour, models_dir, f"head-{route}", shapes, precision, onnx_path=source,
+                             network_fn=network_fn, logger=logger)
+        out[route] = {"engine": built, "structure": network_structure(network, shapes)}
+        del network, keep, builder
+    return out
+
+
 def check_head_matches_onnx(models_dir: Path, onnx_path: Path, fc_weight: np.ndarray, fc_bias: np.ndarray,
-                            batch: int = 8, fp16: bool = False, rng: np.random.Generator | None = None
+                            batch: int = 8, precision: str = "fp32", rng: np.random.Generator | None = None
                             ) -> dict[str, float]:
-    """Relative error per output between the network-API head and the ONNX-parsed head."""
+    """Relative error per output between the network-API head and the ONNX-parsed head (GPU)."""
     import torch
 
-    from .tensorrt_backend import import_tensorrt, load_or_build, make_logger
+    from .tensorrt_backend import load_or_build
+    from .trt_build import make_logger
+    from .trt_flavour import load_flavour
 
-    trt = import_tensorrt()
-    logger = make_logger(trt)
+    flavour = load_flavour()
+    logger = make_logger(flavour.trt)
     shapes = profile_shapes(HEAD, BatchProfile(1, batch, max(batch, 32)))
-    api, _ = load_or_build(trt, logger, models_dir, "head-api", shapes, fp16,
-                           network_fn=lambda b: build_head_network(trt, b, fc_weight, fc_bias))
-    parsed, _ = load_or_build(trt, logger, models_dir, "head-onnx", shapes, fp16, onnx_path=onnx_path)
+    api, _ = load_or_build(flavour, logger, models_dir, "head-api", shapes, precision,
+                           network_fn=lambda b: build_head_network(flavour.trt, b, fc_weight, fc_bias))
+    parsed, _ = load_or_build(flavour, logger, models_dir, "head-onnx", shapes, precision, onnx_path=onnx_path)
     rng = rng or np.random.default_rng()
     fmap = torch.from_numpy(rng.uniform(0, 6, (batch, FEATURE_DIM, GRID, GRID)).astype(np.float32)).cuda()
     a, b = api.run({"fmap": fmap}), parsed.run({"fmap": fmap})

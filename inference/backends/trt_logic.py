@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import MAX_SEQ_LEN, BatchProfile
+from ..errors import InvalidTensor
 from ..specs import ModelSpec
 
 Shape = tuple[int, ...]
@@ -47,22 +48,53 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "gpu"
 
 
-def engine_cache_key(gpu_name: str, compute_capability: tuple[int, int], trt_version: str, onnx_digest: str,
-                     fp16: bool, shapes: dict[str, ProfileShapes]) -> str:
-    """Everything an engine depends on: it is valid only for this GPU model, SM and TRT build."""
+def cc_tag(targets: tuple[tuple[int, int], ...]) -> str:
+    return "-".join(f"sm{a}{b}" for a, b in targets)
+
+
+def engine_cache_key(flavour: str, version: str, targets: tuple[tuple[int, int], ...], precision: str,
+                     shapes: dict[str, ProfileShapes], onnx_digest: str, device: str = "") -> str:
+    """Everything an engine depends on: flavour and version of TensorRT, the compute
+    capabilities it was built for (and, for TensorRT 10, the GPU model), precision, profile
+    and the ONNX file's hash."""
     h = hashlib.sha256()
-    for part in (gpu_name, f"{compute_capability[0]}.{compute_capability[1]}", trt_version, onnx_digest,
-                 "fp16" if fp16 else "fp32", repr(sorted((k, v.min, v.opt, v.max) for k, v in shapes.items()))):
+    for part in (flavour, version, cc_tag(targets), precision,
+                 repr(sorted((k, v.min, v.opt, v.max) for k, v in shapes.items())), onnx_digest, device):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:20]
 
 
-def engine_path(models_dir: Path, model: str, gpu_name: str, compute_capability: tuple[int, int], trt_version: str,
-                key: str, fp16: bool) -> Path:
-    cc = f"sm{compute_capability[0]}{compute_capability[1]}"
-    precision = "fp16" if fp16 else "fp32"
-    return models_dir / "engines" / f"{model}-{_slug(gpu_name)}-{cc}-trt{trt_version}-{precision}-{key}.engine"
+def engine_path(models_dir: Path, model: str, flavour_tag: str, targets: tuple[tuple[int, int], ...],
+                precision: str, key: str, device: str = "") -> Path:
+    where = (_slug(device) + "-" if device else "") + cc_tag(targets)
+    return Path(models_dir) / "engines" / f"{model}-{flavour_tag}-{where}-{precision}-{key}.engine"
+
+
+def plan_batches(spec_name: str, shapes: dict[str, ProfileShapes], input_shapes: dict[str, tuple[int, ...]]
+                 ) -> list[slice]:
+    """Row slices to run so that every call fits the engine's profile.
+
+    A batch above the profile's maximum is split into calls of at most that size; any other
+    axis outside the profile (a sequence longer than the engine was built for, a wrong image
+    size) is refused with the ranges the engine accepts."""
+    batch = None
+    for name, shape in input_shapes.items():
+        prof = shapes[name]
+        if len(shape) != len(prof.min):
+            raise InvalidTensor(f"{spec_name}.{name}: rank {len(shape)}, the engine takes rank {len(prof.min)}")
+        for axis, (size, lo, hi) in enumerate(zip(shape, prof.min, prof.max)):
+            if axis == 0:
+                batch = size
+                if size < lo:
+                    raise InvalidTensor(f"{spec_name}.{name}: batch {size} below the engine profile's minimum {lo}")
+            elif not lo <= size <= hi:
+                raise InvalidTensor(f"{spec_name}.{name}: axis {axis} is {size}, outside the engine profile "
+                                    f"{lo}..{hi} (shapes min {prof.min}, max {prof.max})")
+    if batch is None:
+        return []
+    step = min(p.max[0] for p in shapes.values())
+    return [slice(start, min(batch, start + step)) for start in range(0, batch, step)]
 
 
 class ParserLike(Protocol):

@@ -129,7 +129,8 @@ class ImageEncoder(nn.Module):
         self.head = PoolingHead()
 
     def preprocess(self, pixels: torch.Tensor) -> torch.Tensor:
-        x = pixels.permute(0, 3, 1, 2).to(self.backbone._conv_stem.weight.dtype)
+        # Cast before transposing: TensorRT's parser refuses Transpose (and most layers) on uint8.
+        x = pixels.to(self.backbone._conv_stem.weight.dtype).permute(0, 3, 1, 2)
         return (x - PIXEL_MEAN) / PIXEL_STD
 
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

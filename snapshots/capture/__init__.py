@@ -2,9 +2,9 @@
 from snapshots.capture.capturer import Capturer, close_capturer, get_capturer
 from snapshots.capture.config import DEFAULT_CHROMIUM_ARGS, CaptureConfig
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
-from snapshots.capture.result import ASSET_EXTENSIONS, CaptureResult
+from snapshots.capture.result import CaptureResult
 
 __all__ = [
-    "ASSET_EXTENSIONS", "DEFAULT_CHROMIUM_ARGS", "CaptureConfig", "CaptureError", "CapturePermanentError",
+    "DEFAULT_CHROMIUM_ARGS", "CaptureConfig", "CaptureError", "CapturePermanentError",
     "CaptureRefused", "CaptureResult", "CaptureTransientError", "Capturer", "close_capturer", "get_capturer",
 ]

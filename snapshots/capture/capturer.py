@@ -90,7 +90,7 @@ _capturers: dict[int, Capturer] = {}
 _capturers_lock = threading.Lock()
 
 
-def get_capturer(config_factory: Callable[[], CaptureConfig] = CaptureConfig.from_env) -> Capturer:
+def get_capturer(config_factory: Callable[[], CaptureConfig] = CaptureConfig) -> Capturer:
     """This process's Capturer, created on first use (so a forked worker child makes its own)."""
     pid = os.getpid()
     with _capturers_lock:

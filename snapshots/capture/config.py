@@ -1,8 +1,11 @@
-"""Capture settings as plain values, so the engine needs no Django and tests can build one freely."""
+"""Capture settings as plain values, so the engine needs no Django and tests can build one freely.
+
+The engine reads no environment: the worker builds its CaptureConfig from Django settings
+(snapshots/capture_jobs/engine_config.py), whose LINKSHOT_CAPTURE_ENGINE reads every
+LINKSHOT_CAPTURE_* variable once.
+"""
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # Flags that keep a headless capture browser quiet and lean. Site isolation is off because each job
@@ -64,48 +67,3 @@ class CaptureConfig:
     @property
     def chromium_args(self) -> list[str]:
         return [*DEFAULT_CHROMIUM_ARGS, *self.extra_chromium_args]
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> CaptureConfig:
-        """Build from LINKSHOT_* variables; a malformed number fails loudly naming the variable."""
-        env = os.environ if environ is None else environ
-        values: dict = {}
-        for name, key, kind in _ENV_FIELDS:
-            raw = env.get(name, "").strip()
-            if raw:
-                values[key] = _parse(name, raw, kind)
-        values.update(overrides)
-        return cls(**values)
-
-
-def _parse(name: str, raw: str, kind: str):
-    if kind == "list":
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    if kind == "args":
-        return raw.split()
-    if kind == "bool":
-        if raw.lower() not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-            raise ValueError(f"{name} must be true or false, not {raw!r}")
-        return raw.lower() in {"1", "true", "yes", "on"}
-    try:
-        return {"int": int, "float": float, "str": str}[kind](raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-
-
-_ENV_FIELDS = (
-    ("LINKSHOT_CHROMIUM_PATH", "chromium_path", "str"),
-    ("LINKSHOT_CAPTURE_ASSET_MAX_BYTES", "asset_max_bytes", "int"),
-    ("LINKSHOT_CAPTURE_FULL_PAGE_MAX_HEIGHT", "full_page_max_height", "int"),
-    ("LINKSHOT_CAPTURE_NAV_TIMEOUT", "nav_timeout_s", "float"),
-    ("LINKSHOT_CAPTURE_NETWORK_QUIET_CAP", "network_quiet_cap_s", "float"),
-    ("LINKSHOT_CAPTURE_NETWORK_QUIET", "network_quiet_s", "float"),
-    ("LINKSHOT_CAPTURE_STEP_TIMEOUT", "step_timeout_s", "float"),
-    ("LINKSHOT_CAPTURE_JOB_TIMEOUT", "job_timeout_s", "float"),
-    ("LINKSHOT_ALLOWED_PRIVATE_HOSTS", "allowed_private", "list"),
-    ("LINKSHOT_CHROMIUM_ARGS", "extra_chromium_args", "args"),
-    ("LINKSHOT_CAPTURE_USER_AGENT", "user_agent", "str"),
-    ("LINKSHOT_CAPTURE_FULL_PAGE", "keep_full_page", "bool"),
-    ("LINKSHOT_CAPTURE_MHTML", "keep_mhtml", "bool"),
-    ("LINKSHOT_CAPTURE_PDF", "keep_pdf", "bool"),
-)

@@ -3,18 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Asset keys and the file extension each is stored with.
-ASSET_EXTENSIONS = {
-    "screenshot": "png",
-    "thumbnail": "webp",
-    "full_page": "png",
-    "html": "html",
-    "mhtml": "mhtml",
-    "pdf": "pdf",
-    "favicon": "ico",
-}
-
-
 @dataclass
 class CaptureResult:
     url: str

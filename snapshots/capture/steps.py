@@ -159,6 +159,3 @@ class PageSteps:
         snapshot = await self.run("mhtml", lambda: self.session.send("Page.captureSnapshot", {"format": "mhtml"}))
         if snapshot:
             self.result.keep("mhtml", snapshot["data"].encode("utf-8"), self.config.asset_max_bytes)
-
-    def _ms(self, factor: float = 1) -> float:
-        return self.config.step_timeout_s * factor * 1000

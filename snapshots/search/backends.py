@@ -4,36 +4,14 @@ from __future__ import annotations
 from typing import Callable
 
 from django.db import connections
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from snapshots.search.index import LINK_TABLE, PG_COLUMN, PG_CONFIG, SQLITE_TABLE
-from tagging.names import tag_key
 
 Term = list[str]  # the words of one term, in order
 Group = list[Term]  # terms of which one must match ("a OR b")
 Filter = Callable[[QuerySet, list[Group], list[Term]], QuerySet]
-
-
-# Above this many links a tag is "popular": checking each link beats listing the tag's links.
-POPULAR_TAG_LINKS = 2000
-
-
-def with_tag(links: QuerySet, name: str) -> QuerySet:
-    """Links carrying a tag of that name (any case); several calls AND without duplicate rows."""
-    through = links.model.tags.through
-    tag_model = links.model.tags.field.related_model
-    # The stored case-folded key (tagging.names.tag_key) folds alike on every database.
-    # Tags are few, so their ids are fetched first.
-    tag_ids = list(tag_model.objects.using(links.db).filter(name_key=tag_key(name)).values_list("pk", flat=True))
-    if not tag_ids:
-        return links.none()
-    tagged = through.objects.using(links.db).filter(tag_id__in=tag_ids)
-    if tagged[:POPULAR_TAG_LINKS + 1].count() <= POPULAR_TAG_LINKS:
-        # Few links: list them once; the newest-first walk keeps those in the list.
-        return links.filter(pk__in=tagged.values("link_id"))
-    # Many links: the walk fills a page quickly, probing the (link, tag) index per link.
-    return links.filter(Exists(tagged.filter(link_id=OuterRef("pk"))))
 
 
 # SQLite FTS5 -----------------------------------------------------------------------------------

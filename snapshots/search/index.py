@@ -18,6 +18,10 @@ type of a column used by a generated column, and an expression index would recom
 vector on every recheck. On SQLite, Django rebuilds a table for many schema changes, which drops
 its triggers; :func:`ensure_search_index` (run after every migrate) puts them back and rebuilds
 the index when that happened.
+
+Migration 0002 creates all of it and 0006 makes C++, C#, F# and .NET words of their own
+(special_tokens.py), each with its SQL written out in the migration; this module keeps the names
+the queries use and repairs the SQLite side (with the newest document, the one 0006 installed).
 """
 from __future__ import annotations
 
@@ -67,82 +71,6 @@ _SQLITE_TRIGGERS = {
     "link_search_update": (f"AFTER UPDATE ON {LINK_TABLE} WHEN {_sqlite_changed()} "
                            f"BEGIN {_SQLITE_DELETE} {_SQLITE_INSERT} END"),
 }
-
-# ASCII punctuation → space, so Postgres' parser sees plain words (see module docstring).
-_PG_PUNCTUATION = r"[!-/:-@[-`{-~]"
-_PG_CREATE = f"""
-CREATE EXTENSION IF NOT EXISTS unaccent;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{PG_CONFIG}') THEN
-    CREATE TEXT SEARCH CONFIGURATION {PG_CONFIG} (COPY = simple);
-    ALTER TEXT SEARCH CONFIGURATION {PG_CONFIG}
-      ALTER MAPPING FOR asciiword, word, numword, asciihword, hword, numhword,
-                        hword_asciipart, hword_part, hword_numpart
-      WITH unaccent, simple;
-  END IF;
-END $$;
-CREATE OR REPLACE FUNCTION linkshot_search_document(title text, description text, notes text,
-                                                    url text, page_text text)
-RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT to_tsvector('{PG_CONFIG}'::regconfig, regexp_replace(
-    {rewrite_sql(f"title || ' ' || description || ' ' || notes || ' ' || url || ' ' || left(page_text, {PAGE_TEXT_CHARS})")},
-    '{_PG_PUNCTUATION}', ' ', 'g'))
-$$;
-CREATE OR REPLACE FUNCTION linkshot_link_search_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'UPDATE' AND NEW.{PG_COLUMN} IS NOT NULL
-     AND NEW.title IS NOT DISTINCT FROM OLD.title
-     AND NEW.description IS NOT DISTINCT FROM OLD.description
-     AND NEW.notes IS NOT DISTINCT FROM OLD.notes
-     AND NEW.url IS NOT DISTINCT FROM OLD.url
-     AND NEW.page_text IS NOT DISTINCT FROM OLD.page_text THEN
-    RETURN NEW;  -- flags or dates changed: the words did not
-  END IF;
-  NEW.{PG_COLUMN} := linkshot_search_document(NEW.title, NEW.description, NEW.notes, NEW.url,
-                                              NEW.page_text);
-  RETURN NEW;
-END $$;
-ALTER TABLE {LINK_TABLE} ADD COLUMN IF NOT EXISTS {PG_COLUMN} tsvector;
-DROP TRIGGER IF EXISTS link_search_document ON {LINK_TABLE};
-CREATE TRIGGER link_search_document BEFORE INSERT OR UPDATE ON {LINK_TABLE}
-  FOR EACH ROW EXECUTE FUNCTION linkshot_link_search_trigger();
-UPDATE {LINK_TABLE} SET {PG_COLUMN} = linkshot_search_document(title, description, notes, url, page_text)
-  WHERE {PG_COLUMN} IS NULL;
-CREATE INDEX IF NOT EXISTS link_search_document_gin ON {LINK_TABLE} USING gin ({PG_COLUMN});
--- Finer word statistics let the planner tell rare words (read the GIN index, then sort the few
--- hits) from common ones (walk the newest links until a page is full); with the default target
--- an unknown word is guessed at 0.5% of rows and a zero-hit search scans every link.
-ALTER TABLE {LINK_TABLE} ALTER COLUMN {PG_COLUMN} SET STATISTICS 1000;
-"""
-_PG_DROP = f"""
-DROP TRIGGER IF EXISTS link_search_document ON {LINK_TABLE};
-ALTER TABLE {LINK_TABLE} DROP COLUMN IF EXISTS {PG_COLUMN};
-DROP FUNCTION IF EXISTS linkshot_link_search_trigger();
-DROP FUNCTION IF EXISTS linkshot_search_document(text, text, text, text, text);
-DROP TEXT SEARCH CONFIGURATION IF EXISTS {PG_CONFIG};
-"""
-
-
-def install_search_index(connection: BaseDatabaseWrapper) -> None:
-    """Create the index objects for this database (idempotent) and index existing links."""
-    if connection.vendor == "sqlite":
-        _install_sqlite(connection, rebuild=True)
-    elif connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_CREATE)
-    else:
-        raise NotImplementedError(f"Search supports SQLite and Postgres, not {connection.vendor}.")
-
-
-def remove_search_index(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for name in SQLITE_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-            cursor.execute(f"DROP TABLE IF EXISTS {SQLITE_TABLE}")
-        elif connection.vendor == "postgresql":
-            cursor.execute(_PG_DROP)
-
 
 def ensure_search_index(connection: BaseDatabaseWrapper) -> None:
     """Put back SQLite triggers lost to a table rebuild; a no-op when everything is in place."""

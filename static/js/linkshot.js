@@ -42,36 +42,40 @@
     return true;
   }
 
-  /* Bulk bar: select all, a live count and shift-click to select a range of rows. */
+  /* Bulk bar: select all, a live count and shift-click to select a range of rows.
+     Rows are looked up on each use: accepting a suggested tag swaps its row for a new one. */
   function setUpBulk() {
     const form = document.querySelector("[data-bulk-form]");
     if (!form) return;
     const all = form.querySelector("[data-select-all]");
     const counter = form.querySelector("[data-selected-count]");
-    const boxes = Array.from(document.querySelectorAll(".row-check"));
+    const boxes = function () { return Array.from(document.querySelectorAll(".row-check")); };
     let lastClicked = null;
 
     function refresh() {
-      const checked = boxes.filter(function (box) { return box.checked; }).length;
+      const current = boxes();
+      const checked = current.filter(function (box) { return box.checked; }).length;
       counter.textContent = checked ? checked + " selected" : "Select";
-      all.checked = checked > 0 && checked === boxes.length;
-      all.indeterminate = checked > 0 && checked < boxes.length;
-      boxes.forEach(function (box) { box.closest(".link-row").classList.toggle("is-selected", box.checked); });
+      all.checked = checked > 0 && checked === current.length;
+      all.indeterminate = checked > 0 && checked < current.length;
+      current.forEach(function (box) { box.closest(".link-row").classList.toggle("is-selected", box.checked); });
     }
     all.addEventListener("change", function () {
-      boxes.forEach(function (box) { box.checked = all.checked; });
+      boxes().forEach(function (box) { box.checked = all.checked; });
       refresh();
     });
-    boxes.forEach(function (box) {
-      box.addEventListener("click", function (event) {
-        if (event.shiftKey && lastClicked !== null) {
-          const [from, to] = [boxes.indexOf(lastClicked), boxes.indexOf(box)].sort(function (a, b) { return a - b; });
-          boxes.slice(from, to + 1).forEach(function (other) { other.checked = box.checked; });
-        }
-        lastClicked = box;
-        refresh();
-      });
+    document.addEventListener("click", function (event) {
+      const box = event.target.closest(".row-check");
+      if (!box) return;
+      const current = boxes();
+      if (event.shiftKey && lastClicked !== null && current.indexOf(lastClicked) !== -1) {
+        const [from, to] = [current.indexOf(lastClicked), current.indexOf(box)].sort(function (a, b) { return a - b; });
+        current.slice(from, to + 1).forEach(function (other) { other.checked = box.checked; });
+      }
+      lastClicked = box;
+      refresh();
     });
+    document.addEventListener("htmx:afterSwap", refresh);
     refresh();
   }
 
@@ -209,7 +213,18 @@
     });
   }
 
+  /* A refused decision (400) comes back as the part of the page with the reason in it: show it. */
+  function setUpErrorSwaps() {
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.status === 400) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpErrorSwaps();
     setUpShortcuts();
     setUpBulk();
     setUpAutocomplete();

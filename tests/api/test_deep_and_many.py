@@ -1,7 +1,7 @@
 """Bodies nested absurdly deep and ?tag= repeated many times get clear answers, not 500s."""
 import pytest
 
-from snapshots.listing import MAX_TAG_FILTERS
+from snapshots.links.queries import MAX_TAG_FILTERS
 from tests.factories import make_link
 
 pytestmark = pytest.mark.django_db

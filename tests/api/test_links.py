@@ -130,6 +130,26 @@ def test_list_tag_filter_is_repeatable_anded_and_case_insensitive(alice_api, ali
     assert titles("tag=missing") == []
 
 
+def test_list_filters_mean_what_they_mean_on_the_web_list(alice_api, alice, alice_client):
+    """One query module serves both: ?tag= and #tag, any case (non-ASCII too), the same links."""
+    make_link(alice, "https://example.com/1", tags=["Été", "web"], title="Title-one")
+    make_link(alice, "https://example.com/2", tags=["Été"], title="Title-two")
+    make_link(alice, "https://example.com/3", tags=["web"], title="Title-three")
+    titles = ("Title-one", "Title-two", "Title-three")
+
+    def api_titles(params: dict) -> list[str]:
+        return sorted(item["title"] for item in alice_api.get("/api/links/", params).json()["results"])
+
+    def web_titles(params: dict) -> list[str]:
+        html = alice_client.get("/", params).content.decode()
+        return sorted(title for title in titles if title in html)
+
+    for params, expected in [({"tag": "ÉTÉ"}, ["Title-one", "Title-two"]), ({"tag": ["été", "WEB"]}, ["Title-one"]),
+                             ({"q": "#ÉTÉ"}, ["Title-one", "Title-two"]), ({"q": "#web two"}, []),
+                             ({"q": "#web one"}, ["Title-one"])]:
+        assert api_titles(params) == web_titles(params) == expected, params
+
+
 def test_list_archived_and_unread_filters(alice_api, alice):
     make_link(alice, "https://example.com/1", title="archived")
     Link.objects.filter(title="archived").update(archived=True)

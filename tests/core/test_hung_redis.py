@@ -6,7 +6,7 @@ import time
 import pytest
 
 from config.celery import app as celery_app
-from snapshots.capture_schedule import pending_with_lost_message
+from snapshots.capture_jobs.schedule import pending_with_lost_message
 from snapshots.models import Link, Snapshot
 from tests.api.conftest import token_client
 from tests.support.hung_redis import hung_redis

@@ -5,7 +5,6 @@ would leave through a proxy goes to a closed local port.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,8 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+from snapshots.capture_jobs.engine_config import chromium_path
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,13 +38,12 @@ def browser(django_db_setup) -> Iterator[Browser]:
     Django's async-safety check would take for async code calling the ORM. The test thread only
     uses the ORM between browser calls, so the check is lifted for exactly as long as the browser
     is open (closed after this package, so later tests run with the loop gone and the check back on).
+    The configured Chromium (the capture worker's) is used; without it the root conftest skips e2e tests.
     """
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
 

@@ -28,7 +28,9 @@ def test_list_detail_and_form_layout(alice_page: Page, alice, tmp_path):
     page.get_by_role("link", name="A page about Python packaging").click()
     expect(page.locator(".readable")).to_contain_text("An sdist holds the source")
     screenshot = page.get_by_role("img", name="Screenshot of A page about Python packaging")
-    expect(screenshot).to_have_js_property("naturalWidth", 1280)  # once the image has loaded
+    # Wait for the image's bytes (the live server is slow under load), then check what arrived.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=screenshot.element_handle())
+    assert screenshot.evaluate("img => img.naturalWidth") == 1280
     page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
 
     page.goto("/add/")

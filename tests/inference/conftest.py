@@ -3,6 +3,7 @@ the slow part), CPU predictor on onnxruntime, and GPU/TensorRT skips with reason
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Exported ONNX files shared by all tests of the session."""
     from inference.export import ensure_all
 
-    path = tmp_path_factory.mktemp("models")
+    # LINKSHOT_TEST_MODELS_DIR reuses a folder (on a GPU host: the compiled packages a bench left).
+    explicit = os.environ.get("LINKSHOT_TEST_MODELS_DIR", "").strip()
+    path = Path(explicit) if explicit else tmp_path_factory.mktemp("models")
     ensure_all(path)
     return path
 

@@ -23,7 +23,7 @@ def test_requested_backend_that_cannot_load_names_what_is_missing(models_dir):
 
     status = available_backends()
     assert status["onnxruntime"] == "ok"
-    for name, needle in (("tensorrt", "import tensorrt"), ("torch-cuda", "CUDA")):
+    for name, needle in (("tensorrt", "import tensorrt|no CUDA device|does not run on"), ("torch-cuda", "CUDA")):
         if status[name] == "ok":
             continue
         with pytest.raises(BackendUnavailable, match=needle):

@@ -40,4 +40,4 @@ def test_cli_embed_and_info(models_dir, tmp_path, page_png, capsys):
     assert "InvalidImage" in lines[2]["error"]
     assert main(["--models-dir", str(models_dir), "info"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["backends"]["onnxruntime"] == "ok" and any(c.endswith(".onnx") for c in info["cached"])
+    assert info["backends"]["onnxruntime"] == "ok" and any(c["file"].endswith(".onnx") for c in info["cached"]["onnx"])

@@ -37,6 +37,9 @@ def test_export_graph_contract(models_dir):
     assert inp.type.tensor_type.shape.dim[0].dim_param  # dynamic batch
     assert [o.name for o in model.graph.output] == ["features", "descriptors", "logits"]
     assert not any(n.op_type == "Dropout" for n in model.graph.node)  # exported in eval mode
+    # TensorRT refuses Transpose (and nearly every layer) on uint8: the pixels are cast first.
+    (first,) = [n for n in model.graph.node if "pixels" in n.input]
+    assert first.op_type == "Cast" and first.attribute[0].i == onnx.TensorProto.FLOAT
 
 
 def test_parity_check_catches_train_mode(models_dir):

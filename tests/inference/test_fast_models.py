@@ -119,3 +119,16 @@ def test_torch_cuda_rejects_an_unknown_depthwise_form():
         from inference.config import BatchProfile
 
         TorchCudaBackend(IMAGE, None, BatchProfile(), None, depthwise="winograd")
+
+
+def test_torch_cuda_compile_choice_per_model(monkeypatch):
+    from inference.backends.torch_cuda import compile_choice
+    from inference.errors import BackendError
+
+    assert compile_choice(None, "image") == "off" and compile_choice(True, "text") == "jit"
+    monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=aot,text=off")
+    assert compile_choice(None, "image") == "aot" and compile_choice(None, "text") == "off"
+    monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "1")
+    assert compile_choice(None, "text") == "jit"
+    with pytest.raises(BackendError, match="aot, jit or off"):
+        compile_choice("sometimes", "image")

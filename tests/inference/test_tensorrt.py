@@ -1,11 +1,14 @@
-"""TensorRT backend: runs wherever `import tensorrt` works and a GPU is present."""
+"""TensorRT execution (either flavour): runs wherever the backend's probe passes, that is a
+TensorRT library loads and a GPU it supports is present. Elsewhere every test here skips
+with the probe's reason (no TensorRT; no CUDA device; TensorRT for RTX on a 9.0 GPU...)."""
 import numpy as np
 import pytest
 
+from inference.backends.registry import available_backends
 from inference.specs import IMAGE, TEXT, random_inputs
 
-trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed here (`import tensorrt` failed)")
-pytestmark = pytest.mark.gpu
+REASON = available_backends()["tensorrt"]
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(REASON != "ok", reason=f"TensorRT cannot run here: {REASON}")]
 
 
 def _rel(a, b):
@@ -86,4 +89,29 @@ def test_network_api_head_equals_onnx_route(models_dir):
     head = build_module(HEAD)
     errors = check_head_matches_onnx(models_dir, ensure_onnx(HEAD, models_dir), head._fc.weight.detach().numpy(),
                                      head._fc.bias.detach().numpy())
-    assert all(e < 1e-4 for e in errors.values()), errors
+    assert all(e < 1e-4 for e in errors.values()), errors  # fp32 both ways
+
+
+def test_batch_above_the_profile_is_split_and_long_text_refused(trt_predictor, predictor, rng):
+    from inference.errors import InvalidTensor
+
+    backend = trt_predictor.backend(IMAGE)
+    inputs = random_inputs(IMAGE, 300, rng)  # profile max 256: two engine calls
+    got = backend.infer(inputs)["features"]
+    assert got.shape == (300, 1280)
+    assert _rel(got, predictor.backend(IMAGE).infer(inputs)["features"]) < 2e-2
+    with pytest.raises(InvalidTensor, match="outside the engine profile"):
+        trt_predictor.backend(TEXT).infer(random_inputs(TEXT, 2, rng, seq=300))
+
+
+def test_rtx_runtime_cache_is_written_on_close(models_dir):
+    from inference.backends.tensorrt_backend import TensorRTBackend
+    from inference.config import BatchProfile
+    from inference.export_fp16 import ensure_onnx_variant
+    from inference.specs import HEAD
+
+    with TensorRTBackend(HEAD, ensure_onnx_variant(HEAD, "fp32", models_dir), BatchProfile(1, 2, 4), models_dir,
+                         fp16=False) as b:
+        b.infer(random_inputs(HEAD, 2, np.random.default_rng()))
+        cache = b.engine.cache_file
+    assert cache.exists() == b.flavour.rtx

@@ -1,4 +1,4 @@
-"""Pages and servers for the capture-job tests (bookkeeping, worker, replay).
+"""Pages and servers for the capture-job tests (fixtures: tests/snapshots/capture_jobs/conftest.py).
 
 A loopback site the capture may visit (its port is the only one allowed), a canary on another port
 that must never be reached, and handlers for the failure modes the job runner must sort out.
@@ -6,11 +6,9 @@ that must never be reached, and handlers for the failure modes the job runner mu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
-
-from snapshots.capture import CaptureConfig, Capturer
+from snapshots.capture import CaptureConfig
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.capture_site import TEST_CHROMIUM_ARGS
 from tests.support.pageserver import Handler, LoopbackServer, page, send
 
@@ -70,21 +68,8 @@ class Site:
 
 def capture_config(site: Site, **overrides) -> CaptureConfig:
     values = {
+        "chromium_path": chromium_path(),
         "allowed_private": site.allowed_private, "extra_chromium_args": list(TEST_CHROMIUM_ARGS),
         "job_timeout_s": 20.0, "nav_timeout_s": 10.0, "keep_pdf": True, "keep_mhtml": True,
     }
     return CaptureConfig(**{**values, **overrides})
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[Site]:
-    served = Site()
-    yield served
-    served.close()
-
-
-@pytest.fixture(scope="module")
-def capturer(site: Site) -> Iterator[Capturer]:
-    engine = Capturer(capture_config(site))
-    yield engine
-    engine.close()

@@ -1,13 +1,12 @@
-"""The canned site capture tests run against, and fixtures that start it and a Capturer.
+"""The canned site the capture engine tests run against (their fixtures: tests/snapshots/capture/conftest.py).
 
 The site lives on 127.0.0.1 (allowed for the capturer, that port only); two canaries must stay
 untouched: one on 127.0.0.2 and one on another 127.0.0.1 port.
 """
 from __future__ import annotations
 
-import pytest
-
-from snapshots.capture import CaptureConfig, Capturer
+from snapshots.capture import CaptureConfig
+from snapshots.capture_jobs.engine_config import chromium_path
 from tests.support.pageserver import (
     LoopbackServer, blob, never_finishes, page, pdf_with_text, png_bytes, redirect,
 )
@@ -103,33 +102,10 @@ def build_site(site: LoopbackServer, far: LoopbackServer, near: LoopbackServer) 
     })
 
 
-@pytest.fixture(scope="session")
-def servers():
-    far = LoopbackServer("127.0.0.2")
-    near = LoopbackServer("127.0.0.1")
-    site = LoopbackServer("127.0.0.1")
-    build_site(site, far, near)
-    yield site, far, near
-    for server in (site, far, near):
-        server.close()
-
-
-@pytest.fixture(scope="session")
-def site(servers):
-    return servers[0]
-
-
 def capture_config(site: LoopbackServer, **overrides) -> CaptureConfig:
     values = dict(
-        allowed_private=[f"127.0.0.1:{site.port}"], extra_chromium_args=TEST_CHROMIUM_ARGS,
+        chromium_path=chromium_path(), allowed_private=[f"127.0.0.1:{site.port}"], extra_chromium_args=TEST_CHROMIUM_ARGS,
         nav_timeout_s=8, dom_timeout_s=4, network_quiet_cap_s=1.5, step_timeout_s=4, job_timeout_s=30,
     )
     values.update(overrides)
     return CaptureConfig(**values)
-
-
-@pytest.fixture(scope="session")
-def capturer(site):
-    engine = Capturer(capture_config(site))
-    yield engine
-    engine.close()

@@ -47,8 +47,8 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str, interval: float 
 class Worker:
     """``celery -A config worker -Q capture,default -c 1`` with the given extra environment."""
 
-    def __init__(self, log_path: Path, env: dict[str, str]) -> None:
-        self.log_path = log_path
+    def __init__(self, log_path: Path, env: dict[str, str], queues: str = "capture,default") -> None:
+        self.log_path, self.queues = log_path, queues
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -61,9 +61,10 @@ class Worker:
         }
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> None:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # no messages left from older runs
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "capture,default", "-c", "1",
+    def start(self, timeout: float = 60, flush: bool = True) -> None:
+        if flush:  # no messages left from older runs
+            redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", self.queues, "-c", "1",
                    "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                    "-n", f"test-{uuid.uuid4().hex[:8]}@%h"]
         with self.log_path.open("wb") as out:

@@ -3,8 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from snapshots.listing import PAGE_SIZE
 from snapshots.models import Link, Snapshot
+from snapshots.web.listing import PAGE_SIZE
 from tests.factories import make_link
 from tests.web.conftest import listed_link_ids, page_messages
 
@@ -276,7 +276,7 @@ def test_tag_filter_same_result_for_rare_and_common_tags(alice_client, alice, mo
     make_link(alice, "https://example.com/3", title="Third both", tags=["Rare", "common"])
     expected = ["Third both", "First both"]
     for threshold in (0, 1000):  # 0: every tag counts as common; 1000: every tag counts as rare
-        monkeypatch.setattr("snapshots.listing.RARE_TAG_LINKS", threshold)
+        monkeypatch.setattr("snapshots.links.queries.RARE_TAG_LINKS", threshold)
         shown = listed_link_ids(alice_client.get(reverse("link-list"), {"tag": ["common", "RARE"]}))
         assert [Link.objects.get(pk=pk).title for pk in shown] == expected
 

@@ -7,16 +7,20 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from snapshots import capture_runner, capture_schedule, list_cache, services
+from snapshots import list_cache
 from snapshots.capture.result import CaptureResult
+from snapshots.capture_jobs import runner, schedule
+from snapshots.links import services
 from snapshots.models import Link, Snapshot
 from tagging import services as tag_services
 from tagging.models import Tag
+from tagging.names import tag_key
 from tests.factories import make_link
 from tests.web.conftest import listed_link_ids
 
@@ -24,8 +28,17 @@ LIST = reverse("link-list")
 
 
 def page(client, **params) -> str:
+    """The list page's HTML, once its rows are shown to be cached: a repeat view reads no link.
+
+    So a test that expects a change to show at once fails when the cache is off or unreachable,
+    instead of passing because every view rendered afresh.
+    """
     response = client.get(LIST, params)
     assert response.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(LIST, params).status_code == 200
+    link_reads = [query["sql"] for query in queries if '"snapshots_link"' in query["sql"]]
+    assert link_reads == [], "the repeat view read the links again: its rows were not cached"
     return response.content.decode()
 
 
@@ -55,12 +68,19 @@ def test_repeat_views_reuse_the_rows(alice_client, alice, django_assert_max_num_
     assert listed_link_ids(again) == listed_link_ids(first) and len(listed_link_ids(first)) == 5
 
 
-@override_settings(LINKSHOT_LIST_CACHE_SECONDS=0)
-def test_cache_can_be_turned_off(alice_client, alice):
+def _retitle_behind_the_apps_back(link: Link, title: str) -> None:
+    """Change a row with plain SQL: nothing in the app hears of it, so only a fresh render shows it."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE snapshots_link SET title = %s WHERE id = %s", [title, link.pk])
+
+
+def test_cache_can_be_turned_off(alice_client, alice, settings):
     link = make_link(alice, "https://example.com/a", title="Before")
     assert "Before" in page(alice_client)
-    Link.objects.filter(pk=link.pk).update(title="After")  # no service, no signal: only a fresh render sees it
-    assert "After" in page(alice_client)
+    _retitle_behind_the_apps_back(link, "After")
+    assert "Before" in alice_client.get(LIST).content.decode()  # on: the cached rows are served
+    settings.LINKSHOT_LIST_CACHE_SECONDS = 0
+    assert "After" in alice_client.get(LIST).content.decode()  # off: every view renders afresh
 
 
 def test_people_never_share_rows(alice_client, alice, bob, bob_client):
@@ -130,10 +150,10 @@ def test_capture_progress_shows_at_once(alice_client, alice):
     link = make_link(alice, "https://example.com/c")
     snapshot = link.snapshots.get()
     assert badge(page(alice_client), link) == "pending"
-    claimed = capture_runner.claim(snapshot.pk)
+    claimed = runner.claim(snapshot.pk)
     assert badge(page(alice_client), link) == "running"
     Snapshot.objects.filter(pk=snapshot.pk).update(status=Snapshot.Status.PENDING)  # let run_capture claim it again
-    outcome = capture_runner.run_capture(snapshot.pk, FixedCapturer("Title from the page"))
+    outcome = runner.run_capture(snapshot.pk, FixedCapturer("Title from the page"))
     assert claimed is not None and outcome.status == "done"
     html = page(alice_client)
     assert badge(html, link) == "done" and "Title from the page" in html
@@ -142,17 +162,17 @@ def test_capture_progress_shows_at_once(alice_client, alice):
 def test_failed_and_requeued_captures_show_at_once(alice_client, alice, settings):
     link = make_link(alice, "https://example.com/f")
     snapshot = link.snapshots.get()
-    capture_runner.claim(snapshot.pk)
+    runner.claim(snapshot.pk)
     assert badge(page(alice_client), link) == "running"
     # Its worker died: past the hard limit the beat job puts it back in the queue.
     Snapshot.objects.filter(pk=snapshot.pk).update(started_at=timezone.now() - timedelta(days=1))
-    assert capture_schedule.reset_stuck_snapshots() == [snapshot.pk]
+    assert schedule.reset_stuck_snapshots() == [snapshot.pk]
     assert badge(page(alice_client), link) == "pending"
-    capture_runner.claim(snapshot.pk)
+    runner.claim(snapshot.pk)
     page(alice_client)
     settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS = 1
     Snapshot.objects.filter(pk=snapshot.pk).update(started_at=timezone.now() - timedelta(days=1))
-    capture_schedule.reset_stuck_snapshots()
+    schedule.reset_stuck_snapshots()
     assert badge(page(alice_client), link) == "failed"
 
 
@@ -175,6 +195,39 @@ def test_rows_read_before_a_commit_are_dropped_after_it(alice, django_capture_on
                                        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}})
 def test_pages_render_without_the_cache_server(alice_client, alice):
     make_link(alice, "https://example.com/d", title="Still listed")
-    assert "Still listed" in page(alice_client)
+    assert "Still listed" in alice_client.get(LIST).content.decode()
     services.update_link(Link.objects.get(user=alice), title="Changed while the cache is down")
-    assert "Changed while the cache is down" in page(alice_client)
+    assert "Changed while the cache is down" in alice_client.get(LIST).content.decode()
+
+
+def _snapshot_failed(link: Link) -> None:
+    Snapshot.objects.filter(link=link).update(status=Snapshot.Status.FAILED)
+
+
+@pytest.mark.parametrize("change, shows", [
+    (lambda link: Link.objects.filter(pk=link.pk).update(title="After"), "After"),
+    (lambda link: Link.objects.bulk_update([Link(pk=link.pk, title="After")], ["title"]), "After"),
+    (lambda link: Link.objects.bulk_create([Link(user=link.user, url="https://example.com/n", title="After")]),
+     "After"),
+    (lambda link: Tag.objects.filter(user=link.user).update(name="After", name_key=tag_key("After")), ">After</a>"),
+    (lambda link: Tag.objects.bulk_create([Tag(user=link.user, name="After", name_key=tag_key("After"))])
+     and link.tags.add(Tag.objects.get(name="After")), ">After</a>"),
+    (_snapshot_failed, 'class="badge status-failed"'),
+    (lambda link: Snapshot.objects.bulk_create([Snapshot(link=link, status=Snapshot.Status.RUNNING)]),
+     'class="badge status-running"'),
+])
+def test_every_bulk_write_of_listed_models_drops_the_rows(alice_client, alice, change, shows):
+    """Plain QuerySet writes, no service involved: the models' own QuerySet tells the cache."""
+    link = make_link(alice, "https://example.com/w", title="Before", tags=["tag"])
+    assert shows not in page(alice_client)
+    change(link)
+    assert shows in page(alice_client)
+
+
+def test_other_peoples_writes_keep_my_rows(alice_client, alice, bob, django_assert_max_num_queries):
+    make_link(alice, "https://example.com/mine", title="Mine")
+    theirs = make_link(bob, "https://example.com/theirs", title="Theirs")
+    page(alice_client)
+    Link.objects.filter(pk=theirs.pk).update(title="Changed")
+    with django_assert_max_num_queries(2):  # session and user: alice's rows still come from the cache
+        alice_client.get(LIST)

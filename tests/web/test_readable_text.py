@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from snapshots.capture.extract import readable_text
 from snapshots.models import Snapshot
-from snapshots.readable_text import readable_html
+from snapshots.web.readable_text import readable_html
 from tests.factories import make_link
 
 WIKI_PAGE = """<!doctype html><html><body><main><article><h1>Planets</h1>

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.timesince import timesince
 
-from snapshots.templatetags.linkshot_ui import Clock
+from snapshots.web.display import Clock
 
 
 @pytest.mark.parametrize("age", [timedelta(minutes=1), timedelta(minutes=59, seconds=30), timedelta(hours=1),

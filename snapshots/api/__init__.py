@@ -1,0 +1,1 @@
+"""The REST API for links and their snapshots: views and JSON shapes."""

@@ -1,0 +1,1 @@
+"""Replay: serving stored snapshot assets (owner-checked, sandboxed, or on the separate snapshot origin)."""

@@ -1,0 +1,1 @@
+"""The web pages for links: views, forms, the list rows and their display helpers."""

@@ -1,0 +1,94 @@
+"""What the models read of a link: the screenshot's bytes and one text, whatever the capture kept.
+
+A failed capture still has the URL, and usually a title or description the person typed; a
+page without readable text still has its screenshot and URL. Each input is optional and a
+missing or unreadable screenshot never blocks the text.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import lxml.etree
+import lxml.html
+
+from snapshots.models import Link, Snapshot
+from tagging.scoring.words import PageWords, url_words
+
+log = logging.getLogger(__name__)
+
+# The start of the readable text carries its subject; more costs CPU time (one 256-token chunk
+# of MiniLM per ~1,000 characters, about 0.1-0.3 s each on two cores) and adds little: with the
+# title and description in front, this is one chunk for most pages.
+TEXT_CHARS = 1000
+BODY_CHARS = 20_000  # text searched for tag words
+HTML_BYTES = 2 * 1024 * 1024  # headings are near the top; a huge page is not parsed whole
+MAX_HEADINGS = 40
+MAX_KEYWORDS = 30
+
+
+@dataclass
+class Inputs:
+    text: str
+    image: str | bytes | None  # a local file path, or the bytes from remote storage
+    page: PageWords
+    title: str
+    used: list[str]
+    terms: dict  # headings and meta keywords of the captured HTML, stored with the analysis
+
+
+def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None) -> Inputs:
+    """The link's model inputs. Re-scoring passes ``with_image=False`` and the stored ``terms``:
+    it needs the words only, and reads no file."""
+    done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
+    if terms is None:
+        terms = html_terms(snapshot) if done else {"headings": [], "keywords": []}
+    title = link.title or (snapshot.title if done else "")
+    description = link.description or (snapshot.description if done else "")
+    body = (snapshot.text if done else "") or link.page_text
+    url = (snapshot.final_url if done and snapshot.final_url else "") or link.url
+    used = ["url"] + (["text"] if body.strip() else [])
+    text = "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
+    image = _screenshot(snapshot) if done and with_image else None
+    if image is not None:
+        used.append("image")
+    page = PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
+                        headings=terms.get("headings", []), keywords=terms.get("keywords", []))
+    return Inputs(text=text, image=image, page=page, title=title, used=used, terms=terms)
+
+
+def html_terms(snapshot: Snapshot) -> dict:
+    """The h1-h3 headings and meta keywords of the captured HTML (bounded; never an error)."""
+    empty = {"headings": [], "keywords": []}
+    if not snapshot.html:
+        return empty
+    try:
+        with snapshot.html.open("rb") as handle:
+            raw = handle.read(HTML_BYTES)
+        tree = lxml.html.fromstring(raw)
+    except (OSError, ValueError, lxml.etree.ParserError) as exc:
+        log.info("headings of snapshot %s unreadable: %s", snapshot.pk, exc)
+        return empty
+    headings = [" ".join(h.text_content().split())[:200] for h in tree.iter("h1", "h2", "h3")][:MAX_HEADINGS]
+    keywords = [k.strip()[:64] for meta in tree.iter("meta") if (meta.get("name") or "").lower() == "keywords"
+                for k in (meta.get("content") or "").split(",") if k.strip()][:MAX_KEYWORDS]
+    return {"headings": [h for h in headings if h], "keywords": keywords}
+
+
+def _screenshot(snapshot: Snapshot) -> str | bytes | None:
+    field = snapshot.screenshot or snapshot.thumbnail
+    if not field:
+        return None
+    try:
+        path = field.path  # local storage: the bulk path reads the file itself
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        return path if os.path.isfile(path) else None
+    try:
+        with field.open("rb") as handle:
+            return handle.read()
+    except OSError as exc:  # a file gone from storage is no reason to lose the text path
+        log.warning("screenshot of snapshot %s unreadable: %s", snapshot.pk, exc)
+        return None

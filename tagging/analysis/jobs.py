@@ -1,0 +1,131 @@
+"""Analysis job state: queue, claim in batches, finish, fail, and re-send after a worker died.
+
+Like capture jobs (snapshots/capture_jobs/runner.py), the state lives in the database. A batch is
+claimed atomically with a token: only rows still pending are switched to running under it, so
+a redelivered message or a second worker never analyses a row twice. The final write is fenced
+by the token too: a worker whose claim was taken over cannot overwrite the newer result.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from snapshots.models import Link, Snapshot
+from tagging.models import Analysis
+
+log = logging.getLogger(__name__)
+A = Analysis.Status
+STALE_MARGIN_SECONDS = 10
+
+
+def queue_analysis(link: Link, snapshot: Snapshot | None) -> Analysis:
+    """Set the link's analysis (back) to pending for this snapshot (tasks.py sends the message)."""
+    analysis, _ = Analysis.objects.update_or_create(
+        link=link, defaults={"user_id": link.user_id, "snapshot": snapshot, "status": A.PENDING,
+                             "attempts": 0, "error": "", "claim": "", "started_at": None, "finished_at": None,
+                             "queued_at": timezone.now()})
+    return analysis
+
+
+def stale_before() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.LINKSHOT_ANALYSIS_TIME_LIMIT + STALE_MARGIN_SECONDS)
+
+
+def claim_batch(limit: int, user_id: int | None = None) -> tuple[str, list[Analysis]]:
+    """Claim up to ``limit`` pending analyses (oldest first, of one person if given); returns the
+    claim token and the rows."""
+    token = uuid.uuid4().hex
+    pending = Analysis.objects.filter(status=A.PENDING)
+    if user_id is not None:
+        pending = pending.filter(user_id=user_id)
+    ids = list(pending.order_by("queued_at", "pk").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return token, []
+    Analysis.objects.filter(pk__in=ids, status=A.PENDING).update(
+        status=A.RUNNING, claim=token, attempts=F("attempts") + 1, started_at=timezone.now())
+    claimed = list(Analysis.objects.filter(claim=token, status=A.RUNNING)
+                   .select_related("link", "snapshot").order_by("pk"))
+    return token, claimed
+
+
+def owned(analysis: Analysis, token: str):
+    """The row, while this batch's claim on it still stands."""
+    return Analysis.objects.filter(pk=analysis.pk, claim=token, status=A.RUNNING)
+
+
+def finish(analysis: Analysis, token: str, **fields) -> bool:
+    written = owned(analysis, token).update(status=A.DONE, error="", finished_at=timezone.now(), **fields)
+    return bool(written)
+
+
+def fail(analysis: Analysis, token: str, error: str) -> bool:
+    """Record a failure the person can read; it is retried while attempts remain."""
+    retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
+    status = A.PENDING if retry else A.FAILED
+    message = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
+    written = owned(analysis, token).update(status=status, error=message, finished_at=None if retry else timezone.now())
+    log.warning("analysis of link %s failed: %s", analysis.link_id, message)
+    return bool(written)
+
+
+def reset_stuck() -> int:
+    """Analyses left running by a dead worker go back to pending (or fail when out of attempts)."""
+    stuck = Analysis.objects.filter(status=A.RUNNING, started_at__lt=stale_before())
+    gave_up = stuck.filter(attempts__gte=settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS).update(
+        status=A.FAILED, finished_at=timezone.now(),
+        error="Gave up: the inference worker stopped during each attempt (crash, memory or time limit).")
+    again = stuck.update(status=A.PENDING, claim="", queued_at=timezone.now(),
+                         error="The inference worker stopped during the analysis; queued again.")
+    if gave_up or again:
+        log.warning("analyses whose worker stopped: %s queued again, %s failed", again, gave_up)
+    return again
+
+
+def queue_reanalysis(links, model_version: str, everything: bool) -> int:
+    """Set analyses of ``links`` pending for a re-analysis; returns how many were set.
+
+    Without ``everything`` only links never analysed, failed, or analysed by other models are
+    taken, so running it again after an interruption continues where it stopped.
+    """
+    missing = links.filter(analysis__isnull=True)
+    created = Analysis.objects.bulk_create(
+        [Analysis(link_id=pk, user_id=user_id, snapshot_id=_shown_snapshot_id(pk), queued_at=timezone.now())
+         for pk, user_id in missing.values_list("pk", "user_id")], batch_size=1000)
+    existing = Analysis.objects.filter(link__in=links).exclude(status__in=[A.PENDING, A.RUNNING])
+    if not everything:
+        existing = existing.filter(Q(status=A.FAILED) | ~Q(model_version=model_version))
+    updated = existing.update(status=A.PENDING, attempts=0, error="", claim="", queued_at=timezone.now())
+    return len(created) + updated
+
+
+def _shown_snapshot_id(link_id: int) -> int | None:
+    snapshots = Snapshot.objects.filter(link_id=link_id).order_by("-created_at", "-id")
+    done = snapshots.filter(status=Snapshot.Status.DONE).values_list("pk", flat=True).first()
+    return done or snapshots.values_list("pk", flat=True).first()
+
+
+def has_pending() -> bool:
+    return Analysis.objects.filter(status=A.PENDING).exists()
+
+
+def pending_with_lost_message() -> bool:
+    """True when some analysis has waited long enough that its message was probably lost.
+
+    Re-sending a drain is harmless (it claims only what is pending), so a long backlog simply
+    gets one extra message per beat run.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    return Analysis.objects.filter(status=A.PENDING).filter(Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True)).exists()
+
+
+def backlog() -> dict:
+    """Pending analyses and the age of the oldest, for /healthz."""
+    pending = Analysis.objects.filter(status__in=[A.PENDING, A.RUNNING])
+    oldest = pending.order_by("queued_at").values_list("queued_at", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {"pending": pending.count(), "oldest_seconds": round(age, 1)}

@@ -1,0 +1,74 @@
+"""manage.py reanalyze [--user NAME] [--all]: analyse stored snapshots again, in batches.
+
+Without --all it analyses links that were never analysed, whose analysis failed, or that were
+analysed by other model weights; with --all it redoes every one. The queue lives in the
+database, so an interrupted run is finished by running the command again (it first drains what
+is still pending), and a running inference worker may share the work.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from inference.specs import IMAGE, TEXT
+from snapshots.models import Link
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import run as analyze
+from tagging.analysis.predictor import model_version, predictor
+from tagging.models import Analysis
+
+
+class Command(BaseCommand):
+    help = "Analyse stored snapshots again (tag-suggestion vectors and suggestions), with a progress line."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--user", help="only this person's links (username)")
+        parser.add_argument("--all", action="store_true", help="redo every link, not only missing/outdated ones")
+        parser.add_argument("--batch", type=int, default=128, help="links per model batch (default 128)")
+
+    def handle(self, *args, user=None, all=False, batch=128, **options) -> None:
+        person = self._person(user)
+        links = Link.objects.filter(user=person) if person else Link.objects.all()
+        pending = Analysis.objects.filter(link__in=links, status__in=[Analysis.Status.PENDING, Analysis.Status.RUNNING])
+        if all and pending.exists():  # an interrupted --all run: finish it instead of starting over
+            self.stdout.write(f"Resuming: {pending.count()} analyses still pending from an earlier run.")
+        else:
+            queued = analysis_jobs.queue_reanalysis(links, model_version(), all)
+            self.stdout.write(f"Queued {queued} of {links.count()} links for analysis.")
+        self._load_models()
+        self._drain(pending, person, batch)
+
+    def _load_models(self) -> None:
+        started = time.monotonic()
+        model = predictor()
+        model.backend(IMAGE), model.backend(TEXT)
+        backends = ", ".join(sorted(set(model.backend_names().values())))
+        self.stdout.write(f"Models loaded ({backends}) in {time.monotonic() - started:.1f} s.")
+
+    def _person(self, username: str | None):
+        if username is None:
+            return None
+        person = get_user_model().objects.filter(username=username).first()
+        if person is None:
+            raise CommandError(f"There is no user named {username!r}.")
+        return person
+
+    def _drain(self, pending, person, batch: int) -> None:
+        total, done, started = pending.count(), 0, time.monotonic()
+        while True:
+            claimed = analyze.run_batch(limit=batch, user_id=person.pk if person else None)
+            if not claimed:
+                break
+            done += claimed
+            rate = done / max(time.monotonic() - started, 1e-6)
+            left = max(total - done, 0) / rate if rate else 0
+            sys.stderr.write(f"\r  {done}/{total} links  {rate:.1f} links/s  about {left:.0f} s left   ")
+            sys.stderr.flush()
+        elapsed = time.monotonic() - started
+        sys.stderr.write("\n")
+        self.stdout.write(self.style.SUCCESS(f"Analysed {done} links in {elapsed:.1f} s "
+                                             f"({done / max(elapsed, 1e-6):.1f} links/s)."))
+

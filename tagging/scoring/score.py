@@ -1,0 +1,251 @@
+"""Score a person's tags for one link from stored vectors and the page's words.
+
+Each kind of evidence becomes a probability-like strength in [0, 1] for a tag, and the
+strengths are combined by noisy-OR (the tag is right unless every piece of evidence is wrong),
+so one strong reason is enough and several weak ones add up. The evidence:
+
+* similar links: the person's nearest tagged links by text and by screenshot vote for their
+  tags, each vote weighted by how much closer than typical that link is (screenshots of one
+  site or one product look alike, so the screenshot is real evidence);
+* prototypes: the mean vector of the links carrying a tag, compared with this link's;
+* the tag's own name, embedded like text (the zero-shot evidence when no link has the tag yet);
+* words: the tag (or a variant) in the title, URL, description or body text;
+* ImageNet concepts of the screenshot, for photo pages and image links.
+Similarities are judged against this person's own distribution (how close links typically
+are), never against fixed cut-offs, because text and image vectors live on different scales.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tagging.scoring.words import PageWords, mentions, name_key
+
+NEIGHBOURS = 10
+# Caps of each evidence's strength: words and close text neighbours are the surest signals,
+# a tag name alone or a look-alike screenshot less so.
+CAP_TEXT_NEIGHBOURS = 0.9
+CAP_IMAGE_NEIGHBOURS = 0.75
+CAP_PROTOTYPE = 0.6
+CAP_NAME = 0.6
+CAP_CONCEPT = 0.8
+# Similarity of unrelated pages, used until a person has enough links to measure their own:
+# MiniLM texts on different subjects sit near 0.2, screenshots of any two web pages near 0.6.
+TYPICAL_TEXT = 0.2
+TYPICAL_IMAGE = 0.6
+# How far above the vocabulary's median a tag-name or prototype similarity must be to count.
+STAND_OUT = 0.12
+STAND_OUT_SCALE = 0.03
+
+
+class Library:
+    """One person's analysed links, ready for queries.
+
+    Only tagged links can vote, so each query searches compact float32 matrices of the tagged
+    links' vectors (two matrix-vector products); everything else a query needs (each tag's rows
+    and mean text vector) is worked out once per library. ``text`` and ``image`` may be float16
+    (how the cache keeps all links); missing vectors are zero rows.
+    """
+
+    def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
+                 row_tags: list[tuple[int, ...]]) -> None:
+        self.link_ids, self.row_tags = link_ids, row_tags
+        self.size = len(link_ids)
+        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
+        self.text_rows, self.text_matrix = _compact(text, tagged)
+        self.image_rows, self.image_matrix = _compact(image, tagged)
+        self.members: dict[int, list[int]] = {}
+        for row, tags in enumerate(row_tags):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        self._text = text
+        self._centres: dict[int, np.ndarray] | None = None
+
+    def text_centres(self) -> dict[int, np.ndarray]:
+        """Unit mean text vector of each tag's links (computed on first use)."""
+        if self._centres is None:
+            self._centres = {}
+            for tag_id, rows in self.members.items():
+                centre = self._text[rows].astype(np.float32).sum(axis=0)
+                norm = float(np.linalg.norm(centre))
+                if norm > 0:
+                    self._centres[tag_id] = centre / norm
+        return self._centres
+
+
+def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are tagged and have a vector, and those vectors as one float32 matrix."""
+    if len(matrix) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, matrix.shape[1]), np.float32)
+    rows = np.flatnonzero(tagged & np.any(matrix != 0, axis=1))
+    return rows, np.ascontiguousarray(matrix[rows], dtype=np.float32)
+
+
+@dataclass
+class VocabTag:
+    id: int
+    name: str
+    name_vector: np.ndarray | None  # the tag name embedded as text
+
+
+@dataclass
+class Query:
+    link_id: int
+    text: np.ndarray | None
+    image: np.ndarray | None
+    page: PageWords
+    concepts: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Scored:
+    tag_id: int | None
+    name: str
+    score: float
+    reasons: list[str]
+
+
+@dataclass
+class _Evidence:
+    strengths: list[tuple[float, str]] = field(default_factory=list)
+
+    def add(self, strength: float, reason: str) -> None:
+        if strength > 0.02:
+            self.strengths.append((min(float(strength), 0.99), reason))
+
+    def score(self) -> float:
+        return 1.0 - float(np.prod([1.0 - s for s, _ in self.strengths])) if self.strengths else 0.0
+
+    def reasons(self) -> list[str]:
+        return [reason for s, reason in sorted(self.strengths, reverse=True) if s >= 0.1]
+
+
+def score_tags(query: Query, library: Library, vocab: list[VocabTag]) -> list[Scored]:
+    """Every tag of the vocabulary scored for the query link, best first."""
+    evidence = {tag.id: _Evidence() for tag in vocab}
+    names = {tag.id: tag.name for tag in vocab}
+    itself = np.flatnonzero(library.link_ids == query.link_id)
+    if query.text is not None:
+        _neighbour_votes(query.text, library.text_matrix, library.text_rows, itself, library, evidence, names,
+                         CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT)
+        _prototypes(query.text, library, itself, evidence, names)
+        _tag_names(query.text, vocab, evidence)
+    if query.image is not None:
+        _neighbour_votes(query.image, library.image_matrix, library.image_rows, itself, library, evidence, names,
+                         CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE)
+    for tag in vocab:
+        _words(query.page, tag, evidence[tag.id])
+        _concepts(query.concepts, tag, evidence[tag.id])
+    scored = [Scored(tag.id, tag.name, evidence[tag.id].score(), evidence[tag.id].reasons()) for tag in vocab]
+    return sorted(scored, key=lambda s: (-s.score, s.name.lower()))
+
+
+def closeness(sims: np.ndarray, typical: float) -> np.ndarray:
+    """How much closer than typical, in [0, 1]: 0 at the person's typical similarity, 1 at identical."""
+    return np.clip((sims - typical) / max(1.0 - typical, 1e-6), 0.0, 1.0)
+
+
+def typical_similarity(sims: np.ndarray, fallback: float) -> float:
+    """The median similarity to the person's links (a robust 'unrelated' level), from a sample."""
+    if len(sims) < 5:
+        return fallback  # too few links to tell
+    sample = sims if len(sims) <= 4000 else sims[np.linspace(0, len(sims) - 1, 4000).astype(int)]
+    return float(np.median(sample))
+
+
+def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, template, fallback) -> None:
+    """The nearest tagged links vote for their tags, weighted by how much closer than typical they are."""
+    if len(rows) == 0:
+        return
+    sims = matrix @ vector.astype(np.float32)
+    typical = typical_similarity(sims, fallback)
+    if len(itself):
+        sims[np.isin(rows, itself)] = -2.0  # a link is no evidence for itself
+    k = min(NEIGHBOURS, len(rows))
+    top = np.argpartition(-sims, k - 1)[:k]
+    top = top[sims[top] > -2.0]
+    close = closeness(sims[top], typical)
+    total = float(close.sum())
+    if total <= 0:
+        return
+    votes: dict[int, list[float]] = {}
+    for position, c in zip(top, close):
+        if c <= 0:
+            continue
+        for tag_id in library.row_tags[rows[position]]:
+            votes.setdefault(tag_id, []).append(float(c))
+    for tag_id, cs in votes.items():
+        if tag_id not in evidence:
+            continue
+        share = sum(cs) / total
+        strength = cap * share * min(1.0, max(cs) / 0.4)
+        n = len(cs)
+        evidence[tag_id].add(strength, template.format(n=n, links="link is" if n == 1 else "links are",
+                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]))
+
+
+def _prototypes(vector, library, itself, evidence, names) -> None:
+    """Compare with the mean text vector of each tag's links; judged relative to the other tags."""
+    sims = {}
+    for tag_id, centre in library.text_centres().items():
+        if tag_id in evidence and not (len(itself) and _only_member(library, tag_id, itself)):
+            sims[tag_id] = float(centre @ vector)
+    for tag_id, strength in _relative(sims, CAP_PROTOTYPE).items():
+        evidence[tag_id].add(strength, f"close to what links tagged {names[tag_id]} are about")
+
+
+def _only_member(library, tag_id: int, itself: np.ndarray) -> bool:
+    """True when the link itself is the tag's only example (its own vector is no evidence)."""
+    rows = library.members.get(tag_id, [])
+    return len(rows) == 1 and rows[0] in itself
+
+
+def _tag_names(vector, vocab, evidence) -> None:
+    """Zero-shot: the page's text against each tag's name embedded like text."""
+    sims = {tag.id: float(tag.name_vector @ vector) for tag in vocab if tag.name_vector is not None}
+    names = {tag.id: tag.name for tag in vocab}
+    for tag_id, strength in _relative(sims, CAP_NAME).items():
+        evidence[tag_id].add(strength, f"the text is about {names[tag_id]!r}")
+
+
+def _relative(sims: dict[int, float], cap: float) -> dict[int, float]:
+    """Strengths for the tags that stand out from the rest of the vocabulary.
+
+    A tag counts when its similarity clears the vocabulary's median by a margin: MiniLM puts
+    unrelated texts within a few hundredths of each other, a real match a tenth or more above.
+    """
+    if not sims:
+        return {}
+    values = np.array(list(sims.values()))
+    centre = float(np.median(values)) if len(values) >= 3 else TYPICAL_TEXT
+    out = {}
+    for tag_id, sim in sims.items():
+        stands_out = 1.0 / (1.0 + float(np.exp(-(sim - centre - STAND_OUT) / STAND_OUT_SCALE)))
+        out[tag_id] = cap * stands_out
+    return out
+
+
+def _words(page: PageWords, tag: VocabTag, evidence: _Evidence) -> None:
+    found = mentions(page, tag.name)
+    if found.title:
+        evidence.add(0.55, f"title mentions {tag.name!r}")
+    if found.url:
+        evidence.add(0.5, f"URL mentions {tag.name!r}")
+    if found.keyword:
+        evidence.add(0.5, f"the page's keywords name {tag.name!r}")
+    if found.heading and not found.title:
+        evidence.add(0.45, f"a heading mentions {tag.name!r}")
+    if found.description:
+        evidence.add(0.35, f"description mentions {tag.name!r}")
+    if found.body_count >= 2:
+        density = found.body_count * 1000 / max(page.body_words, 1)
+        evidence.add(min(0.45, 0.1 + 0.03 * density), f"text mentions {tag.name!r} {found.body_count} times")
+
+
+def _concepts(concepts: list[tuple[str, float]], tag: VocabTag, evidence: _Evidence) -> None:
+    key = name_key(tag.name)
+    for concept, probability in concepts:
+        # "Persian cat" counts for a tag "cat" or "cats"; "web site" is no evidence of anything.
+        if concept != "web site" and key in (name_key(concept), name_key(concept.split()[-1])):
+            evidence.add(CAP_CONCEPT * probability, f"the screenshot shows a {concept}")

@@ -1,0 +1,246 @@
+"""Tag suggestions of links: computed from stored vectors, stored, accepted and rejected.
+
+Governance: the person's existing tags are scored first and win; a new name is proposed only
+when none fits, and a proposal that is a variant of an existing tag becomes that tag. A rejected
+suggestion is remembered and never made again for that link; an accepted one applies the tag,
+which makes the link an example for later scoring.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, Prefetch, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from config.access import owned_by
+from inference.config import FEATURE_DIM, TEXT_DIM
+from snapshots.models import Link
+from tagging.analysis import library
+from tagging.analysis.inputs import Inputs, inputs_of
+from tagging.analysis.predictor import predictor
+from tagging.analysis.vectors import unpack
+from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
+from tagging.names import tag_key
+from tagging.scoring.proposals import propose
+from tagging.scoring.score import Query, Scored, VocabTag, score_tags
+from tagging.scoring.words import PageWords, name_key
+from tagging.services import get_or_create_tags
+
+log = logging.getLogger(__name__)
+P = TagSuggestion.State
+# Links re-scored at most per vocabulary change (newest first).
+RESCORE_LIMIT = 2000
+_name_vectors: dict[str, np.ndarray] = {}
+
+
+def embed_names(names: list[str]) -> np.ndarray:
+    """Tag names embedded as text (kept per process: a name's vector never changes)."""
+    missing = [n for n in dict.fromkeys(names) if n not in _name_vectors]
+    if missing:
+        for name, vector in zip(missing, predictor().embed_texts(missing)):
+            _name_vectors[name] = vector
+        while len(_name_vectors) > 50_000:
+            _name_vectors.pop(next(iter(_name_vectors)))
+    return np.stack([_name_vectors[n] for n in names]) if names else np.zeros((0, TEXT_DIM), np.float32)
+
+
+def vocabulary(user_id: int) -> list[VocabTag]:
+    tags = list(Tag.objects.filter(user_id=user_id).values_list("pk", "name"))
+    vectors = embed_names([name for _, name in tags])
+    return [VocabTag(pk, name, vectors[i]) for i, (pk, name) in enumerate(tags)]
+
+
+def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
+    """Score and store suggestions for analysed links, person by person."""
+    by_user: dict[int, list[tuple[Analysis, Inputs]]] = defaultdict(list)
+    for analysis, inputs in pairs:
+        by_user[analysis.user_id].append((analysis, inputs))
+    for user_id, items in by_user.items():
+        index, vocab = library.library_for(user_id), vocabulary(user_id)
+        auto = auto_apply_threshold(user_id)
+        for analysis, inputs in items:
+            store(analysis.link, choose(analysis, inputs, index, vocab), auto)
+
+
+def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag]) -> list[Scored]:
+    """The suggestions worth showing for one link: best existing tags, else one proposal."""
+    query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
+    settled = _settled_keys(analysis.link)
+    scored = [s for s in score_tags(query, index, vocab) if name_key(s.name) not in settled]
+    floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
+    chosen = [s for s in scored if s.score >= floor]
+    proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
+    for proposal in proposals:
+        if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
+            chosen.append(proposal)
+    chosen.sort(key=lambda s: -s.score)
+    return chosen[: settings.LINKSHOT_SUGGESTIONS_PER_LINK]
+
+
+def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Query:
+    """The link as the scorer sees it, limited to the configured kinds of evidence."""
+    text = unpack(analysis.text_vector, TEXT_DIM) if "text" in evidence else None
+    feature = unpack(analysis.image_feature, FEATURE_DIM) if "image" in evidence else None
+    return Query(link_id=analysis.link_id, text=text,
+                 image=None if feature is None else library.project_image(feature[None])[0],
+                 page=inputs.page if "text" in evidence else PageWords(),
+                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [])
+
+
+def _settled_keys(link: Link) -> set[str]:
+    """Names never to suggest again for this link: its tags and what the person already decided."""
+    decided = TagSuggestion.objects.filter(link=link).exclude(state=P.PENDING).values_list("name", flat=True)
+    return {name_key(n) for n in [*link.tags.values_list("name", flat=True), *decided]}
+
+
+@transaction.atomic
+def store(link: Link, chosen: list[Scored], auto_apply_above: float | None = None) -> None:
+    """Replace the link's pending suggestions with ``chosen``; decided ones stay as they are."""
+    rows = {name_key(s.name): s for s in TagSuggestion.objects.select_for_update().filter(link=link)}
+    keep = {name_key(c.name) for c in chosen}
+    stale = [s.pk for key, s in rows.items() if s.state == P.PENDING and key not in keep]
+    TagSuggestion.objects.filter(pk__in=stale).delete()
+    for choice in chosen:
+        row = rows.get(name_key(choice.name))
+        if row is not None and row.state != P.PENDING:
+            continue
+        row = row or TagSuggestion(link=link, user_id=link.user_id)
+        row.tag_id, row.name, row.score, row.reasons = choice.tag_id, choice.name, round(choice.score, 4), choice.reasons
+        row.save()
+        if auto_apply_above is not None and row.tag_id is not None and row.score >= auto_apply_above:
+            _accept(link, row)
+
+
+def auto_apply_threshold(user_id: int) -> float | None:
+    prefs = SuggestionSettings.objects.filter(user_id=user_id).first()
+    return prefs.auto_apply_above if prefs else None
+
+
+def set_auto_apply(user, threshold: float | None) -> SuggestionSettings:
+    if threshold is not None and not 0 < threshold <= 1:
+        raise ValidationError({"auto_apply_above": "Use a score between 0 and 1, or leave it empty to turn it off."})
+    prefs, _ = SuggestionSettings.objects.update_or_create(user=user, defaults={"auto_apply_above": threshold})
+    return prefs
+
+
+PENDING_ATTR = "pending_suggestions"
+
+
+def pending_of(link: Link) -> list[TagSuggestion]:
+    return list(TagSuggestion.objects.filter(link=link, state=P.PENDING).order_by("-score", "id"))
+
+
+def with_pending(links: QuerySet[Link]) -> QuerySet[Link]:
+    """Links with their analysis and pending suggestions loaded in two queries per page."""
+    pending = TagSuggestion.objects.filter(state=P.PENDING).order_by("-score", "id")
+    return links.select_related("analysis").prefetch_related(Prefetch("suggestions", pending, to_attr=PENDING_ATTR))
+
+
+def _matching(link: Link, names: list[str]) -> list[TagSuggestion]:
+    if not names:
+        raise ValidationError({"tags": "Name at least one suggested tag."})
+    rows = {name_key(s.name): s for s in TagSuggestion.objects.select_for_update().filter(link=link)}
+    missing = [n for n in names if name_key(n) not in rows]
+    if missing:
+        raise ValidationError({"tags": f"Not suggested for this link: {', '.join(map(repr, missing))}."})
+    return [rows[name_key(n)] for n in names]
+
+
+@transaction.atomic
+def accept(link: Link, names: list[str]) -> list[TagSuggestion]:
+    """Apply the named suggestions' tags to the link (a proposed name becomes a new tag)."""
+    accepted = [_accept(link, row) for row in _matching(link, names)]
+    return accepted
+
+
+def _accept(link: Link, row: TagSuggestion) -> TagSuggestion:
+    tag = row.tag if row.tag_id else get_or_create_tags(link.user, [row.name])[0]
+    link.tags.add(tag)
+    row.tag, row.name, row.state = tag, tag.name, P.ACCEPTED
+    row.save(update_fields=["tag", "name", "state", "updated_at"])
+    return row
+
+
+@transaction.atomic
+def reject(link: Link, names: list[str]) -> list[TagSuggestion]:
+    """Remember that these tags are wrong for this link; they are never suggested for it again."""
+    rows = _matching(link, names)
+    TagSuggestion.objects.filter(pk__in=[r.pk for r in rows]).update(state=P.REJECTED)
+    return rows
+
+
+def tagged_by_hand(link: Link, tag_ids: Iterable[int]) -> None:
+    """A person added a suggested tag themselves: the suggestion counts as accepted."""
+    TagSuggestion.objects.filter(link=link, tag_id__in=list(tag_ids), state=P.PENDING).update(state=P.ACCEPTED)
+
+
+def rescore_user(user_id: int) -> int:
+    """Recompute pending suggestions from stored vectors after the person's vocabulary changed."""
+    analyses = (Analysis.objects.filter(user_id=user_id, status=Analysis.Status.DONE)
+                .select_related("link", "snapshot").order_by("-finished_at")[:RESCORE_LIMIT])
+    pairs = [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
+    suggest_for(pairs)
+    return len(pairs)
+
+
+# --- The review page: pending suggestions across links, and accepting many at once ---------------
+
+def pending_for(user, tag: str | None = None) -> QuerySet[TagSuggestion]:
+    """The person's pending suggestions across links, best first; ``tag`` keeps one name (any case)."""
+    pending = owned_by(TagSuggestion.objects.filter(state=P.PENDING), user)
+    if tag and tag.strip():
+        pending = pending.filter(name__iexact=tag.strip())
+    return pending.order_by("-score", "id")
+
+
+def pending_names(user) -> list[tuple[str, int]]:
+    """The names among the person's pending suggestions, each with how many links it is suggested for."""
+    rows = (owned_by(TagSuggestion.objects.filter(state=P.PENDING), user).annotate(key=Lower("name"))
+            .values("key").annotate(n=Count("id"), shown=Min("name")).order_by("key"))
+    return [(row["shown"], row["n"]) for row in rows]
+
+
+@transaction.atomic
+def accept_above(user, min_score: float, tag: str | None = None) -> int:
+    """Accept every pending suggestion of the person scoring at least ``min_score``; returns how many.
+
+    A backlog can hold thousands: the tags are applied in one insert and the suggestions marked in
+    one update (no per-link signals), so the list cache is told here, once.
+    """
+    if not 0 <= min_score <= 1:
+        raise ValidationError({"min_score": "Use a score between 0 and 1."})
+    rows = list(pending_for(user, tag).filter(score__gte=min_score).select_for_update())
+    if not rows:
+        return 0
+    tags = _tags_of(user, rows)
+    through = Link.tags.through
+    through.objects.bulk_create([through(link_id=row.link_id, tag_id=tags[row.pk].pk) for row in rows],
+                                ignore_conflicts=True)
+    now = timezone.now()
+    for row in rows:
+        row.tag, row.name, row.state, row.updated_at = tags[row.pk], tags[row.pk].name, P.ACCEPTED, now
+    TagSuggestion.objects.bulk_update(rows, ["tag", "name", "state", "updated_at"], batch_size=500)
+    return len(rows)
+
+
+def _tags_of(user, rows: list[TagSuggestion]) -> dict[int, Tag]:
+    """The tag each suggestion applies, by suggestion id; a proposed name becomes a tag (once per name)."""
+    existing = Tag.objects.in_bulk({row.tag_id for row in rows if row.tag_id})
+    created: dict[str, Tag] = {}
+    result = {}
+    for row in rows:
+        if row.tag_id:
+            result[row.pk] = existing[row.tag_id]
+        else:
+            key = tag_key(row.name)  # one tag per name, as Tag.name_key counts names
+            if key not in created:
+                created[key] = get_or_create_tags(user, [row.name])[0]
+            result[row.pk] = created[key]
+    return result

@@ -1,0 +1,58 @@
+"""The per-person vector index: built from stored vectors, refreshed when analyses or tags change."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import library
+from tagging.analysis.vectors import pack
+from tagging.models import Analysis
+from tagging.services import get_or_create_tags
+from tests.tagging.helpers import captured_link
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():
+    library.forget()
+    yield
+    library.forget()
+
+
+def analysed(user, n: int, tags=("topic",)):
+    """A link whose analysis is done with a known text vector (as the worker stores it)."""
+    link = captured_link(user, f"https://example.org/{n}", f"Page {n}", "text", tags=list(tags))
+    _, (row,) = analysis_jobs.claim_batch(1)
+    vector = np.zeros(384, np.float32)
+    vector[n] = 1.0
+    analysis_jobs.finish(row, row.claim, text_vector=pack(vector))
+    return link
+
+
+def test_new_analyses_join_and_deleted_links_leave(alice):
+    first = analysed(alice, 0)
+    assert list(library.library_for(alice.pk).link_ids) == [first.pk]
+    second = analysed(alice, 1)
+    index = library.library_for(alice.pk)
+    assert sorted(index.link_ids) == sorted([first.pk, second.pk])
+    assert index.text_matrix.dtype == np.float32 and index.text_matrix.shape == (2, 384)
+    first.delete()
+    assert list(library.library_for(alice.pk).link_ids) == [second.pk]
+
+
+def test_tag_changes_reach_the_index(alice, settings):
+    link = analysed(alice, 0, tags=())
+    assert library.library_for(alice.pk).text_rows.size == 0  # untagged links cast no vote
+    link.tags.add(*get_or_create_tags(alice, ["python"]))
+    index = library.library_for(alice.pk)
+    assert index.text_rows.size == 1 and index.row_tags == [(link.tags.get().pk,)]
+    settings.LINKSHOT_LIST_CACHE_SECONDS = 0  # no shared version: memberships are read every time
+    link.tags.clear()
+    assert library.library_for(alice.pk).text_rows.size == 0
+
+
+def test_a_person_sees_only_their_own_links(alice, bob):
+    analysed(alice, 0)
+    analysed(bob, 1)
+    assert len(library.library_for(alice.pk).link_ids) == 1
+    assert Analysis.objects.count() == 2
