@@ -17,6 +17,7 @@ from django.db import transaction
 
 from snapshots.models import Link
 from tagging.models import Tag
+from tagging.names import tag_key
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class LinkLoader:
         self.vocab = Vocabulary(self.rng)
         # Topic words first: they get the largest shares of links ("python" tags about a fifth).
         names = list(dict.fromkeys([*TOPIC_WORDS, *self.vocab.words]))[:tag_count]
-        self.tags = Tag.objects.bulk_create([Tag(user=user, name=name) for name in names])
+        # bulk_create skips Tag.save(), which fills the case-folded key.
+        self.tags = Tag.objects.bulk_create([Tag(user=user, name=name, name_key=tag_key(name)) for name in names])
         self.tag_weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(self.tags))))
 
     def load(self, batch: int) -> None:

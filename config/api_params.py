@@ -12,6 +12,14 @@ class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_paginated_response(self, data):
+        # A view that narrowed the request (e.g. capped its tag filters) says so in "notes".
+        response = super().get_paginated_response(data)
+        notes = getattr(self.request, "linkshot_notes", None)
+        if notes:
+            response.data["notes"] = notes
+        return response
+
 
 class LimitOffset(LimitOffsetPagination):
     default_limit = 100  # linkding's default

@@ -10,7 +10,7 @@ from typing import IO
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import FormParser, JSONParser
 
 
@@ -39,7 +39,11 @@ def read_limited(stream: IO[bytes] | None) -> bytes:
 
 class LimitedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        return super().parse(io.BytesIO(read_limited(stream)), media_type, parser_context)
+        body = read_limited(stream)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:  # e.g. [[[[…]]]] 100,000 deep: Python's parser gives up, not the server
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class LimitedFormParser(FormParser):

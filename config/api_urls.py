@@ -1,10 +1,16 @@
 """REST API routes (token auth, links, tags, schema and docs)."""
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth.signals import user_logged_in
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from config.api_parsers import API_PARSERS
+from config.login_throttle import lockout_response
 from snapshots.api.views import LinkViewSet, SnapshotAssetView
 from imports.api import ExportView, ImportJobViewSet
 from linkding_api.views import BookmarkViewSet, UserProfileView
@@ -16,6 +22,23 @@ class TokenView(ObtainAuthToken):
     """POST username and password, get {"token": ...} for the header `Authorization: Token <key>`."""
 
     parser_classes = API_PARSERS
+
+    def post(self, request, *args, **kwargs):
+        # django-axes counts the failures; its middleware cannot see DRF's wrapped request, so the
+        # lockout is answered here, before and after the attempt.
+        credentials = {"username": request.data.get("username", "")} if hasattr(request.data, "get") else {}
+        if AxesProxyHandler.is_locked(request._request, credentials):
+            return lockout_response(request._request)
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            if AxesProxyHandler.is_locked(request._request, credentials):
+                return lockout_response(request._request)
+            raise ValidationError(serializer.errors)
+        user = serializer.validated_data["user"]
+        # A sign-in like the web one: the failure count resets (AXES_RESET_ON_SUCCESS), last_login set.
+        user_logged_in.send(sender=type(user), request=request._request, user=user)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
 
 
 router = SimpleRouter()

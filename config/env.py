@@ -91,3 +91,12 @@ def redis_cache_url(broker_url: str) -> str:
     if broker_url.startswith("redis+socket://"):  # kombu's unix socket form; redis-py says unix://
         return "unix://" + broker_url.removeprefix("redis+socket://")
     return ""
+
+
+# The tests' own Redis database: never the machine's default database 0 a running Linkshot may use.
+TESTS_REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def tests_redis_url() -> str:
+    """REDIS_URL when set, else the tests' own database."""
+    return os.environ.get("REDIS_URL") or TESTS_REDIS_URL

@@ -6,12 +6,15 @@ import logging
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+import redis
 from kombu import Connection
 
 from config.celery import app as celery_app
+from config.env import redis_cache_url
 from tagging.analysis import jobs as analysis_jobs
 
 log = logging.getLogger(__name__)
+# The whole answer stays under 2 s: the broker check gets 1 s, the worker ping 0.5 s.
 BROKER_TIMEOUT_S = 2.0
 
 
@@ -25,6 +28,9 @@ def _database_ok() -> tuple[bool, str]:
 
 
 def _broker_ok() -> tuple[bool, str]:
+    redis_url = redis_cache_url(settings.CELERY_BROKER_URL)
+    if redis_url:
+        return _redis_ok(redis_url)
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=BROKER_TIMEOUT_S,
                         transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
@@ -32,6 +38,21 @@ def _broker_ok() -> tuple[bool, str]:
         return True, "ok"
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"
+
+
+def _redis_ok(url: str) -> tuple[bool, str]:
+    """PING with short socket timeouts: a hung Redis accepts connections but never answers."""
+    client = redis.Redis.from_url(url, socket_timeout=BROKER_TIMEOUT_S / 2,
+                                  socket_connect_timeout=BROKER_TIMEOUT_S / 2)
+    try:
+        client.ping()
+        return True, "ok"
+    except redis.TimeoutError:
+        return False, f"Redis did not answer within {BROKER_TIMEOUT_S / 2:.1f} s (hung or overloaded)"
+    except redis.RedisError as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
 
 
 def _workers() -> list[str]:

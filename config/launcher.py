@@ -1,14 +1,14 @@
 """Process launcher behind ./linkshot: picks the broker, prepares the data dir, runs everything.
 
-`up` starts gunicorn (web), a Celery worker for all queues and Celery beat in the foreground and
-stops all of them on Ctrl-C or when any one exits. `test` runs pytest on SQLite and then on
+`up` locks the data dir, starts gunicorn (web), a Celery worker for all queues and Celery beat in
+the foreground, restarts any that dies, and stops all of them on Ctrl-C. `password` sets a new
+password for an account. `test` runs pytest on SQLite and then on
 Postgres when one answers.
 """
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -18,7 +18,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from config.env import env_int, env_path
+from config.admin_account import banner, change_password, ensure_admin
+from config.datadir_lock import DataDirBusy, DataDirLock
+from config.env import env_int, env_path, tests_redis_url
+from config.supervisor import Supervisor
 
 log = logging.getLogger("linkshot")
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,23 +69,11 @@ def choose_broker(data_dir: Path) -> tuple[str, subprocess.Popen | None]:
 
 
 def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
-
-
-def ensure_admin() -> None:
-    """On first start with no users, create the admin account and print its password once."""
-    password = os.environ.get("LINKSHOT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-    code = (
-        "from django.contrib.auth import get_user_model as g; U=g(); import os,sys\n"
-        "if U.objects.exists(): sys.exit(3)\n"
-        "U.objects.create_superuser(os.environ['LS_USER'], '', os.environ['LS_PASS'])\n"
-    )
-    user = os.environ.get("LINKSHOT_ADMIN_USER", "admin")
-    env = {**os.environ, "LS_USER": user, "LS_PASS": password}
-    result = subprocess.run([PY, "manage.py", "shell", "-c", code], cwd=ROOT, env=env)
-    if result.returncode == 0:
-        shown = "(from LINKSHOT_ADMIN_PASSWORD)" if os.environ.get("LINKSHOT_ADMIN_PASSWORD") else password
-        print(f"\n  Created admin account: user {user!r}, password {shown}\n", flush=True)
+    """Run a manage.py command quietly; its output is shown only when it fails."""
+    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise subprocess.CalledProcessError(result.returncode, ["manage.py", *args])
 
 
 # One worker process per core, two threads each: on two cores more threads only add GIL contention
@@ -97,67 +88,75 @@ def services(port: int, data_dir: Path) -> dict[str, list[str]]:
         "web": [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"{bind}:{port}",
                 "--workers", str(env_int("LINKSHOT_WEB_WORKERS", WEB_WORKERS)),
                 "--threads", str(env_int("LINKSHOT_WEB_THREADS", WEB_THREADS)),
-                "--access-logfile", "-"],
-        "worker": [PY, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+                "--access-logfile", "-",
+                # gunicorn's sendfile path logs every file it sends as 0 bytes; assets are small.
+                "--no-sendfile",
+                # gunicorn's default control socket lives in $HOME: one per data dir instead.
+                "--control-socket", str(data_dir / "gunicorn.ctl")],
+        "worker": [PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",
                    "-Q", "capture,default,inference,capture_bulk", "--hostname", "linkshot@%h",
                    "--concurrency", str(env_int("LINKSHOT_WORKER_CONCURRENCY", 2)),
                    "--max-tasks-per-child", "100", "--max-memory-per-child", "1500000"],
-        "beat": [PY, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+        "beat": [PY, "-m", "celery", "-A", "config", "--quiet", "beat", "--loglevel", "INFO",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }
-
-
-def supervise(procs: dict[str, subprocess.Popen]) -> int:
-    """Wait until Ctrl-C/SIGTERM or until one process exits, then stop the rest."""
-    stop = {"flag": False}
-
-    def handle(signum, frame):
-        stop["flag"] = True
-
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
-    exited = None
-    while not stop["flag"] and exited is None:
-        exited = next((name for name, proc in procs.items() if proc.poll() is not None), None)
-        time.sleep(0.3)
-    if exited:
-        log.error("%s exited with status %s; stopping the rest", exited, procs[exited].returncode)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-    deadline = time.monotonic() + 15
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return 1 if exited else 0
 
 
 def up() -> int:
     data_dir = env_path("LINKSHOT_DATA_DIR", str(ROOT / "data"))
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = DataDirLock(data_dir).acquire()
+    except DataDirBusy as exc:
+        log.error("%s", exc)
+        return 1
+    try:
+        return _run(data_dir)
+    finally:
+        lock.release()
+
+
+def _run(data_dir: Path) -> int:
     os.environ["LINKSHOT_DATA_DIR"] = str(data_dir)
     broker, redis_proc = choose_broker(data_dir)
     os.environ["CELERY_BROKER_URL"] = broker
-    procs: dict[str, subprocess.Popen] = {"redis": redis_proc} if redis_proc else {}
+    supervisor = Supervisor({})
+    if redis_proc:
+        supervisor.adopt("redis", redis_proc, lambda: start_private_redis(data_dir)[0])
     try:
         manage("migrate", "--noinput")
         manage("collectstatic", "--noinput", "--verbosity", "0")
-        ensure_admin()
-    except (subprocess.CalledProcessError, KeyboardInterrupt):
-        for proc in procs.values():
-            proc.terminate()
-        raise
+        created = ensure_admin(ROOT, PY)
+    except (subprocess.CalledProcessError, RuntimeError, KeyboardInterrupt) as exc:
+        if redis_proc:
+            redis_proc.terminate()
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        log.error("%s", exc)
+        return 1
     port = env_int("LINKSHOT_PORT", 8000)
-    for name, cmd in services(port, data_dir).items():
-        procs[name] = subprocess.Popen(cmd, cwd=ROOT)
-    print(f"  Linkshot is running on http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
-    return supervise(procs)
+    supervisor.spawns = {name: _spawner(cmd) for name, cmd in services(port, data_dir).items()}
+    supervisor.start_all()
+    wait_for_web(port)
+    print(banner(f"http://127.0.0.1:{port}/", created), flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: supervisor.stop())
+    return supervisor.run()
+
+
+def _spawner(cmd: list[str]):
+    return lambda: subprocess.Popen(cmd, cwd=ROOT)
+
+
+def wait_for_web(port: int, seconds: float = 20.0) -> None:
+    """Let the web server bind first, so the banner comes after its start-up lines."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not answers(f"http://127.0.0.1:{port}", timeout=0.2):
+        time.sleep(0.2)
 
 
 def ensure_test_redis() -> subprocess.Popen | None:
-    url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = os.environ["REDIS_URL"] = tests_redis_url()
     if answers(url) or not shutil.which("redis-server"):
         return None
     port = urlsplit(url).port or 6379
@@ -208,7 +207,9 @@ def main(argv: list[str]) -> int:
         return up()
     if command == "test":
         return test(rest)
-    print("usage: python -m config.launcher up|test", file=sys.stderr)
+    if command == "password":
+        return change_password(ROOT, rest[0] if rest else None, PY)
+    print("usage: python -m config.launcher up|test|password [USER]", file=sys.stderr)
     return 2
 
 

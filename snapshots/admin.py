@@ -1,34 +1,16 @@
 """Django admin for links and snapshots: search, filters and the everyday bulk actions."""
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 
+from snapshots.admin_saving import LinkAdminForm, SavesThroughServices
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
-from snapshots.links.url_rules import normalize_url
 from snapshots.models import Link, Snapshot
 
 ACTIVE_STATUSES = (Snapshot.Status.PENDING, Snapshot.Status.RUNNING)
-
-
-class LinkAdminForm(forms.ModelForm):
-    class Meta:
-        model = Link
-        exclude = ["page_text"]
-
-    def clean_url(self) -> str:
-        return normalize_url(self.cleaned_data["url"])
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        user, tags = cleaned.get("user"), cleaned.get("tags")
-        if user is not None and tags is not None and any(tag.user_id != user.pk for tag in tags):
-            raise ValidationError({"tags": "A link can only carry tags of its own user."})
-        return cleaned
 
 
 class SnapshotInline(admin.TabularInline):
@@ -45,7 +27,7 @@ class SnapshotInline(admin.TabularInline):
 
 
 @admin.register(Link)
-class LinkAdmin(admin.ModelAdmin):
+class LinkAdmin(SavesThroughServices, admin.ModelAdmin):
     form = LinkAdminForm
     list_display = ["display_title", "url", "user", "tag_names", "unread", "archived", "snapshot_status", "created_at"]
     list_display_links = ["display_title"]

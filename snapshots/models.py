@@ -64,6 +64,8 @@ class Snapshot(models.Model):
     # Captures of imported links go to the lower-priority "capture_bulk" queue, so a link saved by
     # hand during a large import is still captured promptly.
     bulk = models.BooleanField(default=False)
+    # The process capturing it (snapshots/capture_jobs/claimants.py): a redelivered message takes over from a dead one.
+    claimed_by = models.CharField(max_length=255, blank=True)
 
     # What the page said about itself.
     final_url = models.CharField(max_length=MAX_URL_LENGTH, blank=True)

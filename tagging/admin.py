@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from tagging.models import Tag
 from tagging.names import clean_tag_name
+from tagging.services import tags_named
 
 
 class TagAdminForm(forms.ModelForm):
@@ -23,7 +24,7 @@ class TagAdminForm(forms.ModelForm):
         cleaned = super().clean()
         user, name = cleaned.get("user"), cleaned.get("name")
         if user is not None and name:
-            clash = Tag.objects.filter(user=user, name__iexact=name).exclude(pk=self.instance.pk).first()
+            clash = tags_named(user, [name]).exclude(pk=self.instance.pk).first()
             if clash is not None:
                 raise ValidationError({"name": f"{user} already has a tag named {clash.name!r}."})
         return cleaned

@@ -4,16 +4,14 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.db.models.functions import Lower
 
 from tagging.models import Tag
-from tagging.names import clean_tag_name, clean_tag_names
+from tagging.names import clean_tag_name, clean_tag_names, tag_key
 
 
 def tags_named(user, names: list[str]) -> QuerySet[Tag]:
     """The user's tags whose names match ``names`` case-insensitively (through the unique index)."""
-    lowered = [name.lower() for name in names]
-    return Tag.objects.annotate(lname=Lower("name")).filter(user=user, lname__in=lowered)
+    return Tag.objects.filter(user=user, name_key__in=[tag_key(name) for name in names])
 
 
 def get_or_create_tags(user, names: list[str]) -> list[Tag]:
@@ -21,10 +19,10 @@ def get_or_create_tags(user, names: list[str]) -> list[Tag]:
     cleaned = clean_tag_names(names)
     if not cleaned:
         return []
-    existing = {tag.name.lower(): tag for tag in tags_named(user, cleaned)}
+    existing = {tag.name_key: tag for tag in tags_named(user, cleaned)}
     tags = []
     for name in cleaned:
-        tag = existing.get(name.lower())
+        tag = existing.get(tag_key(name))
         if tag is None:
             tag = _create_tag(user, name)
         tags.append(tag)
@@ -37,26 +35,30 @@ def _create_tag(user, name: str) -> Tag:
             return Tag.objects.create(user=user, name=name)
     except IntegrityError:
         # Another request created it a moment ago.
-        return Tag.objects.get(user=user, name__iexact=name)
+        return Tag.objects.get(user=user, name_key=tag_key(name))
 
 
 def create_tag(user, raw_name: str) -> Tag:
     name = clean_tag_name(raw_name)
-    if Tag.objects.filter(user=user, name__iexact=name).exists():
-        raise ValidationError({"name": f"You already have a tag named {name!r}."})
+    existing = tags_named(user, [name]).first()
+    if existing is not None:
+        raise ValidationError({"name": f"You already have this tag: “{existing.name}”."})
     return _create_tag(user, name)
 
 
 def rename_tag(tag: Tag, raw_name: str) -> Tag:
     name = clean_tag_name(raw_name)
-    clash = Tag.objects.filter(user=tag.user, name__iexact=name).exclude(pk=tag.pk).first()
-    if clash is not None:
-        raise ValidationError(
-            {"name": f"You already have a tag named {clash.name!r}; merge into it instead of renaming."}
-        )
-    tag.name = name
-    tag.save(update_fields=["name"])
-    return tag
+    clash = tags_named(tag.user, [name]).exclude(pk=tag.pk).first()
+    if clash is None:
+        try:
+            with transaction.atomic():
+                tag.name = name
+                tag.save(update_fields=["name"])
+                return tag
+        except IntegrityError:  # taken by another request between the check and the save
+            clash = tags_named(tag.user, [name]).exclude(pk=tag.pk).first()
+    shown = clash.name if clash is not None else name
+    raise ValidationError({"name": f"You already have a tag named “{shown}”; merge into it instead of renaming."})
 
 
 @transaction.atomic

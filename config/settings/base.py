@@ -1,6 +1,7 @@
 """Settings for the embedded single-machine default (SQLite + media under the data dir)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI / Redoc assets served locally, no CDN
+    "axes",  # login throttling (config/login_throttle.py)
     "snapshots",
     "tagging",
     "imports",
@@ -46,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +90,22 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Login throttling (django-axes): after LINKSHOT_LOGIN_FAILURE_LIMIT failed sign-ins for one user
+# name, or from one address, that user name or address is refused for LINKSHOT_LOGIN_COOLOFF_MINUTES.
+# The web login and the API token endpoint count alike; an admin unlocks in Admin → Axes → Access
+# attempts (delete the row) or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LINKSHOT_LOGIN_FAILURE_LIMIT", 5)
+LINKSHOT_LOGIN_COOLOFF_MINUTES = env_int("LINKSHOT_LOGIN_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=LINKSHOT_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one on its own: per user and per IP
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.login_throttle.lockout_response"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -215,6 +234,8 @@ LINKSHOT_CAPTURE_RETRY_BASE_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_BASE_SECON
 LINKSHOT_CAPTURE_RETRY_MAX_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_MAX_SECONDS", 600)
 # A pending capture whose message has not been picked up for this long is sent again.
 LINKSHOT_PENDING_RESEND_AFTER_S = env_int("LINKSHOT_PENDING_RESEND_AFTER_S", 900)
+# A pending capture whose message could not be sent at all (broker down) is sent again after this.
+LINKSHOT_UNSENT_RESEND_AFTER_S = env_int("LINKSHOT_UNSENT_RESEND_AFTER_S", 60)
 LINKSHOT_RECAPTURE_BATCH = env_int("LINKSHOT_RECAPTURE_BATCH", 200)  # per person per scheduler run
 LINKSHOT_BROKER_VISIBILITY_TIMEOUT = env_int("LINKSHOT_BROKER_VISIBILITY_TIMEOUT", 3600)
 if not 0 < LINKSHOT_CAPTURE_SOFT_TIME_LIMIT < LINKSHOT_CAPTURE_TIME_LIMIT:
@@ -224,8 +245,19 @@ if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSH
                       "LINKSHOT_CAPTURE_RETRY_MAX_SECONDS, or running captures get delivered twice")
 if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
+# A Redis that hangs (stopped, swapping, half-open connection) must not hold a save or a page:
+# every broker socket gives up after a few seconds and a send is tried twice at most. A capture
+# whose message could not be sent stays pending and the beat job sends it again.
+LINKSHOT_BROKER_SOCKET_TIMEOUT = env_int("LINKSHOT_BROKER_SOCKET_TIMEOUT", 2)
+CELERY_BROKER_CONNECTION_TIMEOUT = LINKSHOT_BROKER_SOCKET_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
 if CELERY_BROKER_URL.startswith(("redis", "rediss")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": LINKSHOT_BROKER_VISIBILITY_TIMEOUT,
+        "socket_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": LINKSHOT_BROKER_SOCKET_TIMEOUT,
+    }
 # Tag suggestions (tagging/): one inference task drains up to this many pending analyses at once,
 # so a large import keeps the model busy at a useful batch size.
 LINKSHOT_ANALYSIS_BATCH = env_int("LINKSHOT_ANALYSIS_BATCH", 64)

@@ -4,7 +4,12 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from config.settings.base import *  # noqa: F403
+from config.env import tests_redis_url
+
+# Before the base settings read it: the tests' Redis database, never the shared database 0.
+os.environ["REDIS_URL"] = tests_redis_url()
+
+from config.settings.base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A worker subprocess started by a test is handed the test's media dir so both see the same files.

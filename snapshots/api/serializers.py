@@ -57,8 +57,17 @@ class SnapshotSerializer(serializers.ModelSerializer):
         return api_asset_urls(snapshot, self.context.get("request"))
 
 
+class TagListField(serializers.ListField):
+    """A list of tag names; empty entries are skipped, as in the web form's "a, , b"."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list):
+            data = [item for item in data if not (isinstance(item, str) and not item.strip())]
+        return super().to_internal_value(data)
+
+
 def tag_list_field(**kwargs) -> serializers.ListField:
-    return serializers.ListField(
+    return TagListField(
         child=TagNameField(), max_length=500,
         help_text="Tag names; tags missing from the vocabulary are created.", **kwargs,
     )

@@ -23,23 +23,36 @@ from snapshots.api.serializers import (
 )
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
-from snapshots.links.queries import LinkQuery, query_links
+from snapshots.links.queries import MAX_TAG_FILTERS, LinkQuery, query_links
 from snapshots.links.shown import NEWEST_FIRST, has_asset, pick_snapshots
 from snapshots.models import Link, Snapshot
 from snapshots.replay import signing
 from snapshots.replay.asset_types import ASSET_NAMES
 from snapshots.replay.views import asset_response
+from tagging.names import tag_key
 from tagging.suggestions.service import with_pending
 
 # Snapshot columns the API never shows. The page text is loaded: its URL is given only when it exists.
 _UNSHOWN_SNAPSHOT_FIELDS = ("description", "sizes", "timings", "notes")
 
 
+def capped_tag_filters(request: Request) -> list[str]:
+    """?tag= values, each once, at most MAX_TAG_FILTERS like the web list; the list says when it capped."""
+    distinct: dict[str, str] = {}
+    for tag in text_params(request, "tag"):
+        distinct.setdefault(tag_key(tag), tag)
+    tags = list(distinct.values())
+    if len(tags) > MAX_TAG_FILTERS:
+        request.linkshot_notes = [f"Only the first {MAX_TAG_FILTERS} of the {len(tags)} tag filters were "
+                                  "applied."]
+    return tags[:MAX_TAG_FILTERS]
+
+
 def filter_links(links: QuerySet[Link], request: Request) -> QuerySet[Link]:
     """Apply ?q= (search syntax), ?tag= (repeatable, ANDed, case-insensitive) and the flags."""
     query = LinkQuery(
         text=(text_params(request, "q") or [""])[-1],
-        tags=tuple(text_params(request, "tag")),
+        tags=tuple(capped_tag_filters(request)),
         archived=parse_flag(request, "archived"),
         unread=parse_flag(request, "unread"),
     )

@@ -2,7 +2,12 @@
 
 
 class CaptureError(Exception):
-    """Base class; the message is shown to the person as the snapshot's error."""
+    """Base class; the message is shown to the person as the snapshot's error.
+
+    ``kept`` is what was captured before the failure worth keeping (an HTTP 404 page's screenshot).
+    """
+
+    kept = None
 
 
 class CaptureRefused(CaptureError):

@@ -25,6 +25,8 @@ PERMANENT_NET_ERRORS = {
     "ERR_INVALID_RESPONSE": "the site sent an invalid response",
     "ERR_TOO_MANY_REDIRECTS": "the site redirects in a loop",
     "ERR_BLOCKED_BY_RESPONSE": "the site refuses to be shown",
+    # Nothing listens there: a retry minutes later finds the same closed port.
+    "ERR_CONNECTION_REFUSED": "nothing answers at that address (connection refused)",
 }
 DOWNLOAD_MARKERS = ("Download is starting", "net::ERR_ABORTED")
 
@@ -57,13 +59,14 @@ def first_line(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else "unknown error"
 
 
-def raise_for_status(status: int | None, url: str) -> None:
-    if status is None:
+def raise_for_status(status: int | None, url: str, kept=None) -> None:
+    """An HTTP error answer ends the capture; ``kept`` (what was captured of the error page) goes along."""
+    if status is None or status < 400:
         return
-    if status >= 500:
-        raise CaptureTransientError(f"the site answered HTTP {status} for {url}")
-    if status >= 400:
-        raise CapturePermanentError(f"the site answered HTTP {status} for {url}")
+    error_type = CaptureTransientError if status >= 500 else CapturePermanentError
+    error = error_type(f"the site answered HTTP {status} for {url}")
+    error.kept = kept
+    raise error
 
 
 async def open_page(page: Page, url: str, guard: RequestGuard, nav_timeout_s: float,

@@ -166,8 +166,9 @@ async def _capture_page(job: Job, page: Page, requests: RequestsInFlight, steps:
     raise_for_egress_answer(response, result.url, config.asset_max_bytes)
     result.http_status = response.status
     result.content_type = response.headers.get("content-type", "")
-    raise_for_status(response.status, result.url)
     media = extract.media_type(result.content_type)
+    if response.status >= 400 and media not in ("text/html", "application/xhtml+xml"):
+        raise_for_status(response.status, result.url)
     if media == "application/pdf":
         # The browser shows PDFs in its viewer; the document itself comes from a checked download.
         await _capture_file(job)
@@ -183,6 +184,8 @@ async def _capture_page(job: Job, page: Page, requests: RequestsInFlight, steps:
         result.final_url = page.url
         await steps.capture_document()
         _raise_if_navigated_to_refusal(page, guard)  # it may have tried again while we captured
+    # An error page (404, 500) is kept as captured: the person sees what the site showed.
+    raise_for_status(response.status, result.url, kept=result)
     await _keep_favicon(job)
 
 

@@ -18,6 +18,7 @@ from playwright.async_api import CDPSession, Error as PlaywrightError, Page, Res
 from snapshots.capture import extract
 from snapshots.capture.config import CaptureConfig
 from snapshots.capture.errors import CaptureTransientError
+from snapshots.capture.language import detect_language
 from snapshots.capture.result import CaptureResult
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,9 @@ class PageSteps:
         text = await self.run("text", lambda: asyncio.to_thread(
             extract.readable_text, html, self.result.final_url, self.config.max_text_chars))
         self.result.text = text or ""
+        if not self.result.language and self.result.text:  # the page did not say (<html lang>)
+            detected = await self.run("language", lambda: asyncio.to_thread(detect_language, self.result.text))
+            self.result.language = detected or ""
 
     async def mhtml(self) -> None:
         snapshot = await self.run("mhtml", lambda: self.session.send("Page.captureSnapshot", {"format": "mhtml"}))

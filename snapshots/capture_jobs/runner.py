@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from snapshots.capture.errors import CaptureError, CapturePermanentError, CaptureRefused, CaptureTransientError
 from snapshots.capture.result import CaptureResult
+from snapshots.capture_jobs import claimants
 from snapshots.models import Link, Snapshot
 from snapshots.replay.asset_types import FILE_ASSETS, asset_extension
 from snapshots.signals import snapshot_captured, snapshot_failed
@@ -50,11 +51,23 @@ def stale_before() -> datetime:
 def claim(snapshot_id: int) -> Snapshot | None:
     """Mark the snapshot running and count the attempt; None when it is not ours to capture."""
     claimable = Q(status=S.PENDING) | Q(status=S.RUNNING, started_at__lt=stale_before())
+    gone = _gone_claimant(snapshot_id)
+    if gone:
+        log.warning("snapshot %s: its capture process %s is gone; taking it over", snapshot_id, gone)
+        claimable |= Q(status=S.RUNNING, claimed_by=gone)
     claimed = (Snapshot.objects.filter(claimable, pk=snapshot_id)
-               .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None))
+               .update(status=S.RUNNING, attempts=F("attempts") + 1, started_at=timezone.now(), finished_at=None,
+                       claimed_by=claimants.current()))
     if claimed != 1:
         return None
     return Snapshot.objects.select_related("link").filter(pk=snapshot_id).first()
+
+
+def _gone_claimant(snapshot_id: int) -> str | None:
+    """The running row's claimant when that process is known to be dead (a killed worker child)."""
+    running = Snapshot.objects.filter(pk=snapshot_id, status=S.RUNNING).exclude(claimed_by="")
+    claimant = running.values_list("claimed_by", flat=True).first()
+    return claimant if claimant and claimants.is_gone(claimant) else None
 
 
 def run_capture(snapshot_id: int, capturer) -> Outcome:
@@ -74,9 +87,9 @@ def run_capture(snapshot_id: int, capturer) -> Outcome:
     except CaptureRefused as exc:
         return _fail(snapshot, f"Refused: {exc}")
     except CapturePermanentError as exc:
-        return _fail(snapshot, str(exc))
+        return _fail(snapshot, str(exc), exc.kept)
     except CaptureTransientError as exc:
-        return _retry_or_fail(snapshot, str(exc))
+        return _retry_or_fail(snapshot, str(exc), exc.kept)
     except SoftTimeLimitExceeded:
         return _retry_or_fail(snapshot, f"The capture took longer than {settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT} s.")
     except OSError as exc:  # storage trouble (disk full, S3 hiccup) may pass
@@ -96,10 +109,10 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(capped / 2, capped)
 
 
-def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
+def _retry_or_fail(snapshot: Snapshot, reason: str, kept: CaptureResult | None = None) -> Outcome:
     limit = settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS
     if snapshot.attempts >= limit:
-        return _fail(snapshot, f"{reason} (gave up after {snapshot.attempts} attempts)")
+        return _fail(snapshot, f"{reason} (gave up after {snapshot.attempts} attempts)", kept)
     delay = retry_delay(snapshot.attempts)
     error = f"Attempt {snapshot.attempts} of {limit} failed: {reason} Trying again in about {delay:.0f} s."
     if not _owned(snapshot).update(status=S.PENDING, error=error):
@@ -108,9 +121,15 @@ def _retry_or_fail(snapshot: Snapshot, reason: str) -> Outcome:
     return Outcome("retry", retry_in=delay)
 
 
-def _fail(snapshot: Snapshot, error: str) -> Outcome:
+def _fail(snapshot: Snapshot, error: str, kept: CaptureResult | None = None) -> Outcome:
+    """Mark the snapshot failed; ``kept`` (an error page as captured) is stored with it."""
     log.warning("snapshot %s failed: %s", snapshot.pk, error)
-    written = _owned(snapshot).update(status=S.FAILED, error=error, finished_at=timezone.now())
+    fields = {}
+    if kept is not None:
+        stored, notes = _store_assets(snapshot, kept)
+        fields = _result_fields(snapshot, kept, stored, notes)
+    written = _owned(snapshot).update(**{**fields, "status": S.FAILED, "error": error,
+                                         "finished_at": timezone.now()})
     if written:
         transaction.on_commit(lambda: _announce(snapshot.pk, snapshot_failed))
     return Outcome("failed" if written else "skipped")

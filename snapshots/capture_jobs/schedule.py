@@ -48,9 +48,12 @@ def pending_with_lost_message(include_bulk: bool = True) -> list[int]:
     captures (``bulk``) can wait in their queue for hours; they count as lost only when
     ``include_bulk`` says that queue is empty.
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.LINKSHOT_PENDING_RESEND_AFTER_S)
+    # Never sent (the broker was down at save time): no need to wait as long as for a lost one.
+    unsent_cutoff = now - timedelta(seconds=settings.LINKSHOT_UNSENT_RESEND_AFTER_S)
     lost = Snapshot.objects.filter(status=S.PENDING).filter(
-        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=cutoff)
+        Q(queued_at__lt=cutoff) | Q(queued_at__isnull=True, created_at__lt=unsent_cutoff)
     )
     if not include_bulk:
         lost = lost.exclude(bulk=True)

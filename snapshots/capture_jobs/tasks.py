@@ -75,11 +75,17 @@ BULK_PRIORITY = 9
 
 def send_capture(snapshot_id: int) -> None:
     """Send one capture message and note when, so a lost message can be noticed and re-sent."""
-    Snapshot.objects.filter(pk=snapshot_id).update(queued_at=timezone.now())
-    if Snapshot.objects.filter(pk=snapshot_id, bulk=True).exists():
-        capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
-    else:
-        capture_snapshot.delay(snapshot_id)
+    sent = Snapshot.objects.filter(pk=snapshot_id)
+    sent.update(queued_at=timezone.now())
+    try:
+        if sent.filter(bulk=True).exists():
+            capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
+        else:
+            capture_snapshot.delay(snapshot_id)
+    except Exception as exc:  # broker down or hung: the save stands, the beat job sends it later
+        sent.update(queued_at=None)
+        log.warning("could not send the capture of snapshot %s (%s: %s); it stays pending and is "
+                    "sent again once the broker answers", snapshot_id, type(exc).__name__, exc)
 
 
 def send_bulk_captures(snapshot_ids: list[int]) -> None:

@@ -6,24 +6,24 @@ Callers only shape what they load (``defer``, ``prefetch_related``) and how they
 web list and the API always agree on what a filter means.
 
 A tag filter, whether it comes from ``?tag=`` or from ``#tag`` in the search box, matches the
-person's tag of that name in any case (non-ASCII too: SQLite's LIKE folds only ASCII, its REGEXP
-is Python's ``re``). Several tags are ANDed.
+person's tag of that name in any case, non-ASCII too: through the stored case-folded key
+(``Tag.name_key``, tagging.names.tag_key), so SQLite and Postgres agree. Several tags are ANDed.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from config.access import owned_by
 from snapshots import search
 from snapshots.models import Link
-from tagging.models import Tag
+from tagging.services import tags_named
 
 # A tag with at most this many links is "rare": its few links are listed once and the newest-first
 # walk keeps those. A common tag is checked per link as the walk goes, which fills a page quickly.
 RARE_TAG_LINKS = 1000
+MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not a real query
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,14 @@ def query_links(user, query: LinkQuery, links: QuerySet[Link] | None = None) -> 
 
 
 def links_tagged(links: QuerySet[Link], user, name: str) -> QuerySet[Link]:
-    """Links carrying the user's tag called ``name`` (any case); several calls AND."""
-    tag_ids = list(Tag.objects.filter(user=user, name__iregex=f"^{re.escape(name)}$").values_list("pk", flat=True))
-    if not tag_ids:
+    """Links carrying the user's tag called ``name`` (any case); several calls AND.
+
+    The case-folded key is unique per user, so a name is at most one tag.
+    """
+    tag_id = tags_named(user, [name]).values_list("pk", flat=True).first()
+    if tag_id is None:
         return links.none()  # an unknown tag matches nothing: no need to look at any link
-    tagged = Link.tags.through.objects.filter(tag_id__in=tag_ids)
+    tagged = Link.tags.through.objects.filter(tag_id=tag_id)
     if tagged[:RARE_TAG_LINKS + 1].count() <= RARE_TAG_LINKS:  # stops counting past the threshold
         return links.filter(pk__in=tagged.values("link_id"))
-    if len(tag_ids) == 1:  # the usual case: a join probes the (link, tag) index, a little faster than EXISTS
-        return links.filter(tags=tag_ids[0])
-    # Two tags one name apart in case only (SQLite's lower() folds ASCII only): EXISTS lists a link once.
-    return links.filter(Exists(tagged.filter(link_id=OuterRef("pk"))))
+    return links.filter(tags=tag_id)  # a join probes the (link, tag) index, a little faster than EXISTS

@@ -38,6 +38,11 @@ def save_link(user, url: str, title: str = "", description: str = "", notes: str
     return SaveResult(link=link, created=created)
 
 
+def checked_url(raw: str) -> str:
+    """The normalised URL, refused (ValidationError) when captures may not reach it."""
+    return _checked_url(raw)
+
+
 def _checked_url(raw: str) -> str:
     """The normalised URL, refused (ValidationError on "url") when captures may not reach it."""
     normalized = normalize_url(raw)
@@ -71,12 +76,16 @@ def update_link(link: Link, *, tag_names: list[str] | None = None, **fields) -> 
         if Link.objects.filter(user=link.user, url=fields["url"]).exclude(pk=link.pk).exists():
             raise ValidationError({"url": "You have already saved this URL as another link."})
     tags = get_or_create_tags(link.user, tag_names) if tag_names is not None else None
-    with transaction.atomic():
-        for name, value in fields.items():
-            setattr(link, name, value)
-        link.save()
-        if tags is not None:
-            link.tags.set(tags)
+    try:
+        with transaction.atomic():
+            for name, value in fields.items():
+                setattr(link, name, value)
+            link.save()
+            if tags is not None:
+                link.tags.set(tags)
+    except IntegrityError:  # another request saved this URL between the check and the save
+        link.refresh_from_db()
+        raise ValidationError({"url": "You have already saved this URL as another link."}) from None
     return link
 
 

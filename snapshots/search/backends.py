@@ -10,7 +10,8 @@ from django.db.models.expressions import RawSQL
 from snapshots.search.index import LINK_TABLE, PG_COLUMN, PG_CONFIG, SQLITE_TABLE
 
 Term = list[str]  # the words of one term, in order
-Filter = Callable[[QuerySet, list[Term], list[Term]], QuerySet]
+Group = list[Term]  # terms of which one must match ("a OR b")
+Filter = Callable[[QuerySet, list[Group], list[Term]], QuerySet]
 
 
 # SQLite FTS5 -----------------------------------------------------------------------------------
@@ -31,14 +32,18 @@ def _fts5_has_match(links: QuerySet, match: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def sqlite_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+def _fts5_group(group: Group) -> str:
+    return "(" + " OR ".join(_fts5_term(term) for term in group) + ")"
+
+
+def sqlite_filter(links: QuerySet, required: list[Group], excluded: list[Term]) -> QuerySet:
     """The MATCH runs once into a list; SQLite then walks the links newest first keeping listed ones.
 
     That walk stops as soon as a page is full (a few ms for common words at 100,000 links) but
     reads every link when nothing matches, so a search without any hit is answered up front.
     """
     if required:
-        match = " AND ".join(_fts5_term(term) for term in required)
+        match = " AND ".join(_fts5_group(group) for group in required)
         match += "".join(f" NOT {_fts5_term(term)}" for term in excluded)
         if not _fts5_has_match(links, match):
             return links.none()
@@ -54,12 +59,13 @@ def _tsquery_term(term: Term) -> str:
     return "(" + " <-> ".join(f"'{word}'" for word in term) + ":*)"
 
 
-def tsquery_text(required: list[Term], excluded: list[Term]) -> str:
-    parts = [_tsquery_term(term) for term in required] + [f"!{_tsquery_term(term)}" for term in excluded]
+def tsquery_text(required: list[Group], excluded: list[Term]) -> str:
+    parts = ["(" + " | ".join(_tsquery_term(term) for term in group) + ")" for group in required]
+    parts += [f"!{_tsquery_term(term)}" for term in excluded]
     return " & ".join(parts)
 
 
-def postgres_filter(links: QuerySet, required: list[Term], excluded: list[Term]) -> QuerySet:
+def postgres_filter(links: QuerySet, required: list[Group], excluded: list[Term]) -> QuerySet:
     """One condition on the indexed tsvector; the planner picks GIN-then-sort for rare words and
     a newest-first walk for common ones, from the word statistics (see index.py)."""
     condition = RawSQL(

@@ -19,8 +19,9 @@ vector on every recheck. On SQLite, Django rebuilds a table for many schema chan
 its triggers; :func:`ensure_search_index` (run after every migrate) puts them back and rebuilds
 the index when that happened.
 
-Migration 0002 creates all of it, with its SQL written out in the migration; this module keeps the
-names the queries use and repairs the SQLite side.
+Migration 0002 creates all of it and 0006 makes C++, C#, F# and .NET words of their own
+(special_tokens.py), each with its SQL written out in the migration; this module keeps the names
+the queries use and repairs the SQLite side (with the newest document, the one 0006 installed).
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ import logging
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
+
+from snapshots.search.special_tokens import rewrite_sql
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,8 @@ _INDEXED_COLUMNS = ("title", "description", "notes", "url", "page_text")
 
 
 def _sqlite_document(row: str) -> str:
-    return (f"{row}.title || ' ' || {row}.description || ' ' || {row}.notes || ' ' || {row}.url"
-            f" || ' ' || substr({row}.page_text, 1, {PAGE_TEXT_CHARS})")
+    return rewrite_sql(f"{row}.title || ' ' || {row}.description || ' ' || {row}.notes || ' ' || {row}.url"
+                       f" || ' ' || substr({row}.page_text, 1, {PAGE_TEXT_CHARS})")
 
 
 def _sqlite_changed() -> str:

@@ -13,7 +13,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def status_badge(status: str, error: str = "") -> SafeString:
+def status_badge(status: str, error: str = "", http_status: int | None = None) -> SafeString:
     """The badge for a snapshot status ("none" when the link has no snapshot); ``error`` becomes its tooltip."""
     macros = engines["jinja2"].env.get_template("snapshots/_badge.html").module
-    return mark_safe(str(macros.badge(status, error)))
+    return mark_safe(str(macros.badge(status, error, http_status)))

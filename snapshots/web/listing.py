@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
@@ -19,14 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from snapshots.links.queries import LinkQuery
+from snapshots.links.queries import MAX_TAG_FILTERS, LinkQuery
 from snapshots.links.shown import NEWEST_FIRST, pick_snapshots, snapshot_asset_url, snapshot_asset_urls
 from snapshots.models import Link, Snapshot
 from tagging.models import Analysis
 
 PAGE_SIZE = 30
 MAX_PAGE = 100_000  # far past any real list; keeps the OFFSET within what databases accept
-MAX_TAG_FILTERS = 10  # each tag filter is one more join; more than this is not a real query
 ACTIVE_STATUSES = {Snapshot.Status.PENDING, Snapshot.Status.RUNNING}
 ACTIVE_ANALYSIS = {Analysis.Status.PENDING, Analysis.Status.RUNNING}
 # A finished capture queues its analysis just after its own commit: for this long after a capture, a
@@ -34,7 +34,7 @@ ACTIVE_ANALYSIS = {Analysis.Status.PENDING, Analysis.Status.RUNNING}
 ANALYSIS_GRACE = timedelta(seconds=30)
 # Columns the list and the status badge need; the page text and HTML stay in the database.
 SNAPSHOT_LIST_FIELDS = (
-    "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at",
+    "id", "link_id", "status", "error", "attempts", "created_at", "started_at", "finished_at", "http_status",
     "thumbnail", "screenshot", "favicon",
 )
 # Row links are built from one reverse() per URL name and page, not one per row: at 50 rows
@@ -144,6 +144,7 @@ class LinkRow:
     latest: Snapshot | None = None
     shown: Snapshot | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)
+    snippet: str = ""  # searched words in context (snapshots/search/snippets.py), HTML
 
     @property
     def status(self) -> str:
@@ -156,6 +157,14 @@ class LinkRow:
     @cached_property
     def urls(self) -> dict[str, str]:
         return self.row_urls.for_link(self.link.pk)
+
+    @cached_property
+    def initial(self) -> str:
+        """The placeholder letter: the title's first, else the host's ("example.com" → "E", not "H" of "https")."""
+        if self.link.title.strip():
+            return self.link.title.strip()[:1].upper()
+        host = urlsplit(self.link.url).hostname or ""
+        return host.removeprefix("www.")[:1].upper() or "?"
 
     @cached_property
     def suggestions(self) -> list:

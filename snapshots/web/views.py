@@ -22,13 +22,15 @@ from config.access import get_owned_or_404, owned_by
 from snapshots import list_cache
 from snapshots.capture_jobs.queue import request_snapshot
 from snapshots.links import services
+from snapshots.links.queries import query_links
+from snapshots.models import Link, Snapshot
+from snapshots.search.snippets import snippets_for
+from snapshots.web.add_prefill import prefill_from, saved_link_for
+from snapshots.web.display import Clock
 from snapshots.web.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.web.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, link_row, link_rows, paginate, query_url,
 )
-from snapshots.links.queries import query_links
-from snapshots.models import Link, Snapshot
-from snapshots.web.display import Clock
 from tagging.suggestions.panel import fresh_row, panel_for, with_suggestions
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,10 @@ def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListR
     links = with_suggestions(query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes")))
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
+    if filters.query:
+        found = snippets_for([row.link.pk for row in rows], filters.query)
+        for row in rows:
+            row.snippet = found.get(row.link.pk, "")
     # Rendered by Jinja2 (see templates/jinja2): the rows are most of the page's work.
     html = render_to_string("snapshots/_rows.html", {"rows": rows, "clock": Clock()}, request, using="jinja2")
     return list_cache.ListRows(html=html, count=len(rows), has_next=page.has_next)
@@ -109,6 +115,9 @@ def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListR
 def link_add(request: HttpRequest) -> HttpResponse:
     # GET parameters prefill the form, so a bookmarklet can open /add/?url=...&title=...
     initial = {name: request.GET.get(name, "") for name in ("url", "title", "description")}
+    saved = saved_link_for(request.user, initial["url"]) if request.method == "GET" else None
+    if saved is not None:
+        initial = prefill_from(saved, initial)
     form = LinkForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -124,7 +133,7 @@ def link_add(request: HttpRequest) -> HttpResponse:
                 return redirect("link-detail", pk=result.link.pk)
             messages.success(request, "Link saved. Its snapshot is being captured.")
             return redirect("link-list")
-    return render(request, "snapshots/link_form.html", {"form": form, "adding": True})
+    return render(request, "snapshots/link_form.html", {"form": form, "adding": True, "saved": saved})
 
 
 def _duration(snapshot: Snapshot) -> float | None:

@@ -1,6 +1,6 @@
 """Analysis job state: queue, claim in batches, finish, fail, and re-send after a worker died.
 
-Like capture jobs (snapshots/capture_runner.py), the state lives in the database. A batch is
+Like capture jobs (snapshots/capture_jobs/runner.py), the state lives in the database. A batch is
 claimed atomically with a token: only rows still pending are switched to running under it, so
 a redelivered message or a second worker never analyses a row twice. The final write is fenced
 by the token too: a worker whose claim was taken over cannot overwrite the newer result.

@@ -28,6 +28,7 @@ from tagging.analysis.predictor import predictor
 from tagging.analysis.vectors import unpack
 from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
 from tagging.scoring.calibration import combination_for
+from tagging.names import tag_key
 from tagging.scoring.proposals import propose
 from tagging.scoring.score import Query, Scored, VocabTag, score_tags
 from tagging.scoring.words import PageWords, name_key
@@ -240,7 +241,7 @@ def _tags_of(user, rows: list[TagSuggestion]) -> dict[int, Tag]:
         if row.tag_id:
             result[row.pk] = existing[row.tag_id]
         else:
-            key = row.name.lower()
+            key = tag_key(row.name)  # one tag per name, as Tag.name_key counts names
             if key not in created:
                 created[key] = get_or_create_tags(user, [row.name])[0]
             result[row.pk] = created[key]

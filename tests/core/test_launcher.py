@@ -35,3 +35,15 @@ def test_private_redis_is_started_under_the_data_dir(monkeypatch, tmp_path):
 
 def test_answers_detects_closed_port():
     assert not launcher.answers("redis://127.0.0.1:9/0", timeout=0.5)
+
+
+def test_tests_use_their_own_redis_database(monkeypatch):
+    from config.env import tests_redis_url
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert not tests_redis_url().endswith("/0")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/4")
+    assert tests_redis_url() == "redis://127.0.0.1:6379/4"
+
+
+def test_this_run_does_not_use_redis_database_0(settings):
+    assert not settings.CELERY_BROKER_URL.rstrip("/").endswith("/0")

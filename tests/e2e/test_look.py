@@ -34,12 +34,13 @@ def test_list_detail_and_form_layout(alice_page: Page, alice, tmp_path):
     page.screenshot(path=str(tmp_path / "detail.png"), full_page=True)
 
     page.goto("/add/")
-    page.get_by_label("URL").fill("example.com")
+    page.get_by_label("URL").fill("not a url")
     page.get_by_label("Tags").fill("p")
     expect(page.get_by_role("option", name="python 1")).to_be_visible()
     page.screenshot(path=str(tmp_path / "autocomplete.png"))
     page.get_by_role("button", name="Save link").click()
-    expect(page.get_by_role("alert")).to_have_text("Enter a full URL starting with http:// or https://.")
+    expect(page.get_by_role("alert")).to_have_text(
+        "“not a url” is not a web address: enter one such as https://example.com/page.")
     page.screenshot(path=str(tmp_path / "form-error.png"))
 
     page.goto("/tags/?view=cloud")

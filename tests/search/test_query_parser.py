@@ -40,8 +40,14 @@ def test_empty_query(text):
 
 
 def test_fts_operators_are_plain_terms():
-    parsed = parse_query("a AND b OR NEAR(c) title:x *")
-    assert parsed.terms == ["a", "AND", "b", "OR", "NEAR(c)", "title:x", "*"]
+    parsed = parse_query("a AND b NEAR(c) title:x * or")
+    assert parsed.terms == ["a", "AND", "b", "NEAR(c)", "title:x", "*", "or"]
+
+
+def test_upper_case_or_joins_the_terms_next_to_it():
+    assert parse_query("django OR flask tips").groups == [["django", "flask"], ["tips"]]
+    assert parse_query('a OR "b c" OR d').groups == [["a", "b c", "d"]]
+    assert parse_query("OR a OR").groups == [["OR"], ["a"], ["OR"]]  # an OR with no term beside it is a word
 
 
 def test_words_split_urls_and_punctuation():

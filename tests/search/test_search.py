@@ -132,7 +132,8 @@ ALL = ("django", "pg", "fts5", "crepes")
 @pytest.mark.parametrize("text, expected", [
     ('"', ALL), ('""', ALL), ("*", ALL), ("**", ALL),
     ("AND", ()), ("OR", ("pg", "fts5")),  # "or" is the start of "org"
-    ("NOT", ()), ("a OR b", ()), ("NEAR(search text)", ()), ("title:search", ()),
+    ("NOT", ()), ("a OR b", ("crepes",)),  # either word: "A French café classic" (no word starts with b)
+    ("NEAR(search text)", ()), ("title:search", ()),
     ("(", ALL), (")", ALL), ("search)", ("django", "pg")), ("-", ALL), ("--", ALL), ("-*", ALL), ("#", ALL),
     ("'", ALL), ("'; DROP TABLE snapshots_link; --", ()), ("\\", ALL), ("%", ALL), ("_", ALL), ("^", ALL),
     (":", ALL), ("a:*", ("crepes",)),  # "A French café classic"
@@ -248,3 +249,31 @@ def test_search_plan_reads_the_full_text_index(alice):
             finally:
                 cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
         assert "link_search_document_gin" in plan
+
+
+def test_or_matches_either_term(alice):
+    assert found(alice, "postgres OR sqlite") == urls("pg", "fts5")
+    assert found(alice, "search postgres OR django") == urls("django", "pg")
+    assert found(alice, '"full text" OR crêpes') == urls("django", "crepes")
+
+
+@pytest.fixture
+def languages(alice):
+    make_link(alice, "https://example.com/cpp", title="Modern C++ in practice")
+    make_link(alice, "https://example.com/cs", title="C# records and pattern matching")
+    make_link(alice, "https://example.com/net", title="Migrating to .NET 8")
+    make_link(alice, "https://example.com/c", title="The C programming language")
+    make_link(alice, "https://example.net/site", title="A site under example.net")
+
+
+def test_names_made_of_punctuation_are_words(alice, languages):
+    assert found(alice, "C++") == {"https://example.com/cpp"}
+    assert found(alice, "c#") == {"https://example.com/cs"}
+    assert found(alice, ".NET") == {"https://example.com/net"}
+    assert "https://example.com/cpp" not in found(alice, "programming C")
+    assert found(alice, '"example.net"') == {"https://example.net/site"}
+
+
+def test_rebuilt_index_keeps_the_special_names(alice, languages):
+    rebuild_search_index(connection)
+    assert found(alice, "C++") == {"https://example.com/cpp"}

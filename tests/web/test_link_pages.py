@@ -148,7 +148,8 @@ def test_adding_saved_url_merges_tags_and_shows_existing(alice_client, alice):
 
 
 @pytest.mark.parametrize("url, message", [
-    ("example.com/page", "starting with http:// or https://"),
+    ("not-a-url", "starting with http:// or https://"),
+    ("not a url", "is not a web address"),
     ("javascript:alert(1)", "Only http and https"),
     ("file:///etc/passwd", "Only http and https"),
     ("data:text/html,hi", "Only http and https"),
@@ -278,3 +279,27 @@ def test_tag_filter_same_result_for_rare_and_common_tags(alice_client, alice, mo
         monkeypatch.setattr("snapshots.links.queries.RARE_TAG_LINKS", threshold)
         shown = listed_link_ids(alice_client.get(reverse("link-list"), {"tag": ["common", "RARE"]}))
         assert [Link.objects.get(pk=pk).title for pk in shown] == expected
+
+
+def test_bookmarklet_for_a_saved_url_says_so_links_to_it_and_prefills(alice_client, alice):
+    link = make_link(alice, "https://example.com/saved", title="Saved title", tags=["kept"])
+    response = alice_client.get(reverse("link-add") + "?url=https://example.com/saved?utm_source=x")
+    html = response.content.decode()
+    assert "You already saved this URL" in html
+    assert f'href="{reverse("link-detail", kwargs={"pk": link.pk})}"' in html
+    form = response.context["form"]
+    assert form["title"].value() == "Saved title" and "kept" in form["tags"].value()
+
+
+def test_bookmarklet_for_a_new_url_opens_a_plain_form(alice_client, alice):
+    response = alice_client.get(reverse("link-add") + "?url=https://example.com/new&title=T")
+    assert "You already saved" not in response.content.decode()
+    assert response.context["form"]["title"].value() == "T"
+
+
+def test_thumbnail_placeholder_letter_comes_from_the_host_not_the_scheme(alice_client, alice):
+    untitled = make_link(alice, "https://www.wikipedia.org/wiki/Linkshot")
+    Snapshot.objects.filter(link=untitled).delete()
+    html = alice_client.get(reverse("link-list")).content.decode()
+    slot = html.split(f'id="status-{untitled.pk}"', 1)[1].split("</a>", 1)[0]
+    assert '<span class="thumb-empty">W</span>' in slot

@@ -20,6 +20,7 @@ from snapshots.links import services
 from snapshots.models import Link, Snapshot
 from tagging import services as tag_services
 from tagging.models import Tag
+from tagging.names import tag_key
 from tests.factories import make_link
 from tests.web.conftest import listed_link_ids
 
@@ -208,9 +209,9 @@ def _snapshot_failed(link: Link) -> None:
     (lambda link: Link.objects.bulk_update([Link(pk=link.pk, title="After")], ["title"]), "After"),
     (lambda link: Link.objects.bulk_create([Link(user=link.user, url="https://example.com/n", title="After")]),
      "After"),
-    (lambda link: Tag.objects.filter(user=link.user).update(name="After"), ">After</a>"),
-    (lambda link: Tag.objects.bulk_create([Tag(user=link.user, name="After")]) and link.tags.add(
-        Tag.objects.get(name="After")), ">After</a>"),
+    (lambda link: Tag.objects.filter(user=link.user).update(name="After", name_key=tag_key("After")), ">After</a>"),
+    (lambda link: Tag.objects.bulk_create([Tag(user=link.user, name="After", name_key=tag_key("After"))])
+     and link.tags.add(Tag.objects.get(name="After")), ">After</a>"),
     (_snapshot_failed, 'class="badge status-failed"'),
     (lambda link: Snapshot.objects.bulk_create([Snapshot(link=link, status=Snapshot.Status.RUNNING)]),
      'class="badge status-running"'),

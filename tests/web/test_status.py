@@ -97,3 +97,11 @@ def test_poll_after_logout_reloads_the_page(client, alice):
     response = client.get(status_url(link), HTTP_HX_REQUEST="true")
     assert response.status_code == 204 and response["HX-Refresh"] == "true"
     assert client.get(status_url(link)).status_code == 302
+
+
+def test_list_says_which_http_error_a_failed_capture_met(alice_client, alice):
+    link = make_link(alice, "https://example.com/gone")
+    Snapshot.objects.filter(link=link).update(status=Snapshot.Status.FAILED, http_status=404,
+                                              error="the site answered HTTP 404")
+    html = alice_client.get("/").content.decode()
+    assert ">HTTP 404</span>" in html

@@ -8,11 +8,12 @@ from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.utils import timezone
 
+from snapshots.capture import Capturer
 from snapshots.capture_jobs import queue, schedule
 from snapshots.capture_jobs.runner import run_capture
 from snapshots.models import Link, Snapshot
-from tests.support.capture_jobs_site import article
-from tests.support.pageserver import page
+from tests.support.capture_jobs_site import article, capture_config
+from tests.support.pageserver import LoopbackServer, page
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db]
 S = Snapshot.Status
@@ -108,6 +109,26 @@ def test_client_error_fails_without_retry(alice, site, capturer):
     snapshot.refresh_from_db()
     assert outcome.status == "failed" and snapshot.status == S.FAILED
     assert "404" in snapshot.error and snapshot.attempts == 1
+    # The error page is kept as the site showed it, with its status.
+    assert snapshot.http_status == 404 and snapshot.screenshot.name
+    with default_storage.open(snapshot.screenshot.name) as handle:
+        assert handle.read(4) == b"\x89PNG"
+    link = Link.objects.get(pk=snapshot.link_id)
+    assert link.title == "" and link.page_text == ""  # the error page's words are not the link's
+
+
+def test_refused_connection_fails_at_once_without_retries(alice, site):
+    closed = LoopbackServer()
+    closed.close()  # the port is now closed: nothing listens there
+    engine = Capturer(capture_config(site, allowed_private=[f"127.0.0.1:{closed.port}"]))
+    try:
+        snapshot = new_snapshot(alice, closed.url("/"))
+        outcome = run_capture(snapshot.pk, engine)
+    finally:
+        engine.close()
+    snapshot.refresh_from_db()
+    assert outcome.status == "failed" and snapshot.attempts == 1
+    assert "connection refused" in snapshot.error
 
 
 @override_settings(LINKSHOT_CAPTURE_MAX_ATTEMPTS=3, LINKSHOT_CAPTURE_RETRY_BASE_SECONDS=10)

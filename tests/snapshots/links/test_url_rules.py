@@ -20,6 +20,19 @@ pytestmark = pytest.mark.no_postgres
         ("https://bücher.example/", "https://xn--bcher-kva.example/"),
         ("https://example.com/a%20b", "https://example.com/a%20b"),
         ("https://[::1]:8000/x", "https://[::1]:8000/x"),
+        # Tracking parameters from courlan's list, and the order of the others.
+        ("https://example.com/a?ref=hn", "https://example.com/a"),
+        ("https://example.com/a?ref_src=twsrc&b=2", "https://example.com/a?b=2"),
+        ("https://example.com/a?mc_cid=1&mc_eid=2&gclid=3&igshid=4", "https://example.com/a"),
+        ("https://example.com/a?b=2&a=1", "https://example.com/a?a=1&b=2"),
+        ("https://example.com/a?t=1&t=0", "https://example.com/a?t=1&t=0"),
+        ("https://example.com/a?reference=7&refresh=1", "https://example.com/a?reference=7&refresh=1"),
+        ("https://example.com/a?flag", "https://example.com/a?flag="),
+        # No scheme typed: https is assumed.
+        ("example.com", "https://example.com/"),
+        ("Example.com/page?b=1", "https://example.com/page?b=1"),
+        ("localhost:8000/x", "https://localhost:8000/x"),
+        ("//example.com/x", "https://example.com/x"),
     ],
 )
 def test_normalize_url(raw, expected):
@@ -27,14 +40,17 @@ def test_normalize_url(raw, expected):
 
 
 def test_equivalent_spellings_normalize_to_one_url():
-    spellings = ["HTTPS://EXAMPLE.com:443/doc?utm_campaign=a#top", "https://example.com/doc"]
+    spellings = ["HTTPS://EXAMPLE.com:443/doc?utm_campaign=a#top", "https://example.com/doc",
+                 "example.com/doc?ref=hn", "https://example.com/doc?fbclid=x&utm_source=y"]
     assert len({normalize_url(s) for s in spellings}) == 1
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("example.com", "http:// or https://"),
+        ("not-a-url", "http:// or https://"),
+        ("not a url", "is not a web address"),
+        ("mailto:a@example.com", "mailto"),
         ("javascript:alert(1)", "javascript"),
         ("file:///etc/passwd", "file"),
         ("data:text/html,hi", "data"),
