@@ -15,6 +15,7 @@ from imports.models import ImportIssue, ImportJob
 from snapshots import list_cache
 from snapshots.models import Link, Snapshot
 from tagging.models import Tag
+from tagging.names import tag_key
 from tagging.services import tags_named
 
 ALREADY_SAVED = "Already saved (before this import or earlier in this file); left as it was."
@@ -74,7 +75,7 @@ def _insert(job: ImportJob, new: list[Checked]) -> list[int]:
     _keep_dates(links, new)
     through = Link.tags.through
     through.objects.bulk_create([
-        through(link_id=link.pk, tag_id=tags[name.lower()].pk) for link, c in zip(links, new) for name in c.tags
+        through(link_id=link.pk, tag_id=tags[tag_key(name)].pk) for link, c in zip(links, new) for name in c.tags
     ])
     snapshots = Snapshot.objects.bulk_create([Snapshot(link_id=link.pk, bulk=True) for link in links])
     return [snapshot.pk for snapshot in snapshots]
@@ -82,11 +83,12 @@ def _insert(job: ImportJob, new: list[Checked]) -> list[int]:
 
 def _tags_by_name(user, names: set[str]) -> dict[str, Tag]:
     """The user's tags for ``names`` (any case), creating the missing ones in one insert."""
-    found = {tag.name.lower(): tag for tag in tags_named(user, list(names))}
-    missing = {name.lower(): name for name in names if name.lower() not in found}
+    found = {tag.name_key: tag for tag in tags_named(user, list(names))}
+    missing = {tag_key(name): name for name in names if tag_key(name) not in found}
     if missing:
-        Tag.objects.bulk_create([Tag(user=user, name=name) for name in missing.values()], ignore_conflicts=True)
-        found = {tag.name.lower(): tag for tag in tags_named(user, list(names))}
+        Tag.objects.bulk_create([Tag(user=user, name=name, name_key=key) for key, name in missing.items()],
+                                ignore_conflicts=True)
+        found = {tag.name_key: tag for tag in tags_named(user, list(names))}
     return found
 
 

@@ -160,7 +160,7 @@ class ClientConnection:
             await self._refuse(target, str(exc))
             return
         except OSError as exc:
-            await self._refuse(target, f"could not connect ({exc})", 502, b"unreachable")
+            await self._refuse(target, f"could not connect ({exc})", 502, _unreachable(exc))
             return
         try:
             await self._send(h11.Response(status_code=200, headers=[], reason=b"Connection Established"))
@@ -191,7 +191,7 @@ class ClientConnection:
             return True
         except OSError as exc:
             await self._drain_request()
-            await self._refuse(url, f"could not connect ({exc})", 502, b"unreachable")
+            await self._refuse(url, f"could not connect ({exc})", 502, _unreachable(exc))
             return True
         headers = [(b"host", parts.netloc.encode("latin-1").rsplit(b"@", 1)[-1])]
         headers += [(name, value) for name, value in request.headers if name not in HOP_HEADERS]
@@ -356,3 +356,8 @@ class EgressProxyThread:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 5)
+
+
+def _unreachable(exc: OSError) -> bytes:
+    """The verdict for a failed connection: nothing listening there is not worth retrying soon."""
+    return b"connection-refused" if isinstance(exc, ConnectionRefusedError) else b"unreachable"

@@ -87,6 +87,8 @@ def raise_for_egress_answer(response: Response, url: str, max_bytes: int) -> Non
         raise CapturePermanentError(f"the page is larger than {size_in_words(max_bytes)}")
     if verdict == "unresolved":
         raise CapturePermanentError(f"the host name could not be found: {url}")
+    if verdict == "connection-refused":  # a retry minutes later finds the same closed port
+        raise CapturePermanentError(f"nothing answers at that address (connection refused): {url}")
     if verdict == "unreachable":
         raise CaptureTransientError(f"the site could not be reached: {url}")
 
