@@ -173,21 +173,30 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-@require_GET
-def link_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """htmx partial: the status badge and thumbnail; the page polls it while a capture runs."""
+def polled_link(request: HttpRequest, pk: int) -> Link | HttpResponse:
+    """The link a polling partial shows, or the answer that ends the polling.
+
+    A poll after the session ended reloads the page (to the login form) rather than swapping the
+    login page into a badge; a link deleted meanwhile tells htmx to stop asking.
+    """
     if not request.user.is_authenticated:
         if _is_htmx(request):
-            # A poll after the session ended: reload the page (to the login form) rather than
-            # swapping the login page into a status badge.
             return HttpResponse(status=204, headers={"HX-Refresh": "true"})
         return redirect_to_login(request.get_full_path())
     try:
-        link = _get_link(request, pk)
+        return _get_link(request, pk)
     except Http404:
         if _is_htmx(request):
-            return HttpResponse(status=HTMX_STOP_POLLING)  # deleted meanwhile: stop asking
+            return HttpResponse(status=HTMX_STOP_POLLING)
         raise
+
+
+@require_GET
+def link_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx partial: the status badge and thumbnail; the page polls it while a capture runs."""
+    link = polled_link(request, pk)
+    if isinstance(link, HttpResponse):
+        return link
     # Swapped in by htmx, the partial also refreshes the title the capture may have filled in.
     with_title = _is_htmx(request)
     if request.GET.get("variant") == "detail":

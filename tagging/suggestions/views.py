@@ -11,9 +11,8 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.access import get_owned_or_404
 from snapshots.models import Link
 from snapshots.web.display import Clock
-from snapshots.web.views import HTMX_STOP_POLLING, _is_htmx, _safe_next
+from snapshots.web.views import _is_htmx, _safe_next, polled_link
 from tagging.models import TagSuggestion
 from tagging.suggestions import service as suggestions
 from tagging.suggestions.panel import fresh_row, panel_for
@@ -45,16 +44,9 @@ def _panel(request: HttpRequest, link: Link, *, note: str = "", error: str = "",
 def link_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial polled while the link is being captured or analysed: the link page's panel, or
     with ``variant=row`` a list row's tags."""
-    if not request.user.is_authenticated:
-        if _is_htmx(request):  # the session ended: reload to the login page
-            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
-        return redirect_to_login(request.get_full_path())
-    try:
-        link = _get_link(request, pk)
-    except Http404:
-        if _is_htmx(request):
-            return HttpResponse(status=HTMX_STOP_POLLING)  # deleted meanwhile: stop asking
-        raise
+    link = polled_link(request, pk)
+    if isinstance(link, HttpResponse):
+        return link
     if request.GET.get("variant") == "row":
         return render(request, "snapshots/_tags.html", {"row": fresh_row(link)}, using="jinja2")
     return _panel(request, link)
