@@ -31,7 +31,8 @@ from snapshots.web.forms import BULK_ACTIONS, BulkForm, LinkEditForm, LinkForm
 from snapshots.web.listing import (
     SHOW_CHOICES, ListFilters, Page, asset_url, asset_urls, link_row, link_rows, paginate, query_url,
 )
-from tagging.suggestions.panel import fresh_row, panel_for, with_suggestions
+from tagging.suggestions.panel import fresh_row, panel_for
+from tagging.suggestions.service import with_pending
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _rows_variant(filters: ListFilters) -> str:
 
 def _render_rows(request: HttpRequest, filters: ListFilters) -> list_cache.ListRows:
     # The page text and notes can be long and the list shows neither.
-    links = with_suggestions(query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes")))
+    links = with_pending(query_links(request.user, filters.as_query(), Link.objects.defer("page_text", "notes")))
     page = paginate(links, filters.page)
     rows = link_rows(page.items, with_tags=True)
     if filters.query:

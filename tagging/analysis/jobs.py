@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from snapshots.links.shown import NEWEST_FIRST, pick_snapshots
 from snapshots.models import Link, Snapshot
 from tagging.models import Analysis
 
@@ -104,9 +105,10 @@ def queue_reanalysis(links, model_version: str, everything: bool) -> int:
 
 
 def _shown_snapshot_id(link_id: int) -> int | None:
-    snapshots = Snapshot.objects.filter(link_id=link_id).order_by("-created_at", "-id")
-    done = snapshots.filter(status=Snapshot.Status.DONE).values_list("pk", flat=True).first()
-    return done or snapshots.values_list("pk", flat=True).first()
+    """The snapshot the link shows (the one rule in snapshots/links/shown.py)."""
+    newest_first = Snapshot.objects.filter(link_id=link_id).only("pk", "status").order_by(*NEWEST_FIRST)
+    chosen = pick_snapshots(newest_first).shown_or_latest
+    return chosen.pk if chosen is not None else None
 
 
 def has_pending() -> bool:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
 
 from snapshots.models import Link
 from snapshots.web.listing import LinkRow, awaiting_suggestions, link_row, link_rows
@@ -12,9 +11,6 @@ from tagging.suggestions import service as suggestions
 
 # What the page shows of an analysis (never the stored vectors).
 ANALYSIS_FIELDS = ("id", "link_id", "snapshot_id", "status", "error", "attempts", "model_version", "finished_at")
-# The stored vectors are kilobytes per link: pages that list links never read them.
-ANALYSIS_VECTORS = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
-                    "analysis__concepts", "analysis__inputs")
 
 
 @dataclass
@@ -40,10 +36,6 @@ def panel_for(link: Link, state: LinkRow | None = None) -> SuggestionPanel:
 
 def fresh_row(link: Link) -> LinkRow:
     """The link as a list row shows it, with its tags and pending suggestions."""
-    fresh = with_suggestions(Link.objects.filter(pk=link.pk)).defer("page_text", "notes").get()
+    fresh = suggestions.with_pending(Link.objects.filter(pk=link.pk)).defer("page_text", "notes").get()
     return link_rows([fresh], with_tags=True)[0]
 
-
-def with_suggestions(links: QuerySet[Link]) -> QuerySet[Link]:
-    """Links for list rows: their pending suggestions prefetched (one query a page), no vectors."""
-    return suggestions.with_pending(links).defer(*ANALYSIS_VECTORS)

@@ -139,10 +139,16 @@ def pending_of(link: Link) -> list[TagSuggestion]:
     return list(TagSuggestion.objects.filter(link=link, state=P.PENDING).order_by("-score", "id"))
 
 
+# The stored vectors are kilobytes per link: pages and API lists that show links never read them.
+ANALYSIS_VECTORS = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
+                    "analysis__concepts", "analysis__inputs", "analysis__terms")
+
+
 def with_pending(links: QuerySet[Link]) -> QuerySet[Link]:
-    """Links with their analysis and pending suggestions loaded in two queries per page."""
+    """Links with their analysis status (no vectors) and pending suggestions, in two queries per page."""
     pending = TagSuggestion.objects.filter(state=P.PENDING).order_by("-score", "id")
-    return links.select_related("analysis").prefetch_related(Prefetch("suggestions", pending, to_attr=PENDING_ATTR))
+    return (links.select_related("analysis").defer(*ANALYSIS_VECTORS)
+            .prefetch_related(Prefetch("suggestions", pending, to_attr=PENDING_ATTR)))
 
 
 def _matching(link: Link, names: list[str]) -> list[TagSuggestion]:
