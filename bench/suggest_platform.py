@@ -1,7 +1,7 @@
 """A whole Linkshot for benchmarks: `./linkshot up`'s launcher on a fresh data dir, driven over REST.
 
 Used by bench/suggest_eval.py. Everything stays on loopback: the platform listens on 127.0.0.1,
-the pages come from a local server, and Chromium resolves no other name.
+the pages come from a local server, and every name is resolved offline (IP literals and localhost only).
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Safety net on top of the capture guard: Chromium sends everything but loopback to a dead proxy.
-LOOPBACK_ONLY = "--proxy-server=http://127.0.0.1:9"
+# Every name the platform looks up (submission checks, the capture egress proxy) goes to a resolver
+# that knows only IP literals and localhost, so nothing is looked up or reached off the machine.
+OFFLINE_RESOLVER = "tests.support.offline_dns.getaddrinfo"
 
 
 def free_port() -> int:
@@ -33,7 +34,7 @@ class Platform:
     def __init__(self, data_dir: Path, allowed_private: str, env: dict[str, str] | None = None):
         self.data_dir, self.port = data_dir, free_port()
         self.env = {**os.environ, "LINKSHOT_DATA_DIR": str(data_dir), "LINKSHOT_PORT": str(self.port),
-                    "LINKSHOT_ALLOWED_PRIVATE_HOSTS": allowed_private, "LINKSHOT_CHROMIUM_ARGS": LOOPBACK_ONLY,
+                    "LINKSHOT_ALLOWED_PRIVATE_HOSTS": allowed_private, "LINKSHOT_DNS_RESOLVER": OFFLINE_RESOLVER,
                     "LINKSHOT_ADMIN_PASSWORD": "bench-admin-password",
                     "LINKSHOT_MODELS_DIR": os.environ.get("LINKSHOT_MODELS_DIR", str(ROOT / "data" / "models")),
                     **(env or {})}

@@ -201,8 +201,9 @@ else:
 LINKSHOT_LIST_CACHE_SECONDS = env_int("LINKSHOT_LIST_CACHE_SECONDS", 60) if LINKSHOT_CACHE_URL else 0
 
 LINKSHOT_ALLOWED_PRIVATE_HOSTS = env_list("LINKSHOT_ALLOWED_PRIVATE_HOSTS")
-# Resolver used to check submitted URLs (dotted path to a getaddrinfo-compatible function).
-LINKSHOT_DNS_RESOLVER = "socket.getaddrinfo"
+# Resolver used to check submitted URLs and by the capture egress proxy (dotted path to a
+# getaddrinfo-compatible function); benchmarks point it at an offline one to keep every lookup local.
+LINKSHOT_DNS_RESOLVER = env_str("LINKSHOT_DNS_RESOLVER", "socket.getaddrinfo")
 LINKSHOT_SNAPSHOT_ORIGIN = env_str("LINKSHOT_SNAPSHOT_ORIGIN", "").rstrip("/")
 LINKSHOT_MODELS_DIR = env_path("LINKSHOT_MODELS_DIR", str(DATA_DIR / "models"))
 

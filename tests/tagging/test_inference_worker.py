@@ -23,7 +23,6 @@ POTTERY = ("Throwing a bowl on the pottery wheel starts with centring the clay. 
 def start_worker(site, tmp_path, flush: bool = True) -> Worker:
     worker = Worker(tmp_path / "worker.log", {
         "LINKSHOT_ALLOWED_PRIVATE_HOSTS": ",".join(site.allowed_private),
-        "LINKSHOT_CHROMIUM_ARGS": "--proxy-server=http://127.0.0.1:9",  # safety net: loopback only
     }, queues="capture,default,inference")
     worker.start(flush=flush)
     return worker
@@ -55,7 +54,6 @@ def test_an_analysis_waits_for_a_stopped_inference_worker(site, alice, tmp_path,
     settings.LINKSHOT_ALLOWED_PRIVATE_HOSTS = site.allowed_private
     capture_only = Worker(tmp_path / "capture.log", {
         "LINKSHOT_ALLOWED_PRIVATE_HOSTS": ",".join(site.allowed_private),
-        "LINKSHOT_CHROMIUM_ARGS": "--proxy-server=http://127.0.0.1:9",
     }, queues="capture,default")
     capture_only.start()
     try:
