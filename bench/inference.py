@@ -212,6 +212,8 @@ def main() -> int:
     ap.add_argument("--reanalyze", type=int, default=0, help="links for the reanalyze-shaped run (0: skip)")
     ap.add_argument("--start-from-cache", action="store_true",
                     help="time a fresh process loading torch-cuda from the compiled cache, per bucket")
+    ap.add_argument("--start-no-cudnn-benchmark", action="store_true",
+                    help="with --start-from-cache: also start once with cuDNN's algorithm timing off")
     ap.add_argument("--off-row", action="store_true", help="also time torch-cuda without compilation")
     ap.add_argument("--aot-static-row", action="store_true",
                     help="also time image batch 256 with a static-shape AOT package (one per bucket)")
@@ -261,6 +263,8 @@ def main() -> int:
         rows.append(bench_reanalyze(p, name, args.reanalyze, rng))
     if args.start_from_cache and cuda:
         start_from_cache(models_dir, batches_img, [b for b in batches_txt if b == max(batches_txt)])
+        if args.start_no_cudnn_benchmark:
+            start_from_cache(models_dir, batches_img, [], {"cudnn_benchmark": False}, " (cudnn.benchmark off)")
     from inference.backends.torch_cuda import DEFAULT_COMPILE_MODE
 
     variants = []

@@ -101,15 +101,19 @@ def bench_reanalyze(p, name: str, count: int, rng) -> Timing:
     return row
 
 
-def measure_start(models_dir: Path, image_batches: list[int], text_batches: list[int]) -> dict:
-    """In this process: load torch-cuda (default options) and time each bucket's first call."""
+def measure_start(models_dir: Path, image_batches: list[int], text_batches: list[int],
+                  options: dict | None = None, seconds: float = 2.0) -> dict:
+    """In this process: load torch-cuda (default options unless `options`), time each bucket's
+    first call, then the throughput of the largest image bucket (the compiled code from the cache
+    must run as fast as freshly compiled code)."""
     import torch
 
     from inference import Predictor
     from inference.specs import IMAGE, TEXT, random_inputs
+    from inference.timing import measure
 
     rng = np.random.default_rng()
-    p = Predictor(backend="torch-cuda", models_dir=models_dir)
+    p = Predictor(backend="torch-cuda", models_dir=models_dir, **(options or {}))
     out: dict = {}
     for spec, batches in ((IMAGE, image_batches), (TEXT, text_batches)):
         start = time.perf_counter()
@@ -126,25 +130,35 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
             backend.infer_torch(xt)
             torch.cuda.synchronize()
             out[f"{spec.name} batch {b} first call"] = time.perf_counter() - start
+        if spec is IMAGE and batches:
+            out[f"image batch {max(batches)} items/s"] = measure("start", max(batches),
+                                                                lambda: backend.infer_torch(xt),
+                                                                torch.cuda.synchronize, seconds).per_second
+    if "torch" in sys.modules and getattr(torch, "_dynamo", None) is not None:
+        from inference.backends.compile_cache import cache_hits
+
+        out["fx graph cache"] = cache_hits()
     return out
 
 
-def start_from_cache(models_dir: Path, image_batches: list[int], text_batches: list[int]) -> dict:
+def start_from_cache(models_dir: Path, image_batches: list[int], text_batches: list[int],
+                     options: dict | None = None, label: str = "") -> dict:
     """Run measure_start in a fresh interpreter (nothing warm in this one) and report."""
     code = ("import faulthandler, json, sys; faulthandler.enable(); sys.path.insert(0, %r); from pathlib import Path; "
             "from bench.inference_bulk import measure_start; "
-            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r)))"
-            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches))
+            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r, %r)))"
+            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches, options))
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONUNBUFFERED": "1"})
     total = time.perf_counter() - start
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("START ")), None)
     if line is None:
-        print(f"# start from cache failed (exit {done.returncode}): {done.stdout[-1500:]} {done.stderr[-3000:]}",
+        print(f"# start from cache{label} failed (exit {done.returncode}): {done.stdout[-1500:]} {done.stderr[-3000:]}",
               flush=True)
         return {}
     result = json.loads(line[6:])
-    print(f"# start from cache (fresh process, {total:.1f}s in all incl. imports): "
-          + ", ".join(f"{k} {v:.2f}s" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()), flush=True)
+    print(f"# start from cache{label} (fresh process, {total:.1f}s in all incl. imports): "
+          + ", ".join(f"{k} {v:.2f}s" if isinstance(v, float) and "items/s" not in k else f"{k} {v}"
+                      for k, v in result.items()), flush=True)
     return result

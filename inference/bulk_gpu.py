@@ -1,10 +1,9 @@
 """Batch decoding for the bulk path on GPU hosts (imports torchvision: only used there).
 
 JPEGs are decoded by nvJPEG on the GPU (torchvision.io.decode_jpeg on a list,
-device="cuda"). Optionally a share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is
-decoded at the same time by the CPU thread pool at a reduced DCT scale (PIL draft mode: a
-1280x800 screenshot decoded at 640x400, three times less work) and resized there; on the
-H200 host measured so far that was slower than nvJPEG alone, so the default share is 0.
+device="cuda"). A share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is decoded at
+the same time by CPU worker processes at a reduced DCT scale and resized there
+(decode_pool.py), which adds the host's cores to the GPU's decoder.
 Files are read by the thread pool, batches ahead of the decoder. Decoded images are cropped
 and resized together, one batched antialiased interpolation per image size, on the
 decoder's own CUDA stream, so decoding the next batch overlaps the model running on this
@@ -21,8 +20,8 @@ import torch
 import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to CPU decoding
 from torchvision.io import ImageReadMode, decode_jpeg
 
+from . import config, decode_pool
 from .bulk import crop_resize_batch, read_bytes
-from . import config
 from .config import IMAGE_SIZE, Limits
 from .errors import InvalidImage
 from .preprocess_image import prepare_image
@@ -38,29 +37,26 @@ class GpuDecoder:
         self.stream = torch.cuda.Stream()
         share = cpu_share if cpu_share is not None else config.bulk_cpu_share()
         self.cpu_share = min(1.0, max(0.0, share))
+        if self.cpu_share:
+            decode_pool.warm_up()
 
     def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> list[Future]:
-        """Start a batch in the pool (returns at once): the CPU share decoded, the rest read."""
+        """Start a batch (returns at once): the CPU share decoded by the worker processes, the
+        rest read by the thread pool for nvJPEG. Each future gives a list of (row, data, error)."""
         def load(i: int):
             try:
-                return i, read_bytes(paths[i], self.limits.max_image_bytes), None
+                return [(i, read_bytes(paths[i], self.limits.max_image_bytes), None)]
             except (OSError, InvalidImage) as exc:
-                return i, None, str(exc)
-
-        def prepare(i: int):
-            try:
-                return i, prepare_image(paths[i], self.limits, draft=1), None
-            except InvalidImage as exc:
-                return i, None, str(exc)
+                return [(i, None, str(exc))]
         n_cpu = round(len(rows) * self.cpu_share)
-        return [pool.submit(prepare if k < n_cpu else load, i) for k, i in enumerate(rows)]
+        decoded = decode_pool.submit(paths, rows[:n_cpu], self.limits) if n_cpu else []
+        return decoded + [pool.submit(load, i) for i in rows[n_cpu:]]
 
     def decode(self, paths: Sequence[Any], rows: range, reads: list[Future]) -> tuple[list[int], Any, dict]:
         """A submitted batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures)."""
         failed: dict[int, str] = {}
         jpeg_rows, jpeg_data, other_rows, ready_rows, ready = [], [], [], [], []
-        for fut in reads:
-            i, data, err = fut.result()
+        for i, data, err in (item for fut in reads for item in fut.result()):
             if err is not None:
                 failed[i] = err
             elif isinstance(data, np.ndarray):

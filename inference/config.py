@@ -242,6 +242,19 @@ def torch_depthwise() -> str:
     return _read(ENV_TORCH_DEPTHWISE, _choice(("cudnn", "taps")), "cudnn", "cudnn or taps")
 
 
+# torch's own variable, not one of Linkshot's: where Inductor keeps its caches (compile_cache.py).
+ENV_INDUCTOR_CACHE = "TORCHINDUCTOR_CACHE_DIR"
+
+
+def inductor_cache_dir() -> str | None:
+    return os.environ.get(ENV_INDUCTOR_CACHE) or None
+
+
+def point_inductor_cache(folder: Path) -> None:
+    """Inductor reads the variable at each lookup, and compile workers inherit it."""
+    os.environ[ENV_INDUCTOR_CACHE] = str(folder)
+
+
 def ort_threads() -> int:
     return _read(ENV_ORT_THREADS, _number(int, 0), 0, "an integer >= 0 (0: one thread per core)")
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Artefact:
-    kind: str  # onnx | engine | aot | skipped
+    kind: str  # onnx | engine | aot | compiled | skipped
     name: str
     path: Path | None = None
     size: int = 0
@@ -67,7 +67,8 @@ def build_engines(models_dir: Path, precisions: tuple[str, ...] = ("fp16",), fla
 
 
 def build_packages(models_dir: Path) -> list[Artefact]:
-    """torch-cuda's compiled packages, where a CUDA device is present."""
+    """torch-cuda's compiled code, where a CUDA device is present: AOT packages, or every batch
+    bucket compiled once by torch.compile into the on-disk caches."""
     from .backends.registry import backend_class
     from .backends.torch_cuda import compile_choice
     from .predictor import Predictor
@@ -79,16 +80,53 @@ def build_packages(models_dir: Path) -> list[Artefact]:
     predictor = Predictor(backend="torch-cuda", models_dir=models_dir)
     out = []
     for spec in (IMAGE, TEXT):
-        if compile_choice(None, spec.name) != "aot":
+        kind = compile_choice(None, spec.name)
+        if kind == "off":
             out.append(Artefact("skipped", f"torch-cuda {spec.name}",
-                                note="not compiled ahead of time (LINKSHOT_TORCH_COMPILE=image=aot to do so)"))
+                                note="not compiled (LINKSHOT_TORCH_COMPILE=image=jit or =aot to do so)"))
             continue
         backend = predictor.backend(spec)
+        if kind == "jit":
+            out += _compile_buckets(backend)
         for variant, pkg in getattr(backend, "packages", {}).items():
             out.append(Artefact("aot", f"{spec.name} {variant}", pkg.path, pkg.path.stat().st_size,
                                 f"compiled in {pkg.seconds:.1f}s" if pkg.compiled else "cached"))
     predictor.close()
     return out
+
+
+def _compile_buckets(backend) -> list[Artefact]:
+    """Run every batch bucket once (full-width rows for text), so each is compiled and cached."""
+    import time
+
+    import numpy as np
+    import torch
+
+    from .backends.compile_cache import cache_hits, use_cache_folder
+    from .backends.torch_cuda import SEQ_BUCKETS, bucket
+    from .specs import random_inputs
+
+    rng = np.random.default_rng(0)
+    folder = use_cache_folder(backend.models_dir, backend._inductor_options())
+    out = []
+    sizes = sorted({bucket(n, backend.max_batch) for n in range(1, backend.max_batch + 1)})
+    for size in sizes:
+        inputs = random_inputs(backend.spec, size, rng, seq=SEQ_BUCKETS[-1])
+        if backend.spec is TEXT:
+            inputs["attention_mask"][:] = 1
+        before = cache_hits()
+        start = time.perf_counter()
+        backend.infer_torch({k: torch.from_numpy(v).cuda() for k, v in inputs.items()})
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        hit = cache_hits()["hit"] > before["hit"]
+        out.append(Artefact("compiled", f"{backend.spec.name} batch {size}", folder, _folder_bytes(folder),
+                            f"{'from the cache' if hit else 'compiled'} in {seconds:.1f}s"))
+    return out
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
 def build_all(models_dir: str | Path | None = None, precisions: tuple[str, ...] = ("fp16",),
@@ -121,10 +159,14 @@ def _strongly_typed(flavour_name: str | None) -> bool:
 
 def cached(models_dir: str | Path | None = None) -> dict[str, list[dict]]:
     """Artefacts on disk, per kind, with sizes."""
+    from .backends.compile_cache import cached_folders
+
     models = config.models_dir(models_dir)
 
     def listing(pattern: str) -> list[dict]:
         return [{"file": str(p.relative_to(models)), "bytes": p.stat().st_size}
                 for p in sorted(models.glob(pattern))] if models.is_dir() else []
     return {"onnx": listing("*.onnx"), "engines": listing("engines/*.engine"),
-            "runtime_caches": listing("engines/*.rtcache"), "aot": listing("aot/*.pt2")}
+            "runtime_caches": listing("engines/*.rtcache"), "aot": listing("aot/*.pt2"),
+            "compiled": [{"folder": str(p.relative_to(models)), "bytes": _folder_bytes(p)}
+                         for p in cached_folders(models)]}

@@ -20,8 +20,10 @@ Compilation (`compile`, env LINKSHOT_TORCH_COMPILE, for both models or per model
     bucket (symbolic batch axis; text also a symbolic sequence axis). Inductor fuses the
     pointwise work (bias, ReLU6, padding, normalisation) into generated kernels; CUDA graphs
     are then captured around the compiled code as in the other modes.
-  * "jit" (or "1"): torch.compile in the process, tens of seconds per batch bucket at every
-    start (kept for comparisons).
+  * "jit" (or "1"): torch.compile in the process. The first compile of a batch bucket takes
+    tens of seconds; Inductor's caches live under <models_dir>/compiled/ (compile_cache.py,
+    keyed like the engines), so a later start, in any process, traces the model and loads
+    the kernels instead (`python -m inference build` compiles every bucket ahead of time).
   * "off" (or "0", the default): the eager modules replayed as CUDA graphs.
 Inductor's settings come from COMPILE_MODES (LINKSHOT_TORCH_COMPILE_MODE). Its full
 max-autotune also times generated depthwise-convolution kernels, which lose to cuDNN's by
@@ -166,6 +168,9 @@ class TorchCudaBackend(Backend):
         return {k: v for k, v in options.items() if hasattr(inductor, k)}
 
     def _jit(self, forward):
+        from .compile_cache import use_cache_folder
+
+        use_cache_folder(self.models_dir, self._inductor_options())
         dynamo = self.torch._dynamo.config
         for knob in ("recompile_limit", "cache_size_limit"):  # one compiled graph per bucket
             if hasattr(dynamo, knob):

@@ -1,0 +1,79 @@
+"""CPU decoding of stored screenshots in worker processes, beside nvJPEG on the GPU (bulk path).
+
+Decoding a share of each batch on the CPU while nvJPEG decodes the rest adds the host's
+cores to the GPU's decoder. In threads that did not pay: the Python work around each decode
+holds the GIL, so a 16-core host decoded no faster than a few cores. Worker processes each
+have their own interpreter. They are started with "spawn" (the parent holds a CUDA context
+and threads, which a fork must not copy), import only numpy and PIL, read and decode a chunk
+of files at a reduced DCT scale (PIL draft mode: a 1280x800 JPEG is decoded at 640x400) and
+send back 224x224 RGB arrays. One pool per process, started on first use and reused.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import Limits
+from .errors import InvalidImage
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+
+
+def default_workers() -> int:
+    """All cores but two: one for the thread that feeds the GPU, one for file reads and the rest."""
+    return max(1, (os.cpu_count() or 2) - 2)
+
+
+def decode_chunk(paths: list[str], rows: list[int], limits: Limits) -> list[tuple[int, Any, str | None]]:
+    """In a worker process: (row, uint8 224x224x3 array or None, error) for each file."""
+    from .preprocess_image import prepare_image
+
+    out = []
+    for row, path in zip(rows, paths):
+        try:
+            out.append((row, prepare_image(path, limits, draft=1), None))
+        except InvalidImage as exc:
+            out.append((row, None, str(exc)))
+    return out
+
+
+def pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """This process's decode pool (started once; a larger `workers` starts a larger one)."""
+    global _pool, _pool_size
+    workers = workers or default_workers()
+    with _lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _pool_size = workers
+        return _pool
+
+
+def submit(paths: Sequence[Any], rows: Sequence[int], limits: Limits, chunk: int = 16,
+           workers: int | None = None) -> list[Future]:
+    """Decode `rows` of `paths` in the pool, `chunk` files per task; each future gives a list."""
+    executor = pool(workers)
+    rows = list(rows)
+    return [executor.submit(decode_chunk, [str(Path(paths[i])) for i in part], part, limits)
+            for part in (rows[k:k + chunk] for k in range(0, len(rows), chunk))]
+
+
+def warm_up(workers: int | None = None) -> None:
+    """Start every worker now (each imports PIL and numpy), so the first batch does not wait."""
+    executor = pool(workers)
+    for future in [executor.submit(os.getpid) for _ in range(_pool_size * 2)]:
+        future.result()
+
+
+@atexit.register
+def _shutdown() -> None:
+    if _pool is not None:
+        _pool.shutdown(wait=False, cancel_futures=True)

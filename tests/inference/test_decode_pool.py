@@ -1,0 +1,44 @@
+"""The bulk path's CPU decode processes: the same pixels as the in-process reduced-scale decode,
+bad files reported by row, work done in other processes."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+from inference import decode_pool
+from inference.config import Limits
+from inference.preprocess_image import prepare_image
+
+
+def screenshots(folder, count: int) -> list:
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(count):
+        path = folder / f"shot{i}.jpg"
+        Image.fromarray(rng.integers(0, 256, (800, 1280, 3), dtype=np.uint8)).save(path, "JPEG", quality=80)
+        paths.append(path)
+    return paths
+
+
+def test_worker_processes_decode_like_the_reduced_scale_path_and_report_bad_rows(tmp_path):
+    paths = screenshots(tmp_path, 5)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    paths.insert(2, tmp_path / "broken.jpg")
+    rows = [0, 1, 2, 3, 4, 5]
+    futures = decode_pool.submit(paths, rows, Limits(), chunk=4, workers=2)
+    assert len(futures) == 2  # 6 rows in chunks of 4
+    got = [item for future in futures for item in future.result()]
+    assert [row for row, _, _ in got] == rows
+    row, pixels, error = got[2]
+    assert pixels is None and error
+    for row, pixels, error in got[:2] + got[3:]:
+        assert error is None and pixels.shape == (224, 224, 3) and pixels.dtype == np.uint8
+        assert np.array_equal(pixels, prepare_image(paths[row], Limits(), draft=1))
+
+
+def test_decoding_runs_in_other_processes():
+    decode_pool.warm_up(workers=2)
+    pids = {decode_pool.pool(2).submit(os.getpid).result() for _ in range(8)}
+    assert os.getpid() not in pids
