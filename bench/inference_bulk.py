@@ -138,6 +138,7 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
         from inference.backends.compile_cache import cache_hits
 
         out["fx graph cache"] = cache_hits()
+        out["compile times"] = torch._dynamo.utils.compile_times(repr="str")[-1500:]
     return out
 
 

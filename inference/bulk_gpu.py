@@ -40,9 +40,9 @@ class GpuDecoder:
         if self.cpu_share:
             decode_pool.warm_up()
 
-    def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> list[Future]:
-        """Start a batch (returns at once): the CPU share decoded by the worker processes, the
-        rest read by the thread pool for nvJPEG. Each future gives a list of (row, data, error)."""
+    def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[Future], list[Future]]:
+        """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, the CPU
+        share decoded by the worker processes). Each future gives a list of (row, data, error)."""
         def load(i: int):
             try:
                 return [(i, read_bytes(paths[i], self.limits.max_image_bytes), None)]
@@ -50,27 +50,35 @@ class GpuDecoder:
                 return [(i, None, str(exc))]
         n_cpu = round(len(rows) * self.cpu_share)
         decoded = decode_pool.submit(paths, rows[:n_cpu], self.limits) if n_cpu else []
-        return decoded + [pool.submit(load, i) for i in rows[n_cpu:]]
+        return [pool.submit(load, i) for i in rows[n_cpu:]], decoded
 
-    def decode(self, paths: Sequence[Any], rows: range, reads: list[Future]) -> tuple[list[int], Any, dict]:
-        """A submitted batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures)."""
+    def decode(self, paths: Sequence[Any], rows: range, submitted: tuple[list[Future], list[Future]]
+               ) -> tuple[list[int], Any, dict]:
+        """A submitted batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures).
+
+        nvJPEG's part is decoded first, while the worker processes finish the CPU part."""
+        reads, decoded = submitted
         failed: dict[int, str] = {}
-        jpeg_rows, jpeg_data, other_rows, ready_rows, ready = [], [], [], [], []
+        images: dict[int, Any] = {}
+        jpeg_rows, jpeg_data, other_rows = [], [], []
         for i, data, err in (item for fut in reads for item in fut.result()):
             if err is not None:
                 failed[i] = err
-            elif isinstance(data, np.ndarray):
-                ready_rows.append(i)
-                ready.append(data)
             elif data[:3] == JPEG_MAGIC:
                 jpeg_rows.append(i)
                 jpeg_data.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
             else:
                 other_rows.append(i)
-        images: dict[int, Any] = {}
         with torch.cuda.stream(self.stream):
             if jpeg_data:
                 self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
+            ready_rows, ready = [], []
+            for i, pixels, err in (item for fut in decoded for item in fut.result()):
+                if err is not None:
+                    failed[i] = err
+                else:
+                    ready_rows.append(i)
+                    ready.append(pixels)
             if ready:
                 uploaded = torch.from_numpy(np.stack(ready)).pin_memory().cuda(non_blocking=True)
                 images.update(zip(ready_rows, uploaded))

@@ -53,7 +53,7 @@ RTX_DEFAULT_TARGETS = ((8, 0), (8, 6), (8, 9), (12, 0))
 COMPILE_KINDS = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit", "off": "off", "0": "off",
                  "false": "off", "none": "off"}
 COMPILE_MODELS = ("image", "text", "head")
-TORCH_COMPILE_MODES = ("default", "library-autotune", "max-autotune-no-cudagraphs")  # torch_cuda.COMPILE_MODES
+TORCH_COMPILE_MODES = ("default", "library-autotune", "max-autotune-no-cudagraphs", "library-autotune-frozen")  # torch_cuda.COMPILE_MODES
 DEFAULT_TORCH_COMPILE_MODE = "library-autotune"
 # Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
 # CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.

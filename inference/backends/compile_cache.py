@@ -63,8 +63,17 @@ def use_cache_folder(models_dir: Path, inductor: dict[str, Any], device: str = "
     # On even where a build of torch defaults them off: these caches are what make a restart cheap.
     inductor_config.fx_graph_cache = True
     inductor_config.autotune_local_cache = True
-    log.info("torch.compile caches in %s", folder)
+    if warm(folder):
+        # Graphs found in the cache need no compile workers, and starting the pool costs seconds.
+        inductor_config.compile_threads = 1
+    log.info("torch.compile caches in %s%s", folder, " (warm)" if warm(folder) else "")
     return folder
+
+
+def warm(folder: Path) -> bool:
+    """Whether compiled graphs are already stored in `folder`."""
+    graphs = folder / "fxgraph"
+    return graphs.is_dir() and any(graphs.iterdir())
 
 
 def _torch_default() -> str:

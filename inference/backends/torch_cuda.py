@@ -56,6 +56,9 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
     "library-autotune": {"max_autotune": True, "coordinate_descent_tuning": True,
                          "max_autotune_conv_backends": "ATEN", "max_autotune_gemm_backends": "ATEN"},
     "max-autotune-no-cudagraphs": {"max_autotune": True, "coordinate_descent_tuning": True},
+    # The weights become constants: folded, and stored in the layout the kernels want.
+    "library-autotune-frozen": {"max_autotune": True, "coordinate_descent_tuning": True, "freezing": True,
+                                "max_autotune_conv_backends": "ATEN", "max_autotune_gemm_backends": "ATEN"},
 }
 DEFAULT_COMPILE_MODE = config.DEFAULT_TORCH_COMPILE_MODE
 
