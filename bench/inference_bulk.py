@@ -130,6 +130,9 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
             backend.infer_torch(xt)
             torch.cuda.synchronize()
             out[f"{spec.name} batch {b} first call"] = time.perf_counter() - start
+            firsts = getattr(backend, "first_forward_seconds", {})
+            if firsts:
+                out[f"{spec.name} batch {b} of which first forward"] = list(firsts.values())[-1]
         if spec is IMAGE and batches:
             out[f"image batch {max(batches)} items/s"] = measure("start", max(batches),
                                                                 lambda: backend.infer_torch(xt),
@@ -138,7 +141,7 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
         from inference.backends.compile_cache import cache_hits
 
         out["fx graph cache"] = cache_hits()
-        out["compile times"] = torch._dynamo.utils.compile_times(repr="str")[-1500:]
+        out["compile times"] = torch._dynamo.utils.compile_times(repr="str")[:2500]
     return out
 
 
