@@ -86,3 +86,23 @@ def test_bulk_gpu_decoding_matches_cpu_path(cuda_predictor, predictor, page_png,
     assert set(gpu.failures) == set(cpu.failures) == {6}
     # Different JPEG decoders and resamplers: same picture, not the same bits.
     assert (np.sum(gpu.features * cpu.features, axis=1) > 0.97).all()
+
+
+def test_build_compiles_every_batch_bucket_into_the_disk_cache(models_dir, tmp_path):
+    """`python -m inference build` with compile=jit: each bucket compiled once; a new process's
+    backend (here: a new backend object) finds every bucket in the cache."""
+    from inference import Predictor
+    from inference.config import BatchProfile, Settings
+    from inference.engines import _compile_buckets
+
+    settings = Settings(models_dir=models_dir, image_profile=BatchProfile(1, 2, 2))
+    runs = []
+    for _ in range(2):
+        p = Predictor(backend="torch-cuda", models_dir=models_dir, settings=settings, compile="jit",
+                      compile_mode="default")
+        runs.append(_compile_buckets(p.backend(IMAGE)))
+        p.close()
+    first, again = runs
+    assert [a.name for a in first] == ["image batch 1", "image batch 2"]
+    assert all(a.kind == "compiled" and a.path.parent.name == "compiled" and a.size > 0 for a in first)
+    assert all("from the cache" in a.note for a in again), [a.note for a in again]
