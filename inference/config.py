@@ -53,8 +53,8 @@ RTX_DEFAULT_TARGETS = ((8, 0), (8, 6), (8, 9), (12, 0))
 COMPILE_KINDS = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit", "off": "off", "0": "off",
                  "false": "off", "none": "off"}
 COMPILE_MODELS = ("image", "text", "head")
-TORCH_COMPILE_MODES = ("default", "library-autotune", "max-autotune-no-cudagraphs", "library-autotune-frozen")  # torch_cuda.COMPILE_MODES
-DEFAULT_TORCH_COMPILE_MODE = "library-autotune"
+TORCH_COMPILE_MODES = ("default", "library-autotune", "library-autotune-frozen", "max-autotune-no-cudagraphs")  # torch_cuda.COMPILE_MODES
+DEFAULT_TORCH_COMPILE_MODE = "library-autotune-frozen"
 # Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
 # CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.
 DEFAULT_BULK_CPU_SHARE = 0.0
@@ -68,7 +68,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_TRT_FLAVOUR, "auto", "tensorrt or tensorrt-rtx; auto takes the first that imports"),
     Variable(ENV_TRT_RTX_TARGETS, "8.0,8.6,8.9,12.0", "compute capabilities TensorRT for RTX builds for"),
     Variable(ENV_TRT_FP32, "false", "true: fp32 TensorRT engines instead of fp16"),
-    Variable(ENV_TORCH_COMPILE, "off", "torch-cuda compilation: off, aot or jit, or per model as "
+    Variable(ENV_TORCH_COMPILE, "image=jit", "torch-cuda compilation: off, aot or jit, or per model as "
              "image=aot,text=off"),
     Variable(ENV_TORCH_COMPILE_MODE, DEFAULT_TORCH_COMPILE_MODE, "Inductor settings: "
              + ", ".join(TORCH_COMPILE_MODES)),

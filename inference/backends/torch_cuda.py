@@ -20,16 +20,17 @@ Compilation (`compile`, env LINKSHOT_TORCH_COMPILE, for both models or per model
     bucket (symbolic batch axis; text also a symbolic sequence axis). Inductor fuses the
     pointwise work (bias, ReLU6, padding, normalisation) into generated kernels; CUDA graphs
     are then captured around the compiled code as in the other modes.
-  * "jit" (or "1"): torch.compile in the process. The first compile of a batch bucket takes
+  * "jit" (or "1", the default for the image): torch.compile in the process. The first compile of a batch bucket takes
     tens of seconds; Inductor's caches live under <models_dir>/compiled/ (compile_cache.py,
     keyed like the engines), so a later start, in any process, traces the model and loads
     the kernels instead (`python -m inference build` compiles every bucket ahead of time).
-  * "off" (or "0", the default): the eager modules replayed as CUDA graphs.
+  * "off" (or "0", the default for text): the eager modules replayed as CUDA graphs.
 Inductor's settings come from COMPILE_MODES (LINKSHOT_TORCH_COMPILE_MODE). Its full
 max-autotune also times generated depthwise-convolution kernels, which lose to cuDNN's by
-two to three orders of magnitude and take minutes per bucket to time on an H100; the default
+two to three orders of magnitude and take minutes per bucket to time on an H100;
 "library-autotune" keeps cuDNN/cuBLAS for convolutions and matrix products and tunes the
-generated pointwise kernels. With LINKSHOT_TORCH_DEPTHWISE=taps the image's depthwise
+generated pointwise kernels, and the default "library-autotune-frozen" also turns the weights
+into constants (folded, stored in the layout the kernels read). With LINKSHOT_TORCH_DEPTHWISE=taps the image's depthwise
 convolutions become shifted-tap sums that fuse with their bias, ReLU6 and padding
 (models/fast_image.py; slower than cuDNN on an H100, so off by default).
 """
@@ -63,10 +64,11 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
 DEFAULT_COMPILE_MODE = config.DEFAULT_TORCH_COMPILE_MODE
 
 
-# Measured on an H200 (bench/RESULTS.md): the AOT image package runs at 2.1-2.3x eager fp32
-# (uncompiled 1.46x) but took 55 s to load from the cache, and a fresh process crashed while
-# loading it (torch 2.11), so compilation stays opt-in; text is faster uncompiled anyway.
-DEFAULT_COMPILE = {"image": "off", "text": "off", "head": "off"}
+# Measured on an H200 (bench/RESULTS.md, 2026-12-01): the image compiled by torch.compile with
+# frozen weights runs at 3.06x eager fp32 (uncompiled 1.46x, the AOT package 2.1-2.3x and slow
+# to load), and its compiled graphs come back from the disk cache at later starts; text is as
+# fast uncompiled (flash attention, CUDA graphs) and needs no compile per sequence bucket.
+DEFAULT_COMPILE = {"image": "jit", "text": "off", "head": "off"}
 
 
 def compile_choice(value: bool | str | None, model: str = "image") -> str:

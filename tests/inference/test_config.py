@@ -117,7 +117,7 @@ def test_trt_fp32_default_argument_and_bad_value(monkeypatch):
 
 
 def test_torch_compile(monkeypatch):
-    assert torch_backend().compile_kind == "off"
+    assert torch_backend(IMAGE).compile_kind == "jit" and torch_backend(TEXT).compile_kind == "off"  # defaults
     monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=aot, text=jit")
     assert torch_backend(IMAGE).compile_kind == "aot" and torch_backend(TEXT).compile_kind == "jit"
     assert compile_choice(None, "head") == "off"  # not named: the model's default
@@ -133,7 +133,7 @@ def test_torch_compile(monkeypatch):
 
 
 @pytest.mark.parametrize("variable, attribute, default, other, option", [
-    ("LINKSHOT_TORCH_COMPILE_MODE", "compile_mode", "library-autotune", "max-autotune-no-cudagraphs",
+    ("LINKSHOT_TORCH_COMPILE_MODE", "compile_mode", "library-autotune-frozen", "max-autotune-no-cudagraphs",
      "compile_mode"),
     ("LINKSHOT_TORCH_AOT_SHAPES", "aot_shapes", "dynamic", "static", "aot_shapes"),
     ("LINKSHOT_TORCH_DEPTHWISE", "depthwise", "cudnn", "taps", "depthwise"),

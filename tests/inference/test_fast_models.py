@@ -125,7 +125,8 @@ def test_torch_cuda_compile_choice_per_model(monkeypatch):
     from inference.backends.torch_cuda import compile_choice
     from inference.errors import BackendError
 
-    assert compile_choice(None, "image") == "off" and compile_choice(True, "text") == "jit"
+    assert compile_choice(None, "image") == "jit" and compile_choice(None, "text") == "off"
+    assert compile_choice(True, "text") == "jit" and compile_choice(False, "image") == "off"
     monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=aot,text=off")
     assert compile_choice(None, "image") == "aot" and compile_choice(None, "text") == "off"
     monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "1")

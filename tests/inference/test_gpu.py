@@ -15,7 +15,9 @@ pytestmark = pytest.mark.gpu
 def cuda_predictor(models_dir):
     from inference import Predictor
 
-    p = Predictor(backend="torch-cuda", models_dir=models_dir)
+    # Uncompiled: the parity tests use many batch buckets, each a compile of about a minute;
+    # the compiled image is checked against eager fp32 by bench/inference.py and built below.
+    p = Predictor(backend="torch-cuda", models_dir=models_dir, compile="off")
     yield p
     p.close()
 
