@@ -146,3 +146,24 @@ def test_one_worker_child_keeps_several_pages_in_flight(worker, site, alice, all
     wait_for(lambda: worker.log_path.read_text().count("succeeded") >= PAGES_IN_FLIGHT, 20, "every message handled")
     assert [site.hits(f"/e2e-inflight/{n}") for n in range(PAGES_IN_FLIGHT)] == [1] * PAGES_IN_FLIGHT
     assert Snapshot.objects.filter(pk__in=[s.pk for s in snapshots], attempts=1).count() == PAGES_IN_FLIGHT
+
+
+def test_a_child_killed_mid_batch_has_each_of_its_pages_taken_over(worker, site, alice, allow_site):
+    reached = [threading.Event() for _ in range(PAGES_IN_FLIGHT)]
+    for n, event in enumerate(reached):
+        site.server.routes[f"/killed/{n}"] = slow_first(40, article(title=f"Taken over {n}"), event)
+    with transaction.atomic():
+        links = [save_link(alice, site.server.url(f"/killed/{n}")).link for n in range(PAGES_IN_FLIGHT)]
+    for event in reached:  # the one child has every page open, each waiting on its document
+        assert event.wait(30), worker.log_tail()
+    ids = [link.snapshots.get().pk for link in links]
+    assert Snapshot.objects.filter(pk__in=ids, status=S.RUNNING).count() == PAGES_IN_FLIGHT
+    worker.kill_pool_child()
+
+    # The task's own message comes back to the new child, which takes over every row the dead one
+    # claimed (the redelivered message's row at once, the others as pages to capture beside it or
+    # when their own messages arrive): none waits for the stale-claim sweep.
+    snapshots = [finished(pk, worker) for pk in ids]
+    assert [(s.status, s.attempts) for s in snapshots] == [(S.DONE, 2)] * PAGES_IN_FLIGHT
+    assert sorted(s.title for s in snapshots) == [f"Taken over {n}" for n in range(PAGES_IN_FLIGHT)]
+    assert [site.hits(f"/killed/{n}") for n in range(PAGES_IN_FLIGHT)] == [2] * PAGES_IN_FLIGHT
