@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from snapshots.capture import Capturer
 from snapshots.capture_jobs.inflight import run_captures
-from snapshots.models import Link, Snapshot
+from snapshots.models import Snapshot
 from tests.support.capture_jobs_site import SlowAssets, capture_config, queued_pages
 from tests.support.pageserver import send
 
