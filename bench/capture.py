@@ -438,7 +438,8 @@ def worker_report(runs: list[WorkerRun], pages: int, kind: str, section: str, no
             f"all the pages' snapshots at once and times from the first message sent to the last snapshot "
             f"finished (the rows' own finish times). The egress proxy is on (the product has no switch to turn it "
             f"off). Memory is sampled every 0.2 s over every Chromium process of the worker: RSS summed and PSS "
-            f"(shared pages split, the real footprint). CPU-s/page counts the worker, its Playwright drivers and "
+            f"(shared pages split, the real footprint). CPU-s/page counts every process of the run: the bench "
+            f"itself (loopback site, memory sampler, polling the rows), the worker, its Playwright drivers and "
             f"all Chromium processes.\n\n{worker_table(runs)}\n\n{steps}\n\n{note}\n")
 
 
