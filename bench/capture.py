@@ -22,6 +22,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import socket
 import sys
 import threading
 import time
@@ -33,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from config.launcher import services  # noqa: E402
 from snapshots.capture import CaptureConfig, CaptureError, Capturer  # noqa: E402
 from tests.support import offline_dns  # noqa: E402
-from tests.support.pageserver import LoopbackServer, blob, page, png_bytes, send  # noqa: E402
+from tests.support.offline_dns import LOOPBACK_SUFFIX  # noqa: E402
+from tests.support.pageserver import LoopbackServer, blob, never_finishes, page, png_bytes, send  # noqa: E402
 
 log = logging.getLogger("bench.capture")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -68,23 +70,34 @@ def simple_page(number: int) -> str:
             f'<body><h1>Page {number}</h1><img src="/logo.png" width="64">{paragraphs}</body></html>')
 
 
-def heavy_page(number: int) -> str:
-    """An article with what real ones carry: assets on a dozen other hosts, slow and missing ones."""
+def heavy_page(number: int, hang_port: int = 0) -> str:
+    """An article with what real ones carry: assets on a dozen other hosts, slow and missing ones,
+    hosts that never answer a connection, a request a script keeps open and images added late."""
     hosts = [f"{name}.news-{number % 7}.example" for name in
              ("cdn", "static", "img", "fonts", "ads", "analytics", "tags", "video", "social", "comments")]
     remote = "".join(f'<link rel="stylesheet" href="https://{hosts[k % 10]}/css/{k}.css">' for k in range(6))
     remote += "".join(f'<script src="https://{hosts[(k + 3) % 10]}/js/{k}.js"></script>' for k in range(8))
     images = "".join(f'<img src="https://{hosts[k % 10]}/img/{number}-{k}.jpg" width="300" height="200">'
                      for k in range(24))
+    if hang_port:  # trackers and ad servers that take the connection attempt and never complete it
+        hanging = [f"{name}.hang-{number % 5}{LOOPBACK_SUFFIX}:{hang_port}" for name in ("ads", "pixel", "track")]
+        remote += "".join(f'<script async src="https://{host}/tag.js"></script>' for host in hanging)
+        images += "".join(f'<img src="https://{hanging[k % 3]}/px/{number}-{k}.gif" width="1" height="1">'
+                          for k in range(4))
     local = "".join(f'<img src="/img/{kind}/{number}-{k}.png" width="120">'
                     for k, kind in enumerate(("fast", "fast", "fast", "slow", "slow", "missing")))
     paragraphs = "".join(f"<p>Paragraph {k} of article {number}. " + "Reporting on what happened, and why. " * 12
                          + "</p>" for k in range(30))
+    # A live-update request the page keeps open, and images its script adds after the load event.
+    late = (f"<script>fetch('/live/{number}').catch(() => {{}});"
+            "addEventListener('load', () => setTimeout(() => { for (let k = 0; k < 3; k++) {"
+            f" const img = new Image(); img.src = '/img/late/{number}-' + k + '.png';"
+            " document.querySelector('article').append(img); } }, 400));</script>")
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Article {number}</title>'
             f'<meta name="description" content="Heavy bench page {number}">{remote}'
             f"<style>body{{font-family:serif;max-width:42em;margin:2em auto}} img{{display:block}}</style></head>"
             f"<body><header><nav>Home / World / Article</nav></header><main><article><h1>Article {number}</h1>"
-            f"{local}{images}{paragraphs}</article></main><footer>footer</footer></body></html>")
+            f"{local}{images}{paragraphs}</article></main><footer>footer</footer>{late}</body></html>")
 
 
 def slow_image(image: bytes):
@@ -95,17 +108,65 @@ def slow_image(image: bytes):
     return handle
 
 
-def serve(pages: int, kind: str = "simple") -> LoopbackServer:
-    server = LoopbackServer("127.0.0.1")
-    image = png_bytes(64, 64)
-    server.routes["/logo.png"] = blob(image, "image/png")
-    for number in range(pages):
-        server.routes[f"/p/{number}"] = page(simple_page(number) if kind == "simple" else heavy_page(number))
-        for k in range(3):
-            server.routes[f"/img/fast/{number}-{k}.png"] = blob(image, "image/png")
-        for k in (3, 4):
-            server.routes[f"/img/slow/{number}-{k}.png"] = slow_image(image)
-    return server
+class Blackhole:
+    """A loopback port whose accept queue is kept full: a connection attempt there hangs until the
+    connecting side gives up (as for a host that drops packets), it is never refused."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = self.listener.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):  # never accepted: they fill the queue, so the kernel drops later SYNs
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for sock in (*self.fillers, self.listener):
+            sock.close()
+
+
+class Site:
+    """The bench's pages on one loopback server, and (heavy pages) a port that never answers."""
+
+    def __init__(self, pages: int, kind: str = "simple") -> None:
+        self.kind = kind
+        self.blackhole = Blackhole() if kind == "heavy" else None
+        self.server = LoopbackServer("127.0.0.1")
+        server, image = self.server, png_bytes(64, 64)
+        server.routes["/logo.png"] = blob(image, "image/png")
+        for number in range(pages):
+            html = simple_page(number) if kind == "simple" else heavy_page(number, self.blackhole.port)
+            server.routes[f"/p/{number}"] = page(html)
+            for k in range(3):
+                server.routes[f"/img/fast/{number}-{k}.png"] = blob(image, "image/png")
+                server.routes[f"/img/late/{number}-{k}.png"] = slow_image(image)
+            for k in (3, 4):
+                server.routes[f"/img/slow/{number}-{k}.png"] = slow_image(image)
+            server.routes[f"/live/{number}"] = never_finishes(server, 30)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def url(self, path: str) -> str:
+        return self.server.url(path)
+
+    @property
+    def allowed_private(self) -> list[str]:
+        return [f"127.0.0.1:{self.server.port}"] + ([f"127.0.0.1:{self.blackhole.port}"] if self.blackhole else [])
+
+    def close(self) -> None:
+        self.server.close()
+        if self.blackhole:
+            self.blackhole.close()
+
+
+def serve(pages: int, kind: str = "simple") -> Site:
+    return Site(pages, kind)
 
 
 def worker(urls: list[str], contexts: int, config: CaptureConfig, out) -> None:
@@ -220,10 +281,11 @@ class Run:
         return self.pages / self.seconds * 60
 
 
-def run_layout(server: LoopbackServer, pages: int, workers: int, contexts: int, profile: str,
+def run_layout(server: Site, pages: int, workers: int, contexts: int, profile: str,
                quiet_s: float, egress: bool = True, kind: str = "simple") -> Run:
-    config = CaptureConfig(allowed_private=[f"127.0.0.1:{server.port}"], extra_chromium_args=SAFETY_ARGS,
-                           network_quiet_s=quiet_s, egress_proxy=egress, resolver=offline_dns.getaddrinfo,
+    config = CaptureConfig(allowed_private=server.allowed_private, extra_chromium_args=SAFETY_ARGS,
+                           network_quiet_s=quiet_s, egress_proxy=egress,
+                           resolver=offline_dns.getaddrinfo_with_loopback_names,
                            **PROFILES[profile])
     urls = [server.url(f"/p/{n}") for n in range(pages)]
     spawn = multiprocessing.get_context("spawn")
@@ -296,8 +358,18 @@ def main() -> None:
     parser.add_argument("--section", default="Capture", help="the RESULTS.md section these figures replace")
     parser.add_argument("--note", default="", help="a line added under the table (e.g. machine load)")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--in-flight", nargs="+", type=int, default=None, metavar="N",
+                        help="run the product's worker (the launcher's Celery command, real Redis and database) "
+                             "once per value, with LINKSHOT_CAPTURE_PAGES_IN_FLIGHT=N; repeat values to alternate")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""),
+                        help="with --in-flight: the database the worker uses (migrated; its rows are the bench's)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""),
+                        help="with --in-flight: the Redis database the worker uses (flushed before each row)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    if args.in_flight:
+        main_product_worker(args)
+        return
     layouts = args.layouts if product_layout() in args.layouts else [product_layout(), *args.layouts]
     server = serve(args.pages, args.site)
     runs = []
@@ -326,6 +398,75 @@ def report(runs: list[Run], pages: int, note: str, section: str = "Capture", kin
             f"ceiling is 120 CPU-s per minute divided by it. Egress proxy on: every connection of the browser "
             f"goes through the capture's checked proxy (the product); off: Chromium connects by itself (the "
             f"baseline, never run in the product).\n\n{table(runs)}\n\n{steps}\n\n{note}\n")
+
+
+@dataclass
+class WorkerRun:
+    pages_in_flight: int
+    figures: dict
+
+    @property
+    def per_minute(self) -> float:
+        return self.figures["pages"] / self.figures["seconds"] * 60
+
+
+def worker_table(runs: list[WorkerRun]) -> str:
+    lines = ["| layout | pages in flight per child | egress proxy | pages | seconds | pages/min | CPU-s/page | "
+             "most pages open in one child | peak Chromium RSS (sum) | peak Chromium PSS | failed | retried | "
+             "load average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        f = run.figures
+        lines.append(f"| {product_layout()} (product) | {run.pages_in_flight} | on | {f['pages']} | {f['seconds']:.1f} | "
+                     f"{run.per_minute:.0f} | {f['cpu_seconds'] / f['pages']:.2f} | {f['most_in_flight']} | "
+                     f"{f['peak_bytes'] / 2**20:.0f} MiB | {f['peak_pss'] / 2**20:.0f} MiB | {len(f['failures'])} | "
+                     f"{f['retried']} | {f['load'][0]:.1f}-{f['load'][1]:.1f} |")
+    return "\n".join(lines)
+
+
+def worker_report(runs: list[WorkerRun], pages: int, kind: str, section: str, note: str) -> str:
+    firsts = {run.pages_in_flight: run for run in reversed(runs)}
+    steps = "\n\n".join(
+        f"Mean seconds per step ({n} in flight): " + ", ".join(
+            f"{name} {seconds:.2f}" for name, seconds in sorted(run.figures["steps"].items(), key=lambda i: -i[1]))
+        for n, run in sorted(firsts.items()))
+    return (f"## {section}\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, Debian Chromium via "
+            f"Playwright, {pages} {kind} local pages per row (`bench/capture.py --in-flight`). Each row starts the "
+            f"product's worker (the launcher's Celery command: prefork, {product_layout().split('x')[0]} children, "
+            f"each driving one Chromium; served queues cut to capture and capture_bulk) with "
+            f"LINKSHOT_CAPTURE_PAGES_IN_FLIGHT set, on real Redis and Postgres, warms both browsers, then saves "
+            f"all the pages' snapshots at once and times from the first message sent to the last snapshot "
+            f"finished (the rows' own finish times). The egress proxy is on (the product has no switch to turn it "
+            f"off). Memory is sampled every 0.2 s over every Chromium process of the worker: RSS summed and PSS "
+            f"(shared pages split, the real footprint). CPU-s/page counts every process of the run: the bench "
+            f"itself (loopback site, memory sampler, polling the rows), the worker, its Playwright drivers and "
+            f"all Chromium processes.\n\n{worker_table(runs)}\n\n{steps}\n\n{note}\n")
+
+
+def main_product_worker(args) -> None:
+    from bench.capture_worker import run_product_worker, setup_django
+    if not args.database_url or not args.redis_url:
+        sys.exit("--in-flight needs --database-url and --redis-url (or DATABASE_URL and REDIS_URL)")
+    site = serve(args.pages, args.site)
+    for number in range(8):  # warm-up pages: each child's browser starts before the timed part
+        site.server.routes[f"/warm/{number}"] = slow_image(png_bytes(8, 8))
+    data_dir = setup_django(args.database_url, args.redis_url, site)
+    urls = [site.url(f"/p/{n}") for n in range(args.pages)]
+    runs: list[WorkerRun] = []
+    try:
+        for pages_in_flight in args.in_flight:
+            warm = [site.url(f"/warm/{k}") for k in range(min(8, 2 * pages_in_flight))]
+            figures = run_product_worker(site, urls, warm, pages_in_flight, data_dir, args.redis_url,
+                                         MemorySampler, tree_cpu_seconds)
+            runs.append(WorkerRun(pages_in_flight, figures))
+            print(worker_table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
+            if figures["failures"]:
+                print("failures:", figures["failures"][:5], flush=True)  # noqa: T201
+            if not args.no_write:
+                write_results(worker_report(runs, args.pages, args.site, args.section, args.note), args.section)
+    finally:
+        site.close()
+    print(worker_report(runs, args.pages, args.site, args.section, args.note))  # noqa: T201
 
 
 if __name__ == "__main__":

@@ -231,6 +231,9 @@ LINKSHOT_CAPTURE_ENGINE = {name: value for name, value in {
 LINKSHOT_CAPTURE_SOFT_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_SOFT_TIME_LIMIT", 120)
 LINKSHOT_CAPTURE_TIME_LIMIT = env_int("LINKSHOT_CAPTURE_TIME_LIMIT", 180)
 LINKSHOT_CAPTURE_MAX_ATTEMPTS = env_int("LINKSHOT_CAPTURE_MAX_ATTEMPTS", 3)
+# Pages one worker child keeps open at once, each in its own context of its one Chromium
+# (snapshots/capture_jobs/inflight.py); bench/RESULTS.md, "Capture with pages in flight".
+LINKSHOT_CAPTURE_PAGES_IN_FLIGHT = env_int("LINKSHOT_CAPTURE_PAGES_IN_FLIGHT", 4)
 LINKSHOT_CAPTURE_RETRY_BASE_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_BASE_SECONDS", 30)
 LINKSHOT_CAPTURE_RETRY_MAX_SECONDS = env_int("LINKSHOT_CAPTURE_RETRY_MAX_SECONDS", 600)
 # A pending capture whose message has not been picked up for this long is sent again.
@@ -244,6 +247,8 @@ if not 0 < LINKSHOT_CAPTURE_SOFT_TIME_LIMIT < LINKSHOT_CAPTURE_TIME_LIMIT:
 if LINKSHOT_BROKER_VISIBILITY_TIMEOUT <= max(LINKSHOT_CAPTURE_TIME_LIMIT, LINKSHOT_CAPTURE_RETRY_MAX_SECONDS):
     raise ConfigError("LINKSHOT_BROKER_VISIBILITY_TIMEOUT must exceed LINKSHOT_CAPTURE_TIME_LIMIT and "
                       "LINKSHOT_CAPTURE_RETRY_MAX_SECONDS, or running captures get delivered twice")
+if LINKSHOT_CAPTURE_PAGES_IN_FLIGHT < 1:
+    raise ConfigError("LINKSHOT_CAPTURE_PAGES_IN_FLIGHT must be at least 1")
 if LINKSHOT_CAPTURE_MAX_ATTEMPTS < 1:
     raise ConfigError("LINKSHOT_CAPTURE_MAX_ATTEMPTS must be at least 1")
 # A Redis that hangs (stopped, swapping, half-open connection) must not hold a save or a page:

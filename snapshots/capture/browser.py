@@ -8,6 +8,7 @@ browser, stopped with it, so a browser never runs without its exit.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Coroutine
@@ -47,6 +48,10 @@ class BrowserHost:
             # A Celery soft time limit or our own timeout lands here: stop the job in the loop too.
             future.cancel()
             raise
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+        """Start coro on the browser loop and return at once; the caller waits on (or cancels) the future."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     async def browser(self) -> Browser:
         """The running browser, launching (or relaunching after a crash) when needed."""

@@ -37,6 +37,20 @@ class Capturer:
         except concurrent.futures.TimeoutError:
             raise CaptureTransientError("the capture browser did not answer in time") from None
 
+    def start(self, url: str) -> concurrent.futures.Future:
+        """Start capturing url beside whatever else this browser is capturing; returns at once.
+
+        The future ends with the CaptureResult or the CaptureError of this page alone: its own
+        limit (job_timeout_s) closes its context and ends it as a transient failure, and the pages
+        beside it go on. Cancelling the future stops the page (its context is closed too).
+        """
+        return self._host.submit(self._capture(url))
+
+    @property
+    def answer_within_s(self) -> float:
+        """How long a started page may take before its browser counts as wedged (its limit plus room)."""
+        return self.config.job_timeout_s + WAIT_MARGIN_S
+
     def capture_many(self, urls: Iterable[str], concurrency: int = 3) -> list[CaptureResult | CaptureError]:
         """Capture several URLs in parallel contexts of the same browser, in input order.
 
@@ -73,6 +87,10 @@ class Capturer:
             if not browser.is_connected():
                 raise CaptureTransientError("the capture browser crashed or disconnected") from exc
             raise CaptureTransientError(f"the browser failed: {first_line(exc.message or str(exc))}") from exc
+        except CaptureTransientError as exc:
+            if not browser.is_connected():  # a step saw its page go; the cause is the browser's end
+                raise CaptureTransientError(f"the capture browser crashed or disconnected ({exc})") from exc
+            raise
         except CaptureError:
             raise
         except Exception as exc:  # noqa: BLE001 - callers handle CaptureError only; keep the trace in logs

@@ -35,7 +35,11 @@ def build_capture_config(**overrides) -> CaptureConfig:
         "resolver": import_string(settings.LINKSHOT_DNS_RESOLVER),
         **overrides,
     })
-    soft = settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT
-    budget = soft - min(soft * _STORE_SHARE, _STORE_MARGIN_MAX_SECONDS)
-    config.job_timeout_s = min(config.job_timeout_s, budget)
+    config.job_timeout_s = min(config.job_timeout_s, capture_budget_s())
     return config
+
+
+def capture_budget_s() -> float:
+    """Seconds a capture task may spend capturing: its soft limit less the room kept for storing."""
+    soft = settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT
+    return soft - min(soft * _STORE_SHARE, _STORE_MARGIN_MAX_SECONDS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,14 +77,25 @@ def run_capture(snapshot_id: int, capturer) -> Outcome:
     if snapshot is None:
         log.info("snapshot %s is gone or not pending; nothing to do", snapshot_id)
         return Outcome("skipped")
+    given_up = give_up_if_exhausted(snapshot)
+    if given_up is not None:
+        return given_up
+    log.info("capturing snapshot %s (attempt %s): %s", snapshot.pk, snapshot.attempts, snapshot.link.url)
+    return settle(snapshot, time.monotonic(), lambda: capturer.capture(snapshot.link.url))
+
+
+def give_up_if_exhausted(snapshot: Snapshot) -> Outcome | None:
+    """A claim past the last attempt (the worker stopped each time) fails instead of capturing again."""
     if snapshot.attempts > settings.LINKSHOT_CAPTURE_MAX_ATTEMPTS:
         return _fail(snapshot, f"Gave up after {snapshot.attempts - 1} attempts: the capture worker "
                                "stopped each time (crash, memory or time limit).")
-    log.info("capturing snapshot %s (attempt %s): %s", snapshot.pk, snapshot.attempts, snapshot.link.url)
-    started = time.monotonic()
+    return None
+
+
+def settle(snapshot: Snapshot, started: float, get_result: Callable[[], CaptureResult]) -> Outcome:
+    """Store what ``get_result`` returns, or record the failure it raises (retry, fail or refuse)."""
     try:
-        result = capturer.capture(snapshot.link.url)
-        return _finish(snapshot, result, started)
+        return _finish(snapshot, get_result(), started)
     except CaptureRefused as exc:
         return _fail(snapshot, f"Refused: {exc}")
     except CapturePermanentError as exc:
@@ -91,7 +103,7 @@ def run_capture(snapshot_id: int, capturer) -> Outcome:
     except CaptureTransientError as exc:
         return _retry_or_fail(snapshot, str(exc), exc.kept)
     except SoftTimeLimitExceeded:
-        return _retry_or_fail(snapshot, f"The capture took longer than {settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT} s.")
+        return time_is_up(snapshot)
     except OSError as exc:  # storage trouble (disk full, S3 hiccup) may pass
         log.exception("storing snapshot %s failed", snapshot.pk)
         return _retry_or_fail(snapshot, f"Could not store the captured files: {exc}")
@@ -100,6 +112,46 @@ def run_capture(snapshot_id: int, capturer) -> Outcome:
     except Exception as exc:  # a bug must end in a visible failure, not a row stuck in "running"
         log.exception("capture of snapshot %s failed unexpectedly", snapshot.pk)
         return _fail(snapshot, f"The capture failed unexpectedly ({type(exc).__name__}: {exc}).")
+
+
+def time_is_up(snapshot: Snapshot) -> Outcome:
+    """The task's soft time limit came while this snapshot was still being captured."""
+    return _retry_or_fail(snapshot, f"The capture took longer than {settings.LINKSHOT_CAPTURE_SOFT_TIME_LIMIT} s.")
+
+
+def claim_next(limit: int) -> list[Snapshot]:
+    """Claim up to ``limit`` more snapshots for pages to capture beside the one in hand.
+
+    First rows whose claimant on this host is gone (a killed worker child's pages, whose messages
+    may have been handled already), then pending snapshots whose message is queued: hand-saved
+    before imported (``bulk``), oldest queued first. Only first attempts are taken this way; a
+    retried snapshot waits for its own message so its backoff holds. Each row is claimed with the
+    same atomic update as ``claim``, so a row another worker takes first is skipped, and the
+    message of a row taken here later finds it claimed or done and does nothing.
+    """
+    if limit <= 0:
+        return []
+    claimed: list[Snapshot] = []
+    for candidate in [*_orphaned_here(), *_queued_first_attempts(limit * 2)]:
+        if len(claimed) >= limit:
+            break
+        snapshot = claim(candidate)
+        if snapshot is not None:
+            claimed.append(snapshot)
+    return claimed
+
+
+def _orphaned_here() -> list[int]:
+    """Running rows whose claimant ran on this host and is gone."""
+    here = claimants.current().rsplit(":", 2)[0]
+    running = (Snapshot.objects.filter(status=S.RUNNING, claimed_by__startswith=f"{here}:")
+               .values_list("pk", "claimed_by"))
+    return [pk for pk, claimant in running if claimants.is_gone(claimant)]
+
+
+def _queued_first_attempts(count: int) -> list[int]:
+    waiting = Snapshot.objects.filter(status=S.PENDING, attempts=0, queued_at__isnull=False)
+    return list(waiting.order_by("bulk", "queued_at", "pk").values_list("pk", flat=True)[:count])
 
 
 def retry_delay(attempt: int) -> float:

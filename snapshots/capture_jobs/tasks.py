@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from snapshots import capture
-from snapshots.capture_jobs import runner, schedule
+from snapshots.capture_jobs import inflight, schedule
 from snapshots.capture_jobs.engine_config import build_capture_config
 from snapshots.models import Snapshot
 
@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 @shared_task(bind=True, name="snapshots.capture_snapshot", queue="capture",
              acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def capture_snapshot(self, snapshot_id: int) -> str:
-    """Capture one snapshot; transient failures come back later with backoff and jitter."""
+    """Capture this snapshot, and more claimed beside it (inflight.py); transient failures come back
+    later with backoff and jitter."""
     # The browser is started lazily in the worker child, never in the parent before the fork.
-    outcome = runner.run_capture(snapshot_id, capture.get_capturer(build_capture_config))
+    outcome = inflight.run_captures(snapshot_id, capture.get_capturer(build_capture_config), send_capture)
     if outcome.status == "retry":
         raise self.retry(countdown=outcome.retry_in)
     return outcome.status
@@ -73,13 +74,16 @@ BULK_QUEUE = "capture_bulk"
 BULK_PRIORITY = 9
 
 
-def send_capture(snapshot_id: int) -> None:
-    """Send one capture message and note when, so a lost message can be noticed and re-sent."""
+def send_capture(snapshot_id: int, countdown: float | None = None) -> None:
+    """Send one capture message (after ``countdown`` s) and note when, so a lost one can be re-sent."""
     sent = Snapshot.objects.filter(pk=snapshot_id)
     sent.update(queued_at=timezone.now())
     try:
+        later = {"countdown": countdown} if countdown else {}
         if sent.filter(bulk=True).exists():
-            capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY)
+            capture_snapshot.apply_async((snapshot_id,), queue=BULK_QUEUE, priority=BULK_PRIORITY, **later)
+        elif later:
+            capture_snapshot.apply_async((snapshot_id,), **later)
         else:
             capture_snapshot.delay(snapshot_id)
     except Exception as exc:  # broker down or hung: the save stands, the beat job sends it later

@@ -13,12 +13,13 @@ from django.db import transaction
 from snapshots.capture_jobs import queue, tasks
 from snapshots.links.services import save_link
 from snapshots.models import Link, Snapshot
-from tests.support.capture_jobs_site import article, slow_first
+from tests.support.capture_jobs_site import SlowAssets, article, pages_waiting_on, slow_first
 from tests.support.celery_worker import Worker, wait_for
 
 pytestmark = [pytest.mark.chromium, pytest.mark.django_db(transaction=True)]
 S = Snapshot.Status
 TIME_LIMIT = 50
+PAGES_IN_FLIGHT = 3
 FINISHED = (S.DONE, S.FAILED)
 
 
@@ -34,6 +35,7 @@ def worker(site, tmp_path_factory, django_db_setup, django_db_blocker):
             "LINKSHOT_CAPTURE_MAX_ATTEMPTS": "3",
             "LINKSHOT_CAPTURE_RETRY_BASE_SECONDS": "1",
             "LINKSHOT_CAPTURE_RETRY_MAX_SECONDS": "2",
+            "LINKSHOT_CAPTURE_PAGES_IN_FLIGHT": str(PAGES_IN_FLIGHT),
         })
         celery.start()
     yield celery
@@ -127,3 +129,41 @@ def test_killed_worker_mid_capture_still_ends_with_one_done_snapshot(worker, sit
     assert snapshot.title == "Slow but sure"
     assert link.snapshots.count() == 1
     assert site.hits("/slow") == 2
+
+
+def test_one_worker_child_keeps_several_pages_in_flight(worker, site, alice, allow_site):
+    slow = SlowAssets(3.0)
+    urls = pages_waiting_on(site, PAGES_IN_FLIGHT, slow, "e2e-inflight")
+    with transaction.atomic():  # three links saved together: three messages for a worker with one child
+        links = [save_link(alice, url).link for url in urls]
+
+    snapshots = [finished(link.snapshots.get().pk, worker) for link in links]
+
+    assert [(s.status, s.attempts) for s in snapshots] == [(S.DONE, 1)] * PAGES_IN_FLIGHT
+    assert slow.most == PAGES_IN_FLIGHT, worker.log_tail()  # the one child had all three pages open at once
+    # The messages of the snapshots its task took beside its own found them done and did nothing.
+    wait_for(lambda: worker.queue_length() == 0, 20, "the other messages to be consumed")
+    wait_for(lambda: worker.log_path.read_text().count("succeeded") >= PAGES_IN_FLIGHT, 20, "every message handled")
+    assert [site.hits(f"/e2e-inflight/{n}") for n in range(PAGES_IN_FLIGHT)] == [1] * PAGES_IN_FLIGHT
+    assert Snapshot.objects.filter(pk__in=[s.pk for s in snapshots], attempts=1).count() == PAGES_IN_FLIGHT
+
+
+def test_a_child_killed_mid_batch_has_each_of_its_pages_taken_over(worker, site, alice, allow_site):
+    reached = [threading.Event() for _ in range(PAGES_IN_FLIGHT)]
+    for n, event in enumerate(reached):
+        site.server.routes[f"/killed/{n}"] = slow_first(40, article(title=f"Taken over {n}"), event)
+    with transaction.atomic():
+        links = [save_link(alice, site.server.url(f"/killed/{n}")).link for n in range(PAGES_IN_FLIGHT)]
+    for event in reached:  # the one child has every page open, each waiting on its document
+        assert event.wait(30), worker.log_tail()
+    ids = [link.snapshots.get().pk for link in links]
+    assert Snapshot.objects.filter(pk__in=ids, status=S.RUNNING).count() == PAGES_IN_FLIGHT
+    worker.kill_pool_child()
+
+    # The task's own message comes back to the new child, which takes over every row the dead one
+    # claimed (the redelivered message's row at once, the others as pages to capture beside it or
+    # when their own messages arrive): none waits for the stale-claim sweep.
+    snapshots = [finished(pk, worker) for pk in ids]
+    assert [(s.status, s.attempts) for s in snapshots] == [(S.DONE, 2)] * PAGES_IN_FLIGHT
+    assert sorted(s.title for s in snapshots) == [f"Taken over {n}" for n in range(PAGES_IN_FLIGHT)]
+    assert [site.hits(f"/killed/{n}") for n in range(PAGES_IN_FLIGHT)] == [2] * PAGES_IN_FLIGHT
