@@ -64,6 +64,27 @@ def finish(analysis: Analysis, token: str, **fields) -> bool:
     return bool(written)
 
 
+def finish_batch(analyses: list[Analysis], token: str, fields: list[str]) -> list[Analysis]:
+    """Write the ``fields`` already set on ``analyses`` and mark them done, in one UPDATE per chunk
+    of the database's parameter limit; returns the rows written.
+
+    The UPDATE is fenced like :func:`finish`: it only touches rows still running under this
+    batch's claim, so a row whose claim was taken over keeps the newer result.
+    """
+    if not analyses:
+        return []
+    now = timezone.now()
+    for analysis in analyses:
+        analysis.status, analysis.error, analysis.finished_at = A.DONE, "", now
+    still_ours = Analysis.objects.filter(claim=token, status=A.RUNNING)
+    written = still_ours.bulk_update(analyses, [*fields, "status", "error", "finished_at"])
+    if written == len(analyses):
+        return analyses
+    kept = set(Analysis.objects.filter(pk__in=[a.pk for a in analyses], claim=token, status=A.DONE)
+               .values_list("pk", flat=True))
+    return [a for a in analyses if a.pk in kept]
+
+
 def fail(analysis: Analysis, token: str, error: str) -> bool:
     """Record a failure the person can read; it is retried while attempts remain."""
     retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
@@ -72,6 +93,22 @@ def fail(analysis: Analysis, token: str, error: str) -> bool:
     written = owned(analysis, token).update(status=status, error=message, finished_at=None if retry else timezone.now())
     log.warning("analysis of link %s failed: %s", analysis.link_id, message)
     return bool(written)
+
+
+def fail_batch(analyses: list[Analysis], token: str, error: str) -> int:
+    """:func:`fail` for a whole batch (the models could not run at all), in one fenced UPDATE."""
+    if not analyses:
+        return 0
+    now = timezone.now()
+    for analysis in analyses:
+        retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
+        analysis.status = A.PENDING if retry else A.FAILED
+        analysis.error = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
+        analysis.finished_at = None if retry else now
+    written = Analysis.objects.filter(claim=token, status=A.RUNNING).bulk_update(
+        analyses, ["status", "error", "finished_at"])
+    log.warning("analysis of %s link(s) failed: %s", len(analyses), error)
+    return written
 
 
 def reset_stuck() -> int:
