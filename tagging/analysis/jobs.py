@@ -78,9 +78,11 @@ def finish_batch(analyses: list[Analysis], token: str, fields: list[str]) -> lis
         analysis.status, analysis.error, analysis.finished_at = A.DONE, "", now
     still_ours = Analysis.objects.filter(claim=token, status=A.RUNNING)
     written = still_ours.bulk_update(analyses, [*fields, "status", "error", "finished_at"])
-    if written == len(analyses):
-        return analyses
-    kept = set(Analysis.objects.filter(pk__in=[a.pk for a in analyses], claim=token, status=A.DONE)
+    if written == len(analyses) or written == 0:
+        return analyses if written else []
+    # Some were taken over: the rows this call wrote carry its finish time (a redelivered batch's
+    # earlier write has another).
+    kept = set(Analysis.objects.filter(pk__in=[a.pk for a in analyses], claim=token, status=A.DONE, finished_at=now)
                .values_list("pk", flat=True))
     return [a for a in analyses if a.pk in kept]
 

@@ -27,6 +27,7 @@ from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import predictor
 from tagging.analysis.vectors import unpack
 from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
+from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import combination_for
 from tagging.names import tag_key
 from tagging.scoring.proposals import propose
@@ -72,9 +73,18 @@ def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
         index, vocab = library.library_for(user_id), vocabulary(user_id)
         auto = auto_apply_threshold(user_id)
         settled = settled_keys([analysis.link_id for analysis, _ in items])
-        chosen = {analysis.link_id: choose(analysis, inputs, index, vocab, settled[analysis.link_id])
-                  for analysis, inputs in items}
-        store_many(user_id, chosen, auto)
+        store_many(user_id, choose_many(items, index, vocab, settled), auto)
+
+
+def choose_many(items: list[tuple[Analysis, Inputs]], index, vocab: list[VocabTag],
+                settled: dict[int, set[str]]) -> dict[int, list[Scored]]:
+    """:func:`choose` for many links of one person, scored together (tagging/scoring/batch.py)."""
+    evidence = settings.LINKSHOT_SUGGESTION_EVIDENCE
+    queries = [_query(analysis, inputs, evidence) for analysis, inputs in items]
+    combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
+    scored = score_batch(queries, index, vocab, combination, min_score=settings.LINKSHOT_SUGGESTION_MIN_SCORE)
+    return {analysis.link_id: _best(query, inputs, above, vocab, settled[analysis.link_id])
+            for (analysis, inputs), query, above in zip(items, queries, scored)}
 
 
 def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag],
@@ -87,9 +97,14 @@ def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag],
     if settled is None:
         settled = settled_keys([analysis.link_id])[analysis.link_id]
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
-    scored = [s for s in score_tags(query, index, vocab, combination) if name_key(s.name) not in settled]
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
-    chosen = [s for s in scored if s.score >= floor]
+    above = [s for s in score_tags(query, index, vocab, combination) if s.score >= floor]
+    return _best(query, inputs, above, vocab, settled)
+
+
+def _best(query: Query, inputs: Inputs, above: list[Scored], vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
+    """Of the tags scoring above the floor, the best not yet settled; a proposal when none fits."""
+    chosen = [s for s in above if name_key(s.name) not in settled]
     proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
     for proposal in proposals:
         if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
