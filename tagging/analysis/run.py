@@ -79,17 +79,19 @@ def drain(limit: int | None = None, user_id: int | None = None) -> Iterator[int]
     """
     model = predictor()
     with ThreadPoolExecutor(1, thread_name_prefix="embed") as models:
-        ahead = _start(models, model, limit, user_id)
-        while ahead is not None:
-            claimed, job = ahead
-            ahead = _start(models, model, limit, user_id)  # queued behind this batch in the model thread
-            try:
-                embedded = job.result()
-            except InferenceError as exc:
-                _failed(claimed, exc)
-            else:
-                write(claimed, embedded)
-            yield len(claimed.analyses)
+        # Until a claim finds nothing: a batch the models failed on goes back to pending after the
+        # next claim was made, and is taken again (its attempts bound the retries).
+        while (ahead := _start(models, model, limit, user_id)) is not None:
+            while ahead is not None:
+                claimed, job = ahead
+                ahead = _start(models, model, limit, user_id)  # queued behind this batch in the model thread
+                try:
+                    embedded = job.result()
+                except InferenceError as exc:
+                    _failed(claimed, exc)
+                else:
+                    write(claimed, embedded)
+                yield len(claimed.analyses)
 
 
 def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id) -> tuple[Claimed, Future] | None:

@@ -111,6 +111,17 @@ def test_drain_embeds_the_next_batch_while_one_is_written(alice, monkeypatch):
     assert ("embed in main thread", True) not in events and events.count(("embed in main thread", False)) == 3
     # Each batch is claimed and handed to the models before the one before it is written.
     order = [e for e in events if e[0] != "embed in main thread"]
-    assert order == [("claim", 2), ("claim", 2), ("write", 2), ("claim", 1), ("write", 2), ("claim", 0), ("write", 1)]
+    assert order == [("claim", 2), ("claim", 2), ("write", 2), ("claim", 1), ("write", 2), ("claim", 0), ("write", 1),
+                     ("claim", 0)]
     assert set(Analysis.objects.values_list("status", flat=True)) == {A.DONE}
     assert all("image" in a.inputs for a in Analysis.objects.all())
+
+
+def test_a_batch_the_models_cannot_run_is_retried_then_failed(alice, settings):
+    settings.LINKSHOT_INFERENCE_BACKEND = "gpu"  # no such backend: every embedding call fails
+    links(alice, 0, 2)
+    assert list(analyze.drain(limit=10, user_id=alice.pk)) == [2] * settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
+    rows = list(Analysis.objects.all())
+    assert {(a.status, a.attempts) for a in rows} == {(A.FAILED, settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS)}
+    assert all(a.error.startswith("The tag models could not run") for a in rows)
+    assert not TagSuggestion.objects.exists()
