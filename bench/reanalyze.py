@@ -101,7 +101,9 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
     command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
                "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
                "--batch", str(args.batch)]
-    done = subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{tree.name} on {database}: {done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
