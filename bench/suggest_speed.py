@@ -1,13 +1,15 @@
 """Suggestion speed: scoring one link against a large library, and re-analysing stored snapshots.
 
-    .venv/bin/python bench/suggest_speed.py [--links 100000] [--reanalyze 200] [--write]
+    .venv/bin/python bench/suggest_speed.py [--links 100000] [--reanalyze 200] [--reanalyze-batch 128] [--write]
 
 scoring    one person with N analysed links (unit vectors as the index keeps them, 1-3 of 300
            tags each): time of score_tags() for one link, model inference excluded, against a
            baseline measured in the same run: the same neighbour search as a Python loop over rows.
 index      memory of the person's in-memory index.
 reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots and a page of text,
-           on a fresh SQLite database (the real models, the configured backend).
+           on a fresh SQLite database (the real models, the configured backend: on a GPU machine
+           the whole command end to end on the GPU, e.g. --links 1000 --reanalyze 8192
+           --reanalyze-batch 512).
 """
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the ren
         "text. The tag models read the screenshot and the text and suggest tags from the person's vocabulary. ") * 10
 
 
-def bench_reanalyze(count: int) -> dict:
+def bench_reanalyze(count: int, batch: int = 128) -> dict:
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": tmp,
                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "LINKSHOT_LIST_CACHE_SECONDS": "0",
@@ -117,24 +119,25 @@ def bench_reanalyze(count: int) -> dict:
         subprocess.run([*manage, "reanalyze", "--batch", "8"], cwd=ROOT, env=env, check=True,  # warm: load models
                        capture_output=True)
         start = time.perf_counter()
-        done = subprocess.run([*manage, "reanalyze", "--all"], cwd=ROOT, env=env, check=True,
+        done = subprocess.run([*manage, "reanalyze", "--all", "--batch", str(batch)], cwd=ROOT, env=env, check=True,
                               capture_output=True, text=True)
         elapsed = time.perf_counter() - start
     report = done.stdout.strip().splitlines()
     analysed = next(line for line in report if line.startswith("Analysed"))
     rate = float(analysed.rsplit("(", 1)[1].split()[0])
-    return {"links": count, "command_s": round(elapsed, 1), "links_per_s": rate, "report": " ".join(report)}
+    return {"links": count, "batch": batch, "command_s": round(elapsed, 1), "links_per_s": rate, "report": " ".join(report)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--reanalyze", type=int, default=200, help="links to re-analyse (0 skips)")
+    parser.add_argument("--reanalyze-batch", type=int, default=128, help="reanalyze --batch (links per model batch)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     scoring = bench_scoring(args.links, np.random.default_rng(5))
     print(scoring, flush=True)
-    reanalysis = bench_reanalyze(args.reanalyze) if args.reanalyze else None
+    reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch) if args.reanalyze else None
     print(reanalysis, flush=True)
     if args.write:
         write(scoring, reanalysis)

@@ -12,9 +12,11 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from snapshots import list_cache
 from snapshots.links.shown import NEWEST_FIRST, pick_snapshots
 from snapshots.models import Link, Snapshot
 from tagging.models import Analysis
@@ -64,6 +66,35 @@ def finish(analysis: Analysis, token: str, **fields) -> bool:
     return bool(written)
 
 
+def finish_batch(analyses: list[Analysis], token: str, fields: list[str]) -> list[Analysis]:
+    """Write the ``fields`` already set on ``analyses`` and mark them done; returns the rows written.
+
+    One UPDATE statement, prepared once and executed for every row (``executemany``), fenced like
+    :func:`finish`: it only touches a row still running under this batch's claim, so a row whose
+    claim was taken over keeps the newer result. (Django's bulk_update would build a CASE per row
+    and field: a few milliseconds a row in Python, more than the database takes.)
+    """
+    if not analyses:
+        return []
+    now = timezone.now()
+    for analysis in analyses:
+        analysis.status, analysis.error, analysis.finished_at = A.DONE, "", now
+    columns = [Analysis._meta.get_field(name) for name in [*fields, "status", "error", "finished_at"]]
+    table, quote = Analysis._meta.db_table, connection.ops.quote_name
+    sql = (f"UPDATE {quote(table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
+           f"WHERE {quote('id')} = %s AND {quote('claim')} = %s AND {quote('status')} = %s")
+    rows = [[c.get_db_prep_save(getattr(a, c.attname), connection) for c in columns] + [a.pk, token, A.RUNNING]
+            for a in analyses]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+        # The rows this call wrote carry its finish time (a redelivered batch's earlier write has another).
+        written = set(Analysis.objects.filter(pk__in=[a.pk for a in analyses], claim=token, status=A.DONE,
+                                              finished_at=now).values_list("pk", flat=True))
+        if written:  # raw SQL passes by ListCacheQuerySet: tell the list cache as its update() would
+            list_cache.user_changed(*{a.user_id for a in analyses if a.pk in written})
+    return [a for a in analyses if a.pk in written]
+
+
 def fail(analysis: Analysis, token: str, error: str) -> bool:
     """Record a failure the person can read; it is retried while attempts remain."""
     retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
@@ -72,6 +103,22 @@ def fail(analysis: Analysis, token: str, error: str) -> bool:
     written = owned(analysis, token).update(status=status, error=message, finished_at=None if retry else timezone.now())
     log.warning("analysis of link %s failed: %s", analysis.link_id, message)
     return bool(written)
+
+
+def fail_batch(analyses: list[Analysis], token: str, error: str) -> int:
+    """:func:`fail` for a whole batch (the models could not run at all), in one fenced UPDATE."""
+    if not analyses:
+        return 0
+    now = timezone.now()
+    for analysis in analyses:
+        retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
+        analysis.status = A.PENDING if retry else A.FAILED
+        analysis.error = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
+        analysis.finished_at = None if retry else now
+    written = Analysis.objects.filter(claim=token, status=A.RUNNING).bulk_update(
+        analyses, ["status", "error", "finished_at"])
+    log.warning("analysis of %s link(s) failed: %s", len(analyses), error)
+    return written
 
 
 def reset_stuck() -> int:

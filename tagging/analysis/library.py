@@ -38,6 +38,7 @@ class _Entry:
     image: np.ndarray
     members_version: str | None = None
     library: Library | None = None
+    redone: int = 0  # rows read again since the entry before (all of them on a full load)
 
 
 _lock = threading.Lock()
@@ -47,7 +48,8 @@ _entries: dict[int, _Entry] = {}
 def library_for(user_id: int) -> Library:
     """The person's current index (built or refreshed as needed)."""
     with _lock:
-        entry = _refreshed(user_id, _entries.pop(user_id, None))
+        before = _entries.pop(user_id, None)
+        entry = _refreshed(user_id, before)
         _entries[user_id] = entry
         while len(_entries) > KEPT_PEOPLE:
             _entries.pop(next(iter(_entries)))
@@ -55,7 +57,29 @@ def library_for(user_id: int) -> Library:
         if entry.library is None or version is None or version != entry.members_version:
             entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids))
             entry.members_version = version
+            if before is not None and before.library is not None:
+                _keep_learnt(before.library, entry.library, entry.redone)
         return entry.library
+
+
+# A learnt combination (scoring/calibration.py) is kept across rebuilds of the library while no
+# link's tags changed and at most this share of its links are new or got new vectors since it was
+# learnt: re-analysing a large library rebuilds it after every batch, and learning again each time
+# would cost more than scoring the batch.
+RELEARN_AFTER_SHARE = 0.1
+
+
+def _keep_learnt(old: Library, new: Library, redone: int) -> None:
+    learnt = getattr(old, "_combination", None)
+    if learnt is None:
+        return
+    redone += getattr(old, "redone_since_learnt", 0)
+    if redone > RELEARN_AFTER_SHARE * new.size:
+        return
+    before = dict(zip(old.link_ids.tolist(), old.row_tags))
+    if any(before.get(link_id, tags) != tags for link_id, tags in zip(new.link_ids.tolist(), new.row_tags)):
+        return
+    new._combination, new.redone_since_learnt = learnt, redone
 
 
 def forget(user_id: int | None = None) -> None:
@@ -80,18 +104,18 @@ def _refreshed(user_id: int, entry: _Entry | None) -> _Entry:
     if entry is not None and entry.stamp == stamp:
         return entry
     if entry is None or stamp[1] is None or entry.stamp[1] is None:
-        return _load(user_id, _done(user_id), stamp)
+        return _load(user_id, _done(user_id), stamp, redone=stamp[0])
     newer = _load(user_id, _done(user_id).filter(finished_at__gt=entry.stamp[1]), stamp)
     keep = ~np.isin(entry.link_ids, newer.link_ids)
     merged = _Entry(stamp=stamp, link_ids=np.concatenate([entry.link_ids[keep], newer.link_ids]),
                     text=np.concatenate([entry.text[keep], newer.text]),
-                    image=np.concatenate([entry.image[keep], newer.image]))
+                    image=np.concatenate([entry.image[keep], newer.image]), redone=len(newer.link_ids))
     if len(merged.link_ids) != stamp[0]:  # something was deleted: start over
-        return _load(user_id, _done(user_id), stamp)
+        return _load(user_id, _done(user_id), stamp, redone=stamp[0])
     return merged
 
 
-def _load(user_id: int, analyses, stamp: tuple) -> _Entry:
+def _load(user_id: int, analyses, stamp: tuple, redone: int = 0) -> _Entry:
     rows = list(analyses.values_list("link_id", "text_vector", "image_feature"))
     text = np.zeros((len(rows), TEXT_DIM), np.float32)
     image = np.zeros((len(rows), FEATURE_DIM), np.float32)
@@ -104,7 +128,7 @@ def _load(user_id: int, analyses, stamp: tuple) -> _Entry:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
     return _Entry(stamp=stamp, link_ids=ids, text=unit(text).astype(np.float16),
-                  image=project_image(image).astype(np.float16))
+                  image=project_image(image).astype(np.float16), redone=redone)
 
 
 def project_image(features: np.ndarray) -> np.ndarray:

@@ -1,15 +1,20 @@
-"""One batch of analyses: read inputs, run both models on the whole batch, store vectors, score.
+"""Batches of analyses: claim and read inputs, run both models on the whole batch, store, score.
 
 The models run once per batch (not once per link), so a large import keeps the model at a
 useful batch size. A bad screenshot costs that link its image evidence only; its text is still
-embedded and scored.
+embedded and scored. The database side of a batch is a fixed number of queries whatever its
+size (one claim, one fenced UPDATE of the analyses, one pass over the suggestions); :func:`drain`
+also overlaps it with the models: batch k is written and scored while batch k+1 is embedded.
 """
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 
 from inference import InferenceError, Predictor
@@ -24,50 +29,114 @@ from tagging.suggestions import service as suggestions
 
 log = logging.getLogger(__name__)
 TOP_CONCEPTS = 5
+RESULT_FIELDS = ["text_vector", "image_feature", "image_descriptor", "concepts", "inputs", "model_version", "terms"]
+
+
+@dataclass
+class Claimed:
+    """A claimed batch with what the models read of each link (in the same order)."""
+    token: str
+    analyses: list[Analysis]
+    inputs: list[Inputs]
+
+
+@dataclass
+class Embedded:
+    """The models' outputs for a batch, by position in it; a position missing had no such input."""
+    images: dict[int, tuple[np.ndarray, np.ndarray, list]] = field(default_factory=dict)  # feature, descriptor, concepts
+    texts: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def claim(limit: int | None = None, user_id: int | None = None) -> Claimed | None:
+    token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id)
+    if not batch:
+        return None
+    return Claimed(token, batch, [inputs_of(a.link, a.snapshot) for a in batch])
 
 
 def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
     """Claim and analyse up to ``limit`` pending analyses; returns how many were claimed."""
-    token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id)
-    if not batch:
+    claimed = claim(limit, user_id)
+    if claimed is None:
         return 0
     started = time.monotonic()
     try:
-        done = analyse(batch, token, predictor())
+        embedded = embed(claimed, predictor())
     except InferenceError as exc:  # the model could not run at all (e.g. backend unavailable)
-        for analysis in batch:
-            analysis_jobs.fail(analysis, token, f"The tag models could not run: {exc}")
-        return len(batch)
-    suggestions.suggest_for(done)
-    log.info("analysed %s link(s) in %.2f s", len(batch), time.monotonic() - started)
-    return len(batch)
+        _failed(claimed, exc)
+        return len(claimed.analyses)
+    write(claimed, embedded)
+    log.info("analysed %s link(s) in %.2f s", len(claimed.analyses), time.monotonic() - started)
+    return len(claimed.analyses)
 
 
-def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[Analysis, Inputs]]:
-    """Vectors for every analysis of the batch, stored; returns the analyses now done with their inputs."""
-    inputs = [inputs_of(a.link, a.snapshot) for a in batch]
+def drain(limit: int | None = None, user_id: int | None = None) -> Iterator[int]:
+    """Analyse every pending analysis (of one person if given); yields each batch's size.
+
+    The models run in a second thread, one batch ahead: the next batch is claimed and handed to
+    them before this one is written, so the GPU (or the CPU's model threads) never waits for the
+    database. Only this thread touches the database.
+    """
+    model = predictor()
+    with ThreadPoolExecutor(1, thread_name_prefix="embed") as models:
+        # Until a claim finds nothing: a batch the models failed on goes back to pending after the
+        # next claim was made, and is taken again (its attempts bound the retries).
+        while (ahead := _start(models, model, limit, user_id)) is not None:
+            while ahead is not None:
+                claimed, job = ahead
+                ahead = _start(models, model, limit, user_id)  # queued behind this batch in the model thread
+                try:
+                    embedded = job.result()
+                except InferenceError as exc:
+                    _failed(claimed, exc)
+                else:
+                    write(claimed, embedded)
+                yield len(claimed.analyses)
+
+
+def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id) -> tuple[Claimed, Future] | None:
+    claimed = claim(limit, user_id)
+    return None if claimed is None else (claimed, models.submit(embed, claimed, model))
+
+
+def _failed(claimed: Claimed, exc: Exception) -> None:
+    analysis_jobs.fail_batch(claimed.analyses, claimed.token, f"The tag models could not run: {exc}")
+
+
+def embed(claimed: Claimed, model: Predictor) -> Embedded:
+    """Both models over the batch (no database work: :func:`drain` runs this in a second thread)."""
+    inputs = claimed.inputs
     # Texts are tokenised and embedded in a second thread while the screenshots are decoded and
     # embedded (the bulk path's split: different resources, so the halves overlap).
     with ThreadPoolExecutor(1) as side:
         text_job = side.submit(embed_texts_checked, [i.text for i in inputs], model)
         images = _image_outputs(model, inputs)
         texts = text_job.result()
-    text_of = dict(zip(texts.indices, texts.embeddings))
     for n, reason in texts.failures.items():
-        log.warning("text of link %s not embedded: %s", batch[n].link_id, reason)
+        log.warning("text of link %s not embedded: %s", claimed.analyses[n].link_id, reason)
+    return Embedded(images=images, texts=dict(zip(texts.indices, texts.embeddings)))
+
+
+def write(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, Inputs]]:
+    """Store the batch's vectors (fenced by its claim) and its suggestions; returns the analyses written."""
+    stored = store_vectors(claimed, embedded)
+    suggestions.suggest_for(stored)
+    return stored
+
+
+def store_vectors(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, Inputs]]:
+    """The vectors of every analysis of the batch, stored in one UPDATE; returns those written
+    (a row whose claim was taken over is neither written nor scored)."""
     version = model_version()
-    done = []
-    for n, (analysis, got) in enumerate(zip(batch, inputs)):
-        feature, descriptor, concepts = images.get(n, (None, None, []))
-        used = [u for u in got.used if (u != "image" or feature is not None) and (u == "image" or n in text_of)]
-        fields = dict(text_vector=pack(text_of.get(n)), image_feature=pack(feature), image_descriptor=pack(descriptor),
-                      concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version,
-                      terms=got.terms)
-        if analysis_jobs.finish(analysis, token, **fields):
-            for name, value in fields.items():
-                setattr(analysis, name, value)
-            done.append((analysis, got))
-    return done
+    for n, (analysis, got) in enumerate(zip(claimed.analyses, claimed.inputs)):
+        feature, descriptor, concepts = embedded.images.get(n, (None, None, []))
+        text = embedded.texts.get(n)
+        used = [u for u in got.used if (u != "image" or feature is not None) and (u == "image" or text is not None)]
+        analysis.text_vector, analysis.image_feature, analysis.image_descriptor = pack(text), pack(feature), pack(descriptor)
+        analysis.concepts = [[name, round(p, 4)] for name, p in concepts]
+        analysis.inputs, analysis.model_version, analysis.terms = used, version, got.terms
+    written = {a.pk for a in analysis_jobs.finish_batch(claimed.analyses, claimed.token, RESULT_FIELDS)}
+    return [(a, got) for a, got in zip(claimed.analyses, claimed.inputs) if a.pk in written]
 
 
 def _image_outputs(model: Predictor, inputs: list[Inputs]) -> dict[int, tuple]:

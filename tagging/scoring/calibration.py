@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagging.scoring.score import VECTOR_KINDS, Library, Query, VocabTag, gather
+from tagging.scoring.batch import gather_batch
+from tagging.scoring.score import VECTOR_KINDS, Library, Query, VocabTag
 from tagging.scoring.words import PageWords
 
 SAMPLE_LINKS = 120  # links scored to learn from: a few seconds at 100,000 links, far less below
@@ -40,18 +41,19 @@ def learn(library: Library, vocab: list[VocabTag], seed: int = 0) -> Combination
     if len(rows) < MIN_LINKS or len(vocab) < 2:
         return None
     sample = np.random.default_rng(seed).choice(len(rows), size=min(SAMPLE_LINKS, len(rows)), replace=False)
-    features, labels = [], []
     image_position = {int(r): i for i, r in enumerate(library.image_rows)}
+    queries = []
     for position in sample:
         row = int(rows[position])
         image = image_position.get(row)
-        query = Query(link_id=int(library.link_ids[row]), text=library.text_matrix[position],
-                      image=None if image is None else library.image_matrix[image], page=PageWords())
-        evidence = gather(query, library, vocab)
-        on_link = set(library.row_tags[row])
-        for tag in vocab:
-            features.append(evidence[tag.id].features())
-            labels.append(tag.id in on_link)
+        queries.append(Query(link_id=int(library.link_ids[row]), text=library.text_matrix[position],
+                             image=None if image is None else library.image_matrix[image], page=PageWords()))
+    # The sample scored as one batch (tagging/scoring/batch.py); the features are each tag's
+    # strongest piece of each vector kind, as _Evidence.features gives them.
+    strengths = gather_batch(queries, library, vocab, words=False).strengths
+    kept = np.where(strengths > 0.02, np.minimum(strengths, 0.99), 0.0)
+    features = kept.reshape(-1, kept.shape[2])
+    labels = [tag.id in set(library.row_tags[int(rows[position])]) for position in sample for tag in vocab]
     x, y = np.array(features), np.array(labels, dtype=float)
     if y.sum() < MIN_EACH or (1 - y).sum() < MIN_EACH:
         return None

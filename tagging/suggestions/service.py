@@ -27,6 +27,7 @@ from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import predictor
 from tagging.analysis.vectors import unpack
 from tagging.models import Analysis, SuggestionSettings, Tag, TagSuggestion
+from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import combination_for
 from tagging.names import tag_key
 from tagging.scoring.proposals import propose
@@ -59,25 +60,51 @@ def vocabulary(user_id: int) -> list[VocabTag]:
 
 
 def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
-    """Score and store suggestions for analysed links, person by person."""
+    """Score and store suggestions for analysed links, person by person.
+
+    A constant number of queries per person whatever the number of links: their library and
+    vocabulary once, the names already settled for all the links at once, then one pass of bulk
+    writes (:func:`store_many`).
+    """
     by_user: dict[int, list[tuple[Analysis, Inputs]]] = defaultdict(list)
     for analysis, inputs in pairs:
         by_user[analysis.user_id].append((analysis, inputs))
     for user_id, items in by_user.items():
         index, vocab = library.library_for(user_id), vocabulary(user_id)
         auto = auto_apply_threshold(user_id)
-        for analysis, inputs in items:
-            store(analysis.link, choose(analysis, inputs, index, vocab), auto)
+        settled = settled_keys([analysis.link_id for analysis, _ in items])
+        store_many(user_id, choose_many(items, index, vocab, settled), auto)
 
 
-def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag]) -> list[Scored]:
-    """The suggestions worth showing for one link: best existing tags, else one proposal."""
-    query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
-    settled = _settled_keys(analysis.link)
+def choose_many(items: list[tuple[Analysis, Inputs]], index, vocab: list[VocabTag],
+                settled: dict[int, set[str]]) -> dict[int, list[Scored]]:
+    """:func:`choose` for many links of one person, scored together (tagging/scoring/batch.py)."""
+    evidence = settings.LINKSHOT_SUGGESTION_EVIDENCE
+    queries = [_query(analysis, inputs, evidence) for analysis, inputs in items]
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
-    scored = [s for s in score_tags(query, index, vocab, combination) if name_key(s.name) not in settled]
+    scored = score_batch(queries, index, vocab, combination, min_score=settings.LINKSHOT_SUGGESTION_MIN_SCORE)
+    return {analysis.link_id: _best(query, inputs, above, vocab, settled[analysis.link_id])
+            for (analysis, inputs), query, above in zip(items, queries, scored)}
+
+
+def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag],
+           settled: set[str] | None = None) -> list[Scored]:
+    """The suggestions worth showing for one link: best existing tags, else one proposal.
+
+    ``settled`` (see :func:`settled_keys`) is read from the database when not given.
+    """
+    query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
+    if settled is None:
+        settled = settled_keys([analysis.link_id])[analysis.link_id]
+    combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
-    chosen = [s for s in scored if s.score >= floor]
+    above = [s for s in score_tags(query, index, vocab, combination) if s.score >= floor]
+    return _best(query, inputs, above, vocab, settled)
+
+
+def _best(query: Query, inputs: Inputs, above: list[Scored], vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
+    """Of the tags scoring above the floor, the best not yet settled; a proposal when none fits."""
+    chosen = [s for s in above if name_key(s.name) not in settled]
     proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
     for proposal in proposals:
         if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
@@ -96,28 +123,68 @@ def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Quer
                  concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [])
 
 
-def _settled_keys(link: Link) -> set[str]:
-    """Names never to suggest again for this link: its tags and what the person already decided."""
-    decided = TagSuggestion.objects.filter(link=link).exclude(state=P.PENDING).values_list("name", flat=True)
-    return {name_key(n) for n in [*link.tags.values_list("name", flat=True), *decided]}
+def settled_keys(link_ids: list[int]) -> dict[int, set[str]]:
+    """Per link, the names never to suggest again: its tags and what the person already decided
+    (two queries for any number of links)."""
+    settled: dict[int, set[str]] = {link_id: set() for link_id in link_ids}
+    decided = (TagSuggestion.objects.filter(link_id__in=link_ids).exclude(state=P.PENDING)
+               .values_list("link_id", "name"))
+    tagged = Link.tags.through.objects.filter(link_id__in=link_ids).values_list("link_id", "tag__name")
+    for link_id, name in [*tagged, *decided]:
+        settled[link_id].add(name_key(name))
+    return settled
+
+
+def store(link: Link, chosen: list[Scored], auto_apply_above: float | None = None) -> None:
+    """Replace the link's pending suggestions with ``chosen``; decided ones stay as they are."""
+    store_many(link.user_id, {link.pk: chosen}, auto_apply_above)
 
 
 @transaction.atomic
-def store(link: Link, chosen: list[Scored], auto_apply_above: float | None = None) -> None:
-    """Replace the link's pending suggestions with ``chosen``; decided ones stay as they are."""
-    rows = {name_key(s.name): s for s in TagSuggestion.objects.select_for_update().filter(link=link)}
-    keep = {name_key(c.name) for c in chosen}
-    stale = [s.pk for key, s in rows.items() if s.state == P.PENDING and key not in keep]
-    TagSuggestion.objects.filter(pk__in=stale).delete()
-    for choice in chosen:
-        row = rows.get(name_key(choice.name))
-        if row is not None and row.state != P.PENDING:
-            continue
-        row = row or TagSuggestion(link=link, user_id=link.user_id)
-        row.tag_id, row.name, row.score, row.reasons = choice.tag_id, choice.name, round(choice.score, 4), choice.reasons
-        row.save()
-        if auto_apply_above is not None and row.tag_id is not None and row.score >= auto_apply_above:
-            _accept(link, row)
+def store_many(user_id: int, chosen: dict[int, list[Scored]], auto_apply_above: float | None = None) -> None:
+    """For each link id of one person, replace its pending suggestions with its ``chosen``; decided
+    ones stay as they are. Existing tags scoring at least ``auto_apply_above`` are applied.
+
+    A fixed number of statements for any number of links: the links' rows are locked and read
+    at once, then the stale ones deleted, the new ones created and the changed ones updated in
+    bulk. The bulk writes go through TagSuggestion's ListCacheQuerySet, which tells the list
+    cache; the tags applied are written to the through table (no per-link signal), which is
+    why the accepted suggestions are marked here rather than by the tagged-by-hand receiver.
+    """
+    if not chosen:
+        return
+    rows: dict[int, dict[str, TagSuggestion]] = defaultdict(dict)
+    for row in TagSuggestion.objects.select_for_update().filter(link_id__in=list(chosen)).order_by("pk"):
+        rows[row.link_id][name_key(row.name)] = row
+    now = timezone.now()
+    stale, created, changed, applied = [], [], [], []
+    for link_id, choices in chosen.items():
+        existing = rows.get(link_id, {})
+        keep = {name_key(c.name) for c in choices}
+        stale += [s.pk for key, s in existing.items() if s.state == P.PENDING and key not in keep]
+        for choice in choices:
+            row = existing.get(name_key(choice.name))
+            if row is not None and row.state != P.PENDING:
+                continue  # decided: a rejected suggestion never comes back
+            new = dict(tag_id=choice.tag_id, name=choice.name, score=round(choice.score, 4), reasons=choice.reasons)
+            if auto_apply_above is not None and choice.tag_id is not None and new["score"] >= auto_apply_above:
+                new["state"] = P.ACCEPTED
+                applied.append((link_id, choice.tag_id))
+            if row is None:
+                created.append(TagSuggestion(link_id=link_id, user_id=user_id, **new))
+            elif any(getattr(row, k) != v for k, v in new.items()):
+                for k, v in new.items():
+                    setattr(row, k, v)
+                row.updated_at = now
+                changed.append(row)
+    if stale:
+        TagSuggestion.objects.filter(pk__in=stale).delete()
+    TagSuggestion.objects.bulk_create(created)
+    TagSuggestion.objects.bulk_update(changed, ["tag", "name", "score", "reasons", "state", "updated_at"])
+    if applied:
+        through = Link.tags.through
+        through.objects.bulk_create([through(link_id=link_id, tag_id=tag_id) for link_id, tag_id in applied],
+                                    ignore_conflicts=True)
 
 
 def auto_apply_threshold(user_id: int) -> float | None:

@@ -56,3 +56,27 @@ def test_a_person_sees_only_their_own_links(alice, bob):
     analysed(bob, 1)
     assert len(library.library_for(alice.pk).link_ids) == 1
     assert Analysis.objects.count() == 2
+
+
+def analysed_again(link, n: int) -> None:
+    analysis_jobs.queue_analysis(link, link.snapshots.get())
+    _, (row,) = analysis_jobs.claim_batch(1)
+    vector = np.zeros(384, np.float32)
+    vector[n] = 0.5
+    analysis_jobs.finish(row, row.claim, text_vector=pack(vector))
+
+
+def test_a_learnt_combination_outlives_a_few_new_vectors_but_not_a_tag_change(alice):
+    links = [analysed(alice, n) for n in range(30)]
+    index = library.library_for(alice.pk)
+    index._combination = ((), "learnt")  # what calibration.combination_for keeps on the library
+    analysed_again(links[0], 0)  # 1 of 30 links: under RELEARN_AFTER_SHARE
+    rebuilt = library.library_for(alice.pk)
+    assert rebuilt is not index and rebuilt._combination == ((), "learnt")
+    for n in range(1, 4):  # 4 of 30 in all since it was learnt: learnt again
+        analysed_again(links[n], n)
+    assert not hasattr(library.library_for(alice.pk), "_combination")
+    again = library.library_for(alice.pk)
+    again._combination = ((), "learnt")
+    links[5].tags.add(*get_or_create_tags(alice, ["other"]))
+    assert not hasattr(library.library_for(alice.pk), "_combination")

@@ -3,7 +3,8 @@
 Without --all it analyses links that were never analysed, whose analysis failed, or that were
 analysed by other model weights; with --all it redoes every one. The queue lives in the
 database, so an interrupted run is finished by running the command again (it first drains what
-is still pending), and a running inference worker may share the work.
+is still pending), and a running inference worker may share the work. The models embed one
+batch while the previous one is written (tagging/analysis/run.py, ``drain``).
 """
 from __future__ import annotations
 
@@ -58,10 +59,7 @@ class Command(BaseCommand):
 
     def _drain(self, pending, person, batch: int) -> None:
         total, done, started = pending.count(), 0, time.monotonic()
-        while True:
-            claimed = analyze.run_batch(limit=batch, user_id=person.pk if person else None)
-            if not claimed:
-                break
+        for claimed in analyze.drain(limit=batch, user_id=person.pk if person else None):
             done += claimed
             rate = done / max(time.monotonic() - started, 1e-6)
             left = max(total - done, 0) / rate if rate else 0

@@ -1,0 +1,330 @@
+"""Reanalyze without the model call: claim, read inputs, store vectors, score, store suggestions.
+
+    .venv/bin/python bench/reanalyze.py [--links 20000] [--tags 300] [--redo 2560] [--batch 128]
+                                        [--databases sqlite postgres] [--baseline REF] [--write]
+
+One person with ``--links`` analysed links (1-3 of ``--tags`` tags each, a snapshot with a title
+and ~1,000 characters of text) is seeded with stored vectors; ``--redo`` of them are queued as
+``reanalyze --all`` queues them, then drained batch by batch through the product's own code for
+everything except the models: the claim, the inputs read from the snapshot rows, the vectors
+written to the analyses (fenced by the claim), the scoring against the person's library (with
+the learnt combination) and the suggestions written. The models' part is fed vectors computed
+once, before any timing, by the real models (text model on distinct page texts, image model on
+distinct page-like screenshots; each link gets one of them): the product's model call is not
+replaced, it is left out, and its throughput is measured elsewhere (bench/inference.py).
+
+The baseline is the same stage at ``--baseline`` (default: the commit before the bulk writes),
+checked out in a temporary worktree and measured in the same run, on the same databases, with
+the same vectors. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
+(default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
+Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ls_reanalyze")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
+TEXTS, SCREENSHOTS = 1000, 32  # distinct model inputs embedded once
+
+
+def syllable_names(n: int) -> list[str]:
+    """n distinct pronounceable tag names (``bavoke``), deterministic."""
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    names, i = [], 0
+    while len(names) < n:
+        a, b, c = i % 14, (i // 14) % 5, (i // 70) % 14
+        names.append(f"{consonants[a]}{vowels[b]}{consonants[c]}{vowels[(i // 980) % 5]}ke")
+        i += 1
+    return names
+
+
+def page_text(topic: str, other: str, n: int) -> str:
+    return (f"Notes on {topic} number {n}. The {topic} approach compared with {other}; "
+            f"how {topic} behaves in practice, with examples and measurements. ") * 8
+
+
+# --- the parent: vectors once, then one child per (code, database) ----------------------------
+
+def make_vectors(path: Path, tags: int) -> None:
+    """Real-model vectors for TEXTS page texts and SCREENSHOTS screenshots (in this tree)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    import django
+    django.setup()
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from tagging.analysis.predictor import predictor
+    model = predictor()
+    names = syllable_names(tags)
+    texts = [page_text(names[i % tags], names[(i * 7 + 3) % tags], i)[:1000] for i in range(TEXTS)]
+    text = model.embed_texts(texts)
+    shots = []
+    for i in range(SCREENSHOTS):
+        image = Image.new("RGB", (1280, 800), (240 - 5 * i, 240, 235))
+        ImageDraw.Draw(image).rectangle((0, 0, 1280, 90), fill=(20 + 7 * i, 60, 160 - 4 * i))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+        shots.append(out.getvalue())
+    features, descriptors, logits = _image_outputs(model, shots)
+    concepts = model.concepts(logits, k=5)
+    np.savez(path, text=text, feature=features, descriptor=descriptors,
+             concepts=np.array(json.dumps([[[n, float(p)] for n, p in c] for c in concepts])))
+
+
+def _image_outputs(model, shots: list[bytes]):
+    from inference.bulk import embed_stored_screenshots
+    result = embed_stored_screenshots(shots, predictor=model)
+    assert len(result.indices) == len(shots)
+    return result.features, result.descriptors, result.logits
+
+
+def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": str(tmp),
+           "DATABASE_URL": database, "REDIS_URL": REDIS, "CELERY_BROKER_URL": REDIS,
+           "LINKSHOT_CACHE_PREFIX": f"bench-reanalyze-{os.getpid()}"}
+    command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
+               "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
+               "--batch", str(args.batch)]
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{tree.name} on {database}: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def baseline_tree(ref: str, tmp: Path) -> Path:
+    tree = tmp / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
+    (tree / "bench" / "reanalyze.py").write_text(Path(__file__).read_text())
+    return tree
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--links", type=int, default=20_000)
+    parser.add_argument("--tags", type=int, default=300)
+    parser.add_argument("--redo", type=int, default=2560, help="links re-analysed (of --links)")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
+    parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline ('' skips it)")
+    parser.add_argument("--vectors", type=Path, help="keep the real-model vectors in this .npz (reused when present)")
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--make-vectors", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child), args)))
+        return
+    if args.make_vectors:
+        make_vectors(args.make_vectors, args.tags)
+        return
+    results = []
+    with tempfile.TemporaryDirectory(prefix="linkshot-bench-reanalyze-") as tmp_name:
+        tmp = Path(tmp_name)
+        vectors = args.vectors or tmp / "vectors.npz"
+        if not vectors.exists():  # in a child: the models' memory is not held through the timing
+            started = time.perf_counter()
+            subprocess.run([sys.executable, __file__, "--make-vectors", str(vectors), "--tags", str(args.tags)],
+                           cwd=ROOT, env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base"},
+                           check=True, capture_output=True)
+            print(f"vectors from the real models in {time.perf_counter() - started:.1f} s", flush=True)
+        trees = [("this tree", ROOT)]
+        if args.baseline:
+            trees.insert(0, (f"baseline {args.baseline}", baseline_tree(args.baseline, tmp)))
+        try:
+            for database in args.databases:
+                for label, tree in trees:
+                    url = f"sqlite:///{tmp}/{label.split()[0]}.sqlite3" if database == "sqlite" else POSTGRES
+                    got = {"code": label, "database": database, **run_child(tree, url, vectors, args, tmp)}
+                    print(got, flush=True)
+                    results.append(got)
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
+                               capture_output=True)
+    if args.write:
+        write(results, args)
+
+
+# --- the child: seed, queue, drain without the models ------------------------------------------
+
+def child(vectors_path: Path, args) -> dict:
+    import django
+    django.setup()
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    if connection.vendor == "postgresql":
+        call_command("flush", interactive=False, verbosity=0)
+    with np.load(vectors_path) as stored:  # read once: an NpzFile decompresses on every access
+        vectors = {name: stored[name] for name in stored.files}
+    concepts = json.loads(str(vectors["concepts"]))
+    user = seed(args.links, args.tags, vectors, concepts)
+    from snapshots.models import Link
+    from tagging.analysis import jobs
+    from tagging.analysis import library
+    from tagging.analysis.predictor import model_version
+    from tagging.suggestions import service
+
+    redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
+    jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
+    service.vocabulary(user.pk)  # tag names embedded once per process (the real text model), as a worker keeps them
+    library.library_for(user.pk)  # the index loaded once, as a running worker keeps it
+    stage = new_stage if _has_bulk_writes() else old_stage
+    queries = QueryCount()
+    done, batches, started = 0, 0, time.perf_counter()
+    with connection.execute_wrapper(queries):
+        while True:
+            claimed = stage(args.batch, user.pk, vectors, concepts)
+            if not claimed:
+                break
+            done, batches = done + claimed, batches + 1
+    elapsed = time.perf_counter() - started
+    from tagging.models import Analysis, TagSuggestion
+    assert Analysis.objects.filter(user=user, status="done").count() == args.links
+    return {"links": args.links, "redone": done, "seconds": round(elapsed, 2), "links_per_s": round(done / elapsed, 1),
+            "queries_per_batch": round(queries.count / max(batches, 1), 1),
+            "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
+
+
+class QueryCount:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _has_bulk_writes() -> bool:
+    from tagging.analysis import run
+    return hasattr(run, "store_vectors")
+
+
+def _outputs_for(link_id: int, vectors, concepts):
+    """The vectors the models give this link (precomputed by the real models; see make_vectors)."""
+    t, s = link_id % TEXTS, link_id % SCREENSHOTS
+    return vectors["text"][t], (vectors["feature"][s], vectors["descriptor"][s], concepts[s])
+
+
+def new_stage(batch: int, user_id: int, vectors, concepts) -> int:
+    from tagging.analysis import run
+    claimed = run.claim(batch, user_id)
+    if claimed is None:
+        return 0
+    embedded = run.Embedded()
+    for n, analysis in enumerate(claimed.analyses):
+        embedded.texts[n], embedded.images[n] = _outputs_for(analysis.link_id, vectors, concepts)
+    run.write(claimed, embedded)
+    return len(claimed.analyses)
+
+
+def old_stage(batch: int, user_id: int, vectors, concepts) -> int:
+    """The baseline's run.analyse after its model call, and its run_batch after that (row by row)."""
+    from tagging.analysis import jobs
+    from tagging.analysis.inputs import inputs_of
+    from tagging.analysis.predictor import model_version
+    from tagging.analysis.vectors import pack
+    from tagging.suggestions import service
+    token, rows = jobs.claim_batch(batch, user_id)
+    if not rows:
+        return 0
+    inputs = [inputs_of(a.link, a.snapshot) for a in rows]
+    done = []
+    for analysis, got in zip(rows, inputs):
+        text, (feature, descriptor, found) = _outputs_for(analysis.link_id, vectors, concepts)
+        fields = dict(text_vector=pack(text), image_feature=pack(feature), image_descriptor=pack(descriptor),
+                      concepts=[[name, round(p, 4)] for name, p in found], inputs=got.used,
+                      model_version=model_version(), terms=got.terms)
+        if jobs.finish(analysis, token, **fields):
+            for name, value in fields.items():
+                setattr(analysis, name, value)
+            done.append((analysis, got))
+    service.suggest_for(done)
+    return len(rows)
+
+
+def seed(links: int, tags: int, vectors, concepts):
+    """One person's library, written in bulk (not part of the timing)."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from snapshots.models import Link, Snapshot
+    from tagging.analysis.predictor import model_version
+    from tagging.analysis.vectors import pack
+    from tagging.models import Analysis, Tag
+    from tagging.names import tag_key
+
+    user = get_user_model().objects.create_user("bench")
+    names = syllable_names(tags)
+    vocab = Tag.objects.bulk_create([Tag(user=user, name=n, name_key=tag_key(n)) for n in names])
+    rng = np.random.default_rng(7)
+    now = timezone.now()
+    link_rows = []
+    for n in range(links):
+        topic = n % TEXTS % tags  # the text vector's topic (make_vectors), so tags and vectors agree
+        link_rows.append(Link(user=user, url=f"https://example.org/{names[topic]}/{n}",
+                              title=f"{names[topic].capitalize()} notes {n}",
+                              page_text=page_text(names[topic], names[(topic * 7 + 3) % tags], n)[:1000]))
+    created = Link.objects.bulk_create(link_rows, batch_size=2000)
+    snapshots = Snapshot.objects.bulk_create(
+        [Snapshot(link=link, status=Snapshot.Status.DONE, title=link.title, text=link.page_text, finished_at=now)
+         for link in created], batch_size=2000)
+    through = Link.tags.through
+    pairs = []
+    for link in created:
+        # The tag of the link's text topic (from its pk, as _outputs_for picks vectors), 0-2 more.
+        topic = link.pk % TEXTS % tags
+        extra = rng.integers(0, tags, 2)[: rng.integers(0, 3)]
+        pairs += [through(link_id=link.pk, tag_id=vocab[t].pk) for t in {topic, *map(int, extra)}]
+    through.objects.bulk_create(pairs, batch_size=5000, ignore_conflicts=True)
+    version = model_version()
+    analyses = []
+    for link, snapshot in zip(created, snapshots):
+        text, (feature, descriptor, found) = _outputs_for(link.pk, vectors, concepts)
+        analyses.append(Analysis(link=link, user=user, snapshot=snapshot, status="done", model_version=version,
+                                 text_vector=pack(text), image_feature=pack(feature),
+                                 image_descriptor=pack(descriptor), concepts=found, inputs=["url", "text", "image"],
+                                 finished_at=now, queued_at=now))
+    Analysis.objects.bulk_create(analyses, batch_size=500)
+    return user
+
+
+def write(results: list[dict], args) -> None:
+    from bench.results_file import replace_section
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [f"`bench/reanalyze.py --links {args.links} --tags {args.tags} --redo {args.redo} --batch {args.batch}`, "
+             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+             f"load average {load} at the end.", "",
+             f"Everything `manage.py reanalyze --all` does for {args.redo} links of one person with {args.links:,} "
+             f"analysed links and {args.tags} tags, except the model call: claim, read inputs, store vectors "
+             "(float16), score against the library (learnt combination on), store suggestions. The vectors "
+             "fed to it were computed once by the real models before the timing (1,000 page texts, 32 "
+             "screenshots, each link given one of each); the list cache on Redis. Baseline: the same stage "
+             "of the code before the bulk writes, in the same run.", "",
+             "| code | database | links/s | queries per batch | seconds |", "|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['code']} | {r['database']} | {r['links_per_s']} | {r['queries_per_batch']} | {r['seconds']} |")
+    replace_section("Reanalyze without the models", lines)
+
+
+if __name__ == "__main__":
+    main()
