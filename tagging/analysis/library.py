@@ -23,6 +23,7 @@ from snapshots import list_cache
 from snapshots.models import Link
 from tagging.analysis.vectors import unit, unpack
 from tagging.models import Analysis
+from tagging.scoring.lexical import unpack_terms
 from tagging.scoring.score import Library
 
 IMAGE_INDEX_DIM = 256
@@ -36,6 +37,7 @@ class _Entry:
     link_ids: np.ndarray
     text: np.ndarray
     image: np.ndarray
+    terms: list  # each link's stored top terms (ids, counts), or None
     members_version: str | None = None
     library: Library | None = None
 
@@ -53,7 +55,8 @@ def library_for(user_id: int) -> Library:
             _entries.pop(next(iter(_entries)))
         version = list_cache.current_version(user_id)
         if entry.library is None or version is None or version != entry.members_version:
-            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids))
+            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids),
+                                    entry.terms)
             entry.members_version = version
         return entry.library
 
@@ -85,17 +88,18 @@ def _refreshed(user_id: int, entry: _Entry | None) -> _Entry:
     keep = ~np.isin(entry.link_ids, newer.link_ids)
     merged = _Entry(stamp=stamp, link_ids=np.concatenate([entry.link_ids[keep], newer.link_ids]),
                     text=np.concatenate([entry.text[keep], newer.text]),
-                    image=np.concatenate([entry.image[keep], newer.image]))
+                    image=np.concatenate([entry.image[keep], newer.image]),
+                    terms=[t for t, k in zip(entry.terms, keep) if k] + newer.terms)
     if len(merged.link_ids) != stamp[0]:  # something was deleted: start over
         return _load(user_id, _done(user_id), stamp)
     return merged
 
 
 def _load(user_id: int, analyses, stamp: tuple) -> _Entry:
-    rows = list(analyses.values_list("link_id", "text_vector", "image_feature"))
+    rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector"))
     text = np.zeros((len(rows), TEXT_DIM), np.float32)
     image = np.zeros((len(rows), FEATURE_DIM), np.float32)
-    for i, (_, text_blob, image_blob) in enumerate(rows):
+    for i, (_, text_blob, image_blob, _terms) in enumerate(rows):
         t, v = unpack(text_blob, TEXT_DIM), unpack(image_blob, FEATURE_DIM)
         if t is not None:
             text[i] = t
@@ -104,7 +108,7 @@ def _load(user_id: int, analyses, stamp: tuple) -> _Entry:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
     return _Entry(stamp=stamp, link_ids=ids, text=unit(text).astype(np.float16),
-                  image=project_image(image).astype(np.float16))
+                  image=project_image(image).astype(np.float16), terms=[unpack_terms(r[3]) for r in rows])
 
 
 def project_image(features: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import model_version, predictor
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
+from tagging.scoring.lexical import pack_terms
 from tagging.suggestions import service as suggestions
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def analyse(batch: list[Analysis], token: str, model: Predictor) -> list[tuple[A
         used = [u for u in got.used if (u != "image" or feature is not None) and (u == "image" or n in text_of)]
         fields = dict(text_vector=pack(text_of.get(n)), image_feature=pack(feature), image_descriptor=pack(descriptor),
                       concepts=[[name, round(p, 4)] for name, p in concepts], inputs=used, model_version=version,
-                      terms=got.terms)
+                      terms=got.terms, term_vector=pack_terms(*got.lexical))
         if analysis_jobs.finish(analysis, token, **fields):
             for name, value in fields.items():
                 setattr(analysis, name, value)

@@ -46,7 +46,8 @@ def learn(library: Library, vocab: list[VocabTag], seed: int = 0) -> Combination
         row = int(rows[position])
         image = image_position.get(row)
         query = Query(link_id=int(library.link_ids[row]), text=library.text_matrix[position],
-                      image=None if image is None else library.image_matrix[image], page=PageWords())
+                      image=None if image is None else library.image_matrix[image], page=PageWords(),
+                      terms=library.terms[row] if library.terms is not None else None)
         evidence = gather(query, library, vocab)
         on_link = set(library.row_tags[row])
         for tag in vocab:

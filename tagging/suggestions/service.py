@@ -73,12 +73,16 @@ def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
 def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag]) -> list[Scored]:
     """The suggestions worth showing for one link: best existing tags, else one proposal."""
     query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
-    settled = _settled_keys(analysis.link)
+    return pick(query, inputs.title, index, vocab, _settled_keys(analysis.link))
+
+
+def pick(query: Query, title: str, index, vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
+    """The suggestions for one link as the scorer sees it (no database reads; bench/ replays it)."""
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
     scored = [s for s in score_tags(query, index, vocab, combination) if name_key(s.name) not in settled]
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
     chosen = [s for s in scored if s.score >= floor]
-    proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
+    proposals = propose(query.page, title, chosen, vocab, embed_names) if query.text is not None else []
     for proposal in proposals:
         if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
             chosen.append(proposal)
@@ -93,7 +97,8 @@ def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Quer
     return Query(link_id=analysis.link_id, text=text,
                  image=None if feature is None else library.project_image(feature[None])[0],
                  page=inputs.page if "text" in evidence else PageWords(),
-                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [])
+                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [],
+                 terms=inputs.lexical if "text" in evidence else None)
 
 
 def _settled_keys(link: Link) -> set[str]:
@@ -141,7 +146,7 @@ def pending_of(link: Link) -> list[TagSuggestion]:
 
 # The stored vectors are kilobytes per link: pages and API lists that show links never read them.
 ANALYSIS_VECTORS = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
-                    "analysis__concepts", "analysis__inputs", "analysis__terms")
+                    "analysis__term_vector", "analysis__concepts", "analysis__inputs", "analysis__terms")
 
 
 def with_pending(links: QuerySet[Link]) -> QuerySet[Link]:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tagging.scoring.calibration import combination_for, describe, learn
-from tagging.scoring.score import Library, Query, VocabTag, score_tags
+from tagging.scoring.score import VECTOR_KINDS, Library, Query, VocabTag, score_tags
 from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres
@@ -34,7 +34,7 @@ def test_the_evidence_that_predicts_gets_the_weight():
     combination = learn(lib, vocab)
     weights = describe(combination)
     assert weights["text_neighbours"] > weights["image_neighbours"]
-    assert combination.probability(np.zeros(4)) < 0.2  # no evidence: unlikely
+    assert combination.probability(np.zeros(len(VECTOR_KINDS))) < 0.2  # no evidence: unlikely
 
 
 def test_learnt_scores_are_probabilities_that_rank_the_right_tag_first():
