@@ -118,6 +118,7 @@ def run(path: Path, k: int, seeds: int, reembed: bool, lexical: bool = True) -> 
     result = {"corpus": path.stem, "k": k, "seeds": seeds, "test_pages": len(tests),
               **{name: round(float(np.mean(v)), 3) for name, v in totals.items()},
               "topic_hit@3_range": [round(min(totals["topic_hit@3"]), 3), round(max(totals["topic_hit@3"]), 3)],
+              "topic_hit@3_by_seed": [round(v, 3) for v in totals["topic_hit@3"]],
               "ms_per_link": round(1000 * float(np.median(seconds)), 1),
               "per_topic": {t: round(float(np.mean(v)), 2) for t, v in sorted(per_tag.items())}}
     return result
