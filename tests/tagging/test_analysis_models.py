@@ -69,6 +69,7 @@ def test_new_links_get_the_tags_of_similar_links_with_reasons(alice):
     assert "git" not in [s.name for s in pending[:2]]
     assert pending[0].score > 0.5 and all(0 <= s.score <= 1 for s in pending)
     assert any("similar links are tagged" in r for r in pending[0].reasons)
+    assert any(r.startswith("uses the words of 3 pages tagged") for r in pending[0].reasons)  # stored terms
     assert len(pending) <= 5 and [s.score for s in pending] == sorted((s.score for s in pending), reverse=True)
 
 
