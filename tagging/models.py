@@ -69,6 +69,8 @@ class Analysis(models.Model):
     image_feature = models.BinaryField(blank=True, default=b"")
     image_descriptor = models.BinaryField(blank=True, default=b"")
     text_vector = models.BinaryField(blank=True, default=b"")
+    # The page's top terms as hashed ids and counts (tagging.scoring.lexical); empty without text.
+    term_vector = models.BinaryField(blank=True, default=b"")
     concepts = models.JSONField(default=list, blank=True)  # [[ImageNet class, probability], ...]
     inputs = models.JSONField(default=list, blank=True)  # which inputs were used: "image", "text", "url"
     terms = models.JSONField(default=dict, blank=True)  # headings and meta keywords of the captured HTML

@@ -14,6 +14,7 @@ import lxml.etree
 import lxml.html
 
 from snapshots.models import Link, Snapshot
+from tagging.scoring.lexical import term_counts
 from tagging.scoring.words import PageWords, url_words
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Inputs:
     title: str
     used: list[str]
     terms: dict  # headings and meta keywords of the captured HTML, stored with the analysis
+    lexical: tuple  # the page's top terms (hashed ids, counts), stored with the analysis
 
 
 def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None) -> Inputs:
@@ -49,13 +51,27 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     body = (snapshot.text if done else "") or link.page_text
     url = (snapshot.final_url if done and snapshot.final_url else "") or link.url
     used = ["url"] + (["text"] if body.strip() else [])
-    text = "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
     image = _screenshot(snapshot) if done and with_image else None
     if image is not None:
         used.append("image")
-    page = PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
+    return Inputs(text=model_text(title, description, url, body), image=image,
+                  page=page_words(title, description, url, body, terms), title=title, used=used, terms=terms,
+                  lexical=page_terms(title, description, url, body, terms))
+
+
+def model_text(title: str, description: str, url: str, body: str) -> str:
+    """The one text the text model embeds: what the page says it is about, then its readable text."""
+    return "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
+
+
+def page_terms(title: str, description: str, url: str, body: str, terms: dict) -> tuple:
+    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start."""
+    return term_counts(title, description, url_words(url), " ".join(terms.get("headings", [])), body[:BODY_CHARS])
+
+
+def page_words(title: str, description: str, url: str, body: str, terms: dict) -> PageWords:
+    return PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
                         headings=terms.get("headings", []), keywords=terms.get("keywords", []))
-    return Inputs(text=text, image=image, page=page, title=title, used=used, terms=terms)
 
 
 def html_terms(snapshot: Snapshot) -> dict:

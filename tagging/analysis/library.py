@@ -23,6 +23,7 @@ from snapshots import list_cache
 from snapshots.models import Link
 from tagging.analysis.vectors import unit, unpack
 from tagging.models import Analysis
+from tagging.scoring.lexical import unpack_terms
 from tagging.scoring.score import Library
 
 IMAGE_INDEX_DIM = 256
@@ -36,6 +37,7 @@ class _Entry:
     link_ids: np.ndarray
     text: np.ndarray
     image: np.ndarray
+    terms: list  # each link's stored top terms (ids, counts), or None
     members_version: str | None = None
     library: Library | None = None
     redone: int = 0  # rows read again since the entry before (all of them on a full load)
@@ -55,7 +57,8 @@ def library_for(user_id: int) -> Library:
             _entries.pop(next(iter(_entries)))
         version = list_cache.current_version(user_id)
         if entry.library is None or version is None or version != entry.members_version:
-            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids))
+            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids),
+                                    entry.terms)
             entry.members_version = version
             if before is not None and before.library is not None:
                 _keep_learnt(before.library, entry.library, entry.redone)
@@ -109,17 +112,18 @@ def _refreshed(user_id: int, entry: _Entry | None) -> _Entry:
     keep = ~np.isin(entry.link_ids, newer.link_ids)
     merged = _Entry(stamp=stamp, link_ids=np.concatenate([entry.link_ids[keep], newer.link_ids]),
                     text=np.concatenate([entry.text[keep], newer.text]),
-                    image=np.concatenate([entry.image[keep], newer.image]), redone=len(newer.link_ids))
+                    image=np.concatenate([entry.image[keep], newer.image]),
+                    terms=[t for t, k in zip(entry.terms, keep) if k] + newer.terms, redone=len(newer.link_ids))
     if len(merged.link_ids) != stamp[0]:  # something was deleted: start over
         return _load(user_id, _done(user_id), stamp, redone=stamp[0])
     return merged
 
 
 def _load(user_id: int, analyses, stamp: tuple, redone: int = 0) -> _Entry:
-    rows = list(analyses.values_list("link_id", "text_vector", "image_feature"))
+    rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector"))
     text = np.zeros((len(rows), TEXT_DIM), np.float32)
     image = np.zeros((len(rows), FEATURE_DIM), np.float32)
-    for i, (_, text_blob, image_blob) in enumerate(rows):
+    for i, (_, text_blob, image_blob, _terms) in enumerate(rows):
         t, v = unpack(text_blob, TEXT_DIM), unpack(image_blob, FEATURE_DIM)
         if t is not None:
             text[i] = t
@@ -128,7 +132,8 @@ def _load(user_id: int, analyses, stamp: tuple, redone: int = 0) -> _Entry:
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
     return _Entry(stamp=stamp, link_ids=ids, text=unit(text).astype(np.float16),
-                  image=project_image(image).astype(np.float16), redone=redone)
+                  image=project_image(image).astype(np.float16), terms=[unpack_terms(r[3]) for r in rows],
+                  redone=redone)
 
 
 def project_image(features: np.ndarray) -> np.ndarray:

@@ -25,11 +25,13 @@ from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import model_version, predictor
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
+from tagging.scoring.lexical import pack_terms
 from tagging.suggestions import service as suggestions
 
 log = logging.getLogger(__name__)
 TOP_CONCEPTS = 5
-RESULT_FIELDS = ["text_vector", "image_feature", "image_descriptor", "concepts", "inputs", "model_version", "terms"]
+RESULT_FIELDS = ["text_vector", "image_feature", "image_descriptor", "concepts", "inputs", "model_version", "terms",
+                 "term_vector"]
 
 
 @dataclass
@@ -135,6 +137,7 @@ def store_vectors(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, 
         analysis.text_vector, analysis.image_feature, analysis.image_descriptor = pack(text), pack(feature), pack(descriptor)
         analysis.concepts = [[name, round(p, 4)] for name, p in concepts]
         analysis.inputs, analysis.model_version, analysis.terms = used, version, got.terms
+        analysis.term_vector = pack_terms(*got.lexical)
     written = {a.pk for a in analysis_jobs.finish_batch(claimed.analyses, claimed.token, RESULT_FIELDS)}
     return [(a, got) for a, got in zip(claimed.analyses, claimed.inputs) if a.pk in written]
 

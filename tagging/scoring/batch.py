@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE, CAP_TEXT_NEIGHBOURS, NEIGHBOURS,
-                                   STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE, TYPICAL_TEXT, VECTOR_KINDS, Library,
-                                   Query, Scored, VocabTag, _concepts, _Evidence, _words, closeness)
+from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
+                                   CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
+                                   TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Library, Query, Scored, VocabTag,
+                                   _concepts, _Evidence, _words, closeness)
 from tagging.scoring.words import name_key
 
 _KIND = {kind: i for i, kind in enumerate(VECTOR_KINDS)}
@@ -54,6 +55,7 @@ def gather_batch(queries: list[Query], library: Library, vocab: list[VocabTag], 
         _neighbour_votes(image, with_image, itself, library, library.image_matrix, library.image_rows, vocab,
                          position, evidence, CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}",
                          TYPICAL_IMAGE, "image_neighbours")
+    _lexical_votes(queries, itself, library, vocab, position, evidence)
     if words:
         _words_and_concepts(queries, vocab, evidence)
     return evidence
@@ -112,41 +114,59 @@ def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, 
                      fallback, kind) -> None:
     if len(rows) == 0:
         return
+    for start in range(0, len(batch_rows), SEARCH_ROWS):
+        part = batch_rows[start:start + SEARCH_ROWS]
+        sims = vectors[start:start + SEARCH_ROWS] @ matrix.T
+        _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, template, fallback, kind)
+
+
+def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
+    """The word neighbours (TF-IDF over each page's stored top terms), as score.gather's."""
+    index = library.lexical
+    if index is None or not len(index.rows):
+        return
+    with_terms = [b for b, q in enumerate(queries) if q.terms is not None]
+    for start in range(0, len(with_terms), SEARCH_ROWS):
+        part = with_terms[start:start + SEARCH_ROWS]
+        sims = np.stack([index.similarities(*queries[b].terms) for b in part])
+        _votes(sims, part, itself, library, index.rows, vocab, position, evidence, CAP_LEXICAL_NEIGHBOURS,
+               "uses the words of {n} {pages} tagged {tag}", TYPICAL_LEXICAL, "lexical_neighbours")
+
+
+def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, template, fallback, kind) -> None:
+    """The nearest tagged links of each query of ``part`` vote for their tags (``sims``: one row per query)."""
     k_index = _KIND[kind]
     compact = {int(r): p for p, r in enumerate(rows)}
     names = {tag.id: tag.name for tag in vocab}
     k = min(NEIGHBOURS, len(rows))
-    for start in range(0, len(batch_rows), SEARCH_ROWS):
-        part = batch_rows[start:start + SEARCH_ROWS]
-        sims = vectors[start:start + SEARCH_ROWS] @ matrix.T
-        typical = _typical(sims, fallback)
-        for i, b in enumerate(part):
-            own = compact.get(itself[b]) if itself[b] is not None else None
-            if own is not None:
-                sims[i, own] = -2.0  # a link is no evidence for itself
-        tops = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # row by row as score.py's, in the same order
-        for i, b in enumerate(part):
-            top = tops[i][sims[i, tops[i]] > -2.0]
-            close = closeness(sims[i, top], float(typical[i]))
-            total = float(close.sum())
-            if total <= 0:
+    typical = _typical(sims, fallback)
+    for i, b in enumerate(part):
+        own = compact.get(itself[b]) if itself[b] is not None else None
+        if own is not None:
+            sims[i, own] = -2.0  # a link is no evidence for itself
+    tops = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # row by row as score.py's, in the same order
+    for i, b in enumerate(part):
+        top = tops[i][sims[i, tops[i]] > -2.0]
+        close = closeness(sims[i, top], float(typical[i]))
+        total = float(close.sum())
+        if total <= 0:
+            continue
+        votes: dict[int, list[float]] = {}
+        for p, c in zip(top, close):
+            if c <= 0:
                 continue
-            votes: dict[int, list[float]] = {}
-            for p, c in zip(top, close):
-                if c <= 0:
-                    continue
-                for tag_id in library.row_tags[rows[p]]:
-                    votes.setdefault(tag_id, []).append(float(c))
-            for tag_id, cs in votes.items():
-                j = position.get(tag_id)
-                if j is None:
-                    continue
-                strength = cap * (sum(cs) / total) * min(1.0, max(cs) / 0.4)
-                n = len(cs)
-                evidence.strengths[b, j, k_index] = strength
-                evidence.neighbour_reasons[(b, j, k_index)] = template.format(
-                    n=n, links="link is" if n == 1 else "links are", pages="page" if n == 1 else "pages",
-                    tag=names[tag_id])
+            for tag_id in library.row_tags[rows[p]]:
+                votes.setdefault(tag_id, []).append(float(c))
+        for tag_id, cs in votes.items():
+            j = position.get(tag_id)
+            if j is None:
+                continue
+            strength = cap * (sum(cs) / total) * min(1.0, max(cs) / 0.4)
+            n = len(cs)
+            evidence.strengths[b, j, k_index] = strength
+            evidence.neighbour_reasons[(b, j, k_index)] = template.format(
+                n=n, links="link is" if n == 1 else "links are", pages="page" if n == 1 else "pages",
+                tag=names[tag_id])
 
 
 def _relative(sims: np.ndarray) -> np.ndarray:

@@ -6,8 +6,10 @@ only the nearest tagged links tell them apart. So once a person has enough tagge
 of a sample of them is scored as if it were new (left out of its own evidence), and a logistic
 regression learns from the outcomes how much each kind of evidence (VECTOR_KINDS) predicts that
 a tag is really on a link. Its output is a calibrated probability, which also makes the score
-threshold and the auto-apply setting mean what they say. Words and image concepts are not
-learnt (the library keeps no words of old links); they are OR-ed onto the probability.
+threshold and the auto-apply setting mean what they say. The words shared with tagged links
+are learnt like the vectors (the library keeps each link's stored top terms); the tag's name in
+a title, URL or heading and the image concepts are not (the library keeps no titles, URLs or
+headings of old links): they are OR-ed onto the probability.
 """
 from __future__ import annotations
 
@@ -47,7 +49,8 @@ def learn(library: Library, vocab: list[VocabTag], seed: int = 0) -> Combination
         row = int(rows[position])
         image = image_position.get(row)
         queries.append(Query(link_id=int(library.link_ids[row]), text=library.text_matrix[position],
-                             image=None if image is None else library.image_matrix[image], page=PageWords()))
+                             image=None if image is None else library.image_matrix[image], page=PageWords(),
+                             terms=library.terms[row] if library.terms is not None else None))
     # The sample scored as one batch (tagging/scoring/batch.py); the features are each tag's
     # strongest piece of each vector kind, as _Evidence.features gives them.
     strengths = gather_batch(queries, library, vocab, words=False).strengths

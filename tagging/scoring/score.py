@@ -4,9 +4,10 @@ Each kind of evidence becomes a probability-like strength in [0, 1] for a tag, a
 strengths are combined by noisy-OR (the tag is right unless every piece of evidence is wrong),
 so one strong reason is enough and several weak ones add up. The evidence:
 
-* similar links: the person's nearest tagged links by text and by screenshot vote for their
-  tags, each vote weighted by how much closer than typical that link is (screenshots of one
-  site or one product look alike, so the screenshot is real evidence);
+* similar links: the person's nearest tagged links by text, by screenshot and by the words the
+  pages share (TF-IDF, scoring/lexical.py) vote for their tags, each vote weighted by how much
+  closer than typical that link is (screenshots of one site or one product look alike, so the
+  screenshot is real evidence; the words reach past the start of the page the text model reads);
 * prototypes: the mean vector of the links carrying a tag, compared with this link's;
 * the tag's own name, embedded like text (the zero-shot evidence when no link has the tag yet);
 * words: the tag (or a variant) in the title, URL, description or body text;
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagging.scoring.lexical import LexicalIndex
 from tagging.scoring.words import PageWords, mentions, name_key
 
 NEIGHBOURS = 10
@@ -27,6 +29,7 @@ NEIGHBOURS = 10
 # a tag name alone or a look-alike screenshot less so.
 CAP_TEXT_NEIGHBOURS = 0.9
 CAP_IMAGE_NEIGHBOURS = 0.75
+CAP_LEXICAL_NEIGHBOURS = 0.75
 CAP_PROTOTYPE = 0.6
 CAP_NAME = 0.6
 CAP_CONCEPT = 0.8
@@ -34,6 +37,7 @@ CAP_CONCEPT = 0.8
 # MiniLM texts on different subjects sit near 0.2, screenshots of any two web pages near 0.6.
 TYPICAL_TEXT = 0.2
 TYPICAL_IMAGE = 0.6
+TYPICAL_LEXICAL = 0.05  # TF-IDF cosine of pages on different subjects
 # How far above the vocabulary's median a tag-name or prototype similarity must be to count.
 STAND_OUT = 0.12
 STAND_OUT_SCALE = 0.03
@@ -45,11 +49,12 @@ class Library:
     Only tagged links can vote, so each query searches compact float32 matrices of the tagged
     links' vectors (two matrix-vector products); everything else a query needs (each tag's rows
     and mean text vector) is worked out once per library. ``text`` and ``image`` may be float16
-    (how the cache keeps all links); missing vectors are zero rows.
+    (how the cache keeps all links); missing vectors are zero rows. ``terms`` holds each link's
+    stored top terms (scoring/lexical.py) or None; without it there is no word evidence.
     """
 
     def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
-                 row_tags: list[tuple[int, ...]]) -> None:
+                 row_tags: list[tuple[int, ...]], terms: list | None = None) -> None:
         self.link_ids, self.row_tags = link_ids, row_tags
         self.size = len(link_ids)
         tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
@@ -61,6 +66,8 @@ class Library:
                 self.members.setdefault(tag_id, []).append(row)
         self._text = text
         self._sums: dict[int, np.ndarray] | None = None
+        self.terms = terms
+        self.lexical = LexicalIndex(terms, np.flatnonzero(tagged)) if terms is not None else None
 
     def text_sums(self) -> dict[int, np.ndarray]:
         """Sum of the text vectors of each tag's links (computed on first use)."""
@@ -95,6 +102,7 @@ class Query:
     image: np.ndarray | None
     page: PageWords
     concepts: list[tuple[str, float]] = field(default_factory=list)
+    terms: tuple[np.ndarray, np.ndarray] | None = None  # the page's top terms (ids, counts)
 
 
 @dataclass
@@ -107,7 +115,7 @@ class Scored:
 
 # Evidence read from the stored vectors; a person's own links can teach how much each is worth
 # (scoring/calibration.py). Words and image concepts are judged on their own.
-VECTOR_KINDS = ("text_neighbours", "image_neighbours", "prototype", "name")
+VECTOR_KINDS = ("text_neighbours", "image_neighbours", "lexical_neighbours", "prototype", "name")
 
 
 @dataclass
@@ -164,6 +172,10 @@ def gather(query: Query, library: Library, vocab: list[VocabTag]) -> dict[int, _
         _neighbour_votes(query.image, library.image_matrix, library.image_rows, itself, library, evidence, names,
                          CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE,
                          "image_neighbours")
+    if query.terms is not None and library.lexical is not None and len(library.lexical.rows):
+        sims = library.lexical.similarities(*query.terms)
+        _votes(sims, library.lexical.rows, itself, library, evidence, names, CAP_LEXICAL_NEIGHBOURS,
+               "uses the words of {n} {pages} tagged {tag}", TYPICAL_LEXICAL, "lexical_neighbours")
     for tag in vocab:
         _words(query.page, tag, evidence[tag.id])
         _concepts(query.concepts, tag, evidence[tag.id])
@@ -187,7 +199,11 @@ def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap
     """The nearest tagged links vote for their tags, weighted by how much closer than typical they are."""
     if len(rows) == 0:
         return
-    sims = matrix @ vector.astype(np.float32)
+    _votes(matrix @ vector.astype(np.float32), rows, itself, library, evidence, names, cap, template, fallback, kind)
+
+
+def _votes(sims, rows, itself, library, evidence, names, cap, template, fallback, kind) -> None:
+    """Votes of the tagged links whose similarities to the query are ``sims`` (one per row of ``rows``)."""
     typical = typical_similarity(sims, fallback)
     if len(itself):
         sims[np.isin(rows, itself)] = -2.0  # a link is no evidence for itself

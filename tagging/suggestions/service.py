@@ -83,7 +83,7 @@ def choose_many(items: list[tuple[Analysis, Inputs]], index, vocab: list[VocabTa
     queries = [_query(analysis, inputs, evidence) for analysis, inputs in items]
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
     scored = score_batch(queries, index, vocab, combination, min_score=settings.LINKSHOT_SUGGESTION_MIN_SCORE)
-    return {analysis.link_id: _best(query, inputs, above, vocab, settled[analysis.link_id])
+    return {analysis.link_id: _best(query, inputs.title, above, vocab, settled[analysis.link_id])
             for (analysis, inputs), query, above in zip(items, queries, scored)}
 
 
@@ -96,16 +96,21 @@ def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag],
     query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
     if settled is None:
         settled = settled_keys([analysis.link_id])[analysis.link_id]
+    return pick(query, inputs.title, index, vocab, settled)
+
+
+def pick(query: Query, title: str, index, vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
+    """The suggestions for one link as the scorer sees it (no database reads; bench/ replays it)."""
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
     floor = settings.LINKSHOT_SUGGESTION_MIN_SCORE
     above = [s for s in score_tags(query, index, vocab, combination) if s.score >= floor]
-    return _best(query, inputs, above, vocab, settled)
+    return _best(query, title, above, vocab, settled)
 
 
-def _best(query: Query, inputs: Inputs, above: list[Scored], vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
+def _best(query: Query, title: str, above: list[Scored], vocab: list[VocabTag], settled: set[str]) -> list[Scored]:
     """Of the tags scoring above the floor, the best not yet settled; a proposal when none fits."""
     chosen = [s for s in above if name_key(s.name) not in settled]
-    proposals = propose(query.page, inputs.title, chosen, vocab, embed_names) if query.text is not None else []
+    proposals = propose(query.page, title, chosen, vocab, embed_names) if query.text is not None else []
     for proposal in proposals:
         if name_key(proposal.name) not in settled and all(name_key(c.name) != name_key(proposal.name) for c in chosen):
             chosen.append(proposal)
@@ -120,7 +125,8 @@ def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Quer
     return Query(link_id=analysis.link_id, text=text,
                  image=None if feature is None else library.project_image(feature[None])[0],
                  page=inputs.page if "text" in evidence else PageWords(),
-                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [])
+                 concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [],
+                 terms=inputs.lexical if "text" in evidence else None)
 
 
 def settled_keys(link_ids: list[int]) -> dict[int, set[str]]:
@@ -208,7 +214,7 @@ def pending_of(link: Link) -> list[TagSuggestion]:
 
 # The stored vectors are kilobytes per link: pages and API lists that show links never read them.
 ANALYSIS_VECTORS = ("analysis__image_feature", "analysis__image_descriptor", "analysis__text_vector",
-                    "analysis__concepts", "analysis__inputs", "analysis__terms")
+                    "analysis__term_vector", "analysis__concepts", "analysis__inputs", "analysis__terms")
 
 
 def with_pending(links: QuerySet[Link]) -> QuerySet[Link]:

@@ -7,6 +7,8 @@ from snapshots.models import Link, Snapshot
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
 from tagging.models import Analysis, TagSuggestion
+from tagging.scoring.lexical import term_counts, unpack_terms
+from tagging.scoring.words import url_words
 from tagging.services import create_tag, get_or_create_tags
 from tagging.suggestions import service as suggestions
 from tests.tagging.helpers import captured_link, screenshot_png
@@ -48,6 +50,12 @@ def test_a_batch_stores_vectors_once_per_input(alice):
     assert rows[corrupt.pk].inputs == ["url", "text"] and bytes(rows[corrupt.pk].image_feature) == b""
     assert rows[no_text.pk].inputs == ["url", "image"] and len(rows[no_text.pk].text_vector) == 768
     assert rows[failed.pk].inputs == ["url"] and len(rows[failed.pk].text_vector) == 768
+    # The page's top terms for the word evidence: ids then counts, 6 bytes a term.
+    ids, counts = unpack_terms(rows[good.pk].term_vector)
+    assert ids.tolist() == term_counts("A page", "", url_words(good.url), DJANGO_TEXT)[0].tolist()
+    assert counts.max() >= 1 and len(ids) > 10
+    assert unpack_terms(rows[failed.pk].term_vector)[0].tolist() == term_counts(
+        "Postgres tuning notes", "Settings that matter", url_words(failed.url))[0].tolist()
     assert analyze.run_batch() == 0  # a redelivered drain finds nothing to do
 
 
@@ -61,6 +69,7 @@ def test_new_links_get_the_tags_of_similar_links_with_reasons(alice):
     assert "git" not in [s.name for s in pending[:2]]
     assert pending[0].score > 0.5 and all(0 <= s.score <= 1 for s in pending)
     assert any("similar links are tagged" in r for r in pending[0].reasons)
+    assert any(r.startswith("uses the words of 3 pages tagged") for r in pending[0].reasons)  # stored terms
     assert len(pending) <= 5 and [s.score for s in pending] == sorted((s.score for s in pending), reverse=True)
 
 

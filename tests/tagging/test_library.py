@@ -8,6 +8,7 @@ from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import library
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
+from tagging.scoring.lexical import pack_terms, term_counts
 from tagging.services import get_or_create_tags
 from tests.tagging.helpers import captured_link
 
@@ -38,6 +39,19 @@ def test_new_analyses_join_and_deleted_links_leave(alice):
     assert index.text_matrix.dtype == np.float32 and index.text_matrix.shape == (2, 384)
     first.delete()
     assert list(library.library_for(alice.pk).link_ids) == [second.pk]
+
+
+def test_stored_terms_come_with_the_index_and_follow_new_analyses(alice):
+    first = analysed(alice, 0)
+    Analysis.objects.filter(link=first).update(term_vector=pack_terms(*term_counts("catalog oid relname")))
+    library.forget()
+    index = library.library_for(alice.pk)
+    assert index.terms[0][0].tolist() == term_counts("catalog oid relname")[0].tolist()
+    second = analysed(alice, 1)  # finished without terms (an analysis stored before they existed)
+    index = library.library_for(alice.pk)
+    by_link = dict(zip(index.link_ids.tolist(), index.terms))
+    assert by_link[second.pk] is None and by_link[first.pk] is not None
+    assert index.lexical.rows.tolist() == [index.link_ids.tolist().index(first.pk)]
 
 
 def test_tag_changes_reach_the_index(alice, settings):

@@ -5,6 +5,7 @@ import pytest
 
 from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import learn
+from tagging.scoring.lexical import term_counts
 from tagging.scoring.score import Library, Query, VocabTag, score_tags
 from tagging.scoring.words import PageWords
 
@@ -26,7 +27,15 @@ def person(rng, links=400, tags=40):
     names = ["python", "web frameworks", "cat", "postgres", "git"] + [f"topic{t}" for t in range(5, tags)]
     vocab = [VocabTag(t, names[t], unit(centres[t] + 0.3 * rng.standard_normal(48)).astype(np.float32)
                       if t % 7 else None) for t in range(tags)]
-    return Library(np.arange(1000, 1000 + links), text, image, row_tags), vocab, centres
+    terms = [None if i % 9 == 4 else page_terms(rng, int(topic[i])) for i in range(links)]  # some pages have no words
+    return Library(np.arange(1000, 1000 + links), text, image, row_tags, terms), vocab, centres
+
+
+def page_terms(rng, topic: int):
+    """Words of the page's topic and a few of any other, as an analysis stores them."""
+    own = [f"subject{topic}word{k}" for k in rng.integers(0, 12, 30)]
+    other = [f"subject{t}word{k}" for t, k in zip(rng.integers(0, 40, 10), rng.integers(0, 12, 10))]
+    return term_counts(" ".join(own + other))
 
 
 def queries(rng, library, centres):
@@ -40,7 +49,8 @@ def queries(rng, library, centres):
         text = None if n % 11 == 5 else unit(centres[n % len(centres)] + 0.5 * rng.standard_normal(48)).astype(np.float32)
         image = None if n % 5 == 2 else unit(rng.standard_normal(16)).astype(np.float32)
         out.append(Query(link_id=link_id, text=text, image=image, page=page if n % 2 else PageWords(),
-                         concepts=[("Persian cat", 0.7), ("web site", 0.9)] if n % 4 == 1 else []))
+                         concepts=[("Persian cat", 0.7), ("web site", 0.9)] if n % 4 == 1 else [],
+                         terms=None if n % 6 == 1 else page_terms(rng, n % len(centres))))
     return out
 
 

@@ -1,0 +1,122 @@
+"""Words shared between pages: a TF-IDF similarity between a link and the person's tagged links.
+
+The text model reads the start of a page; two pages of one kind (two SQL command references, two
+low-level git commands) often share their vocabulary all the way down (option names, the objects
+they handle) while their openings look like every sibling's. So each analysis stores the page's
+most frequent terms as hashed ids with counts (a few hundred bytes), and a person's tagged links
+are searched by cosine similarity of sublinear-TF x IDF weights, with the IDF of the person's own
+links (a word common in their library says little). The search is an inverted index over the
+tagged links only, so a query touches the postings of its own terms and nothing else.
+"""
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+
+import numpy as np
+
+from tagging.scoring.words import singular, words
+
+TERMS_KEPT = 100  # the most frequent terms of a page; the rare tail adds bytes, not evidence
+QUERY_TERMS = 64
+HASH_BITS = 22  # 4 M buckets: collisions among a page's few hundred terms are negligible
+_MASK = (1 << HASH_BITS) - 1
+_IDS = np.dtype("<u4")
+_COUNTS = np.dtype("<u2")
+# Function words and numbers carry no subject; a short list is enough because IDF damps the rest.
+_STOP = frozenset("""
+a an and are as at be by for from has have in into is it its of on or that the this to was were will with
+not no but if then than so can may must should which who what when where how all any each more most other
+some such only own same also do does done you your we our they their there these those been being he she
+""".split())
+
+
+def term_counts(*texts: str) -> tuple[np.ndarray, np.ndarray]:
+    """The page's top terms as (sorted hashed ids, counts)."""
+    counts = Counter(_term_id(singular(w)) for text in texts for w in words(text)
+                     if len(w) > 1 and not w.isdigit() and w not in _STOP)
+    top = counts.most_common(TERMS_KEPT)
+    if not top:
+        return np.zeros(0, np.uint32), np.zeros(0, np.float32)
+    ids = np.array([t for t, _ in top], np.uint32)
+    values = np.array([min(c, 65535) for _, c in top], np.float32)
+    order = np.argsort(ids)
+    return ids[order], values[order]
+
+
+def _term_id(term: str) -> int:
+    return zlib.crc32(term.encode()) & _MASK
+
+
+def pack_terms(ids: np.ndarray, counts: np.ndarray) -> bytes:
+    """Stored form: the ids, then the counts (6 bytes a term)."""
+    if len(ids) == 0:
+        return b""
+    return ids.astype(_IDS).tobytes() + np.asarray(counts).astype(_COUNTS).tobytes()
+
+
+def unpack_terms(blob: bytes | memoryview | None) -> tuple[np.ndarray, np.ndarray] | None:
+    raw = bytes(blob or b"")
+    if not raw or len(raw) % 6:
+        return None
+    n = len(raw) // 6
+    return np.frombuffer(raw[:4 * n], _IDS).astype(np.uint32), np.frombuffer(raw[4 * n:], _COUNTS).astype(np.float32)
+
+
+class LexicalIndex:
+    """TF-IDF vectors of some rows of a library, searchable by a query's terms.
+
+    ``terms`` holds every row's (ids, counts) or None; document frequencies come from all of them,
+    the postings from the ``searched`` rows only. Built with whole-array operations: 100,000 tagged
+    links of 100 terms take a few seconds and about 100 MB (bench/RESULTS.md).
+    """
+
+    def __init__(self, terms: list[tuple[np.ndarray, np.ndarray] | None], searched: np.ndarray) -> None:
+        present = [t[0] for t in terms if t is not None and len(t[0])]
+        self.documents = len(present)
+        self._df_ids, self._df = np.unique(np.concatenate(present), return_counts=True) if present else (
+            np.zeros(0, np.uint32), np.zeros(0, np.int64))
+        kept = [int(r) for r in searched if terms[int(r)] is not None and len(terms[int(r)][0])]
+        self.rows = np.array(kept, np.int64)
+        if not kept:
+            self._ids, self._rows, self._weights = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+            return
+        ids = np.concatenate([terms[r][0] for r in kept])
+        counts = np.concatenate([terms[r][1] for r in kept])
+        rows = np.repeat(np.arange(len(kept), dtype=np.int32), [len(terms[r][0]) for r in kept])
+        weights = (1.0 + np.log(np.maximum(counts, 1.0))) * self.idf(ids)
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(kept)))
+        weights = weights / np.maximum(norms, 1e-12)[rows]
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._rows, self._weights = ids[order], rows[order], weights[order].astype(np.float32)
+
+    def idf(self, ids: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(self._df_ids, ids), max(len(self._df_ids) - 1, 0))
+        df = np.where(self._df_ids[at] == ids, self._df[at], 0) if len(self._df_ids) else np.zeros(len(ids))
+        return np.log((1.0 + self.documents) / (1.0 + df))  # 0 for a word on every page
+
+    def weights(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Sublinear TF x IDF, L2-normalised."""
+        w = (1.0 + np.log(np.maximum(counts, 1.0))) * self.idf(ids)
+        return w / max(float(np.linalg.norm(w)), 1e-12)
+
+    def similarities(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query's terms to each searched row (in ``self.rows`` order).
+
+        Only the query's QUERY_TERMS heaviest terms are looked up: the light ones are the common
+        words with the longest postings, and they move a cosine by little.
+        """
+        if not len(ids) or not len(self.rows):
+            return np.zeros(len(self.rows), np.float32)
+        query = self.weights(ids, counts)
+        if len(query) > QUERY_TERMS:
+            heaviest = np.argpartition(-query, QUERY_TERMS - 1)[:QUERY_TERMS]
+            ids, query = ids[heaviest], query[heaviest]
+        starts = np.searchsorted(self._ids, ids, side="left")
+        lengths = np.searchsorted(self._ids, ids, side="right") - starts
+        if not lengths.sum():
+            return np.zeros(len(self.rows), np.float32)
+        # Every posting of every query term, with the query's weight of that term beside it.
+        positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        products = self._weights[positions] * np.repeat(query, lengths)
+        return np.bincount(self._rows[positions], weights=products, minlength=len(self.rows)).astype(np.float32)
