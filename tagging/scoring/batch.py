@@ -18,7 +18,7 @@ import numpy as np
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
                                    TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Library, Query, Scored, VocabTag,
-                                   _concepts, _Evidence, _words, closeness)
+                                   _concepts, _Evidence, _words, closeness, tag_votes, vote_strength)
 from tagging.scoring.words import name_key
 
 _KIND = {kind: i for i, kind in enumerate(VECTOR_KINDS)}
@@ -151,17 +151,11 @@ def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, te
         total = float(close.sum())
         if total <= 0:
             continue
-        votes: dict[int, list[float]] = {}
-        for p, c in zip(top, close):
-            if c <= 0:
-                continue
-            for tag_id in library.row_tags[rows[p]]:
-                votes.setdefault(tag_id, []).append(float(c))
-        for tag_id, cs in votes.items():
+        for tag_id, cs in tag_votes(top, close, rows, library).items():
             j = position.get(tag_id)
             if j is None:
                 continue
-            strength = cap * (sum(cs) / total) * min(1.0, max(cs) / 0.4)
+            strength = vote_strength(cs, total, cap)
             n = len(cs)
             evidence.strengths[b, j, k_index] = strength
             evidence.neighbour_reasons[(b, j, k_index)] = template.format(

@@ -214,20 +214,29 @@ def _votes(sims, rows, itself, library, evidence, names, cap, template, fallback
     total = float(close.sum())
     if total <= 0:
         return
+    for tag_id, cs in tag_votes(top, close, rows, library).items():
+        if tag_id not in evidence:
+            continue
+        strength = vote_strength(cs, total, cap)
+        n = len(cs)
+        evidence[tag_id].add(strength, template.format(n=n, links="link is" if n == 1 else "links are",
+                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]), kind)
+
+
+def tag_votes(top: np.ndarray, close: np.ndarray, rows: np.ndarray, library: Library) -> dict[int, list[float]]:
+    """tag -> the closeness of each of the nearest links (library rows ``rows[top]``) carrying it."""
     votes: dict[int, list[float]] = {}
     for position, c in zip(top, close):
         if c <= 0:
             continue
         for tag_id in library.row_tags[rows[position]]:
             votes.setdefault(tag_id, []).append(float(c))
-    for tag_id, cs in votes.items():
-        if tag_id not in evidence:
-            continue
-        share = sum(cs) / total
-        strength = cap * share * min(1.0, max(cs) / 0.4)
-        n = len(cs)
-        evidence[tag_id].add(strength, template.format(n=n, links="link is" if n == 1 else "links are",
-                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]), kind)
+    return votes
+
+
+def vote_strength(closeness_of_voters: list[float], total: float, cap: float) -> float:
+    """The tag's share of the neighbours' closeness, damped unless one voter is really close."""
+    return cap * (sum(closeness_of_voters) / total) * min(1.0, max(closeness_of_voters) / 0.4)
 
 
 def _prototypes(vector, library, itself, evidence, names) -> None:

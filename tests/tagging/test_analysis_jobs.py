@@ -1,11 +1,9 @@
 """Analysis job state: queued by capture outcomes, claimed once, re-sent after a dead worker."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from snapshots.capture.errors import CapturePermanentError
@@ -15,6 +13,7 @@ from snapshots.signals import snapshot_captured
 from tagging import tasks
 from tagging.analysis import jobs as analysis_jobs
 from tagging.models import Analysis
+from tests.support.concurrent import at_once
 from tests.tagging.helpers import captured_link
 
 A = Analysis.Status
@@ -65,21 +64,7 @@ def test_a_batch_is_claimed_once(alice):
 def test_concurrent_claims_never_share_a_row(alice):
     for n in range(40):
         captured_link(alice, f"https://example.org/{n}", "t", "x")
-    got: list[list[int]] = []
-    barrier = threading.Barrier(2)
-
-    def claim() -> None:
-        barrier.wait()
-        try:
-            got.append([a.pk for a in analysis_jobs.claim_batch(25)[1]])
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = at_once(lambda: [a.pk for a in analysis_jobs.claim_batch(25)[1]])
     assert len(got) == 2 and not set(got[0]) & set(got[1])
     running = Analysis.objects.filter(status=A.RUNNING)
     assert running.count() == len(got[0]) + len(got[1])

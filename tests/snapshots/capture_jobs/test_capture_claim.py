@@ -1,13 +1,11 @@
 """Two workers given the same capture message at once: exactly one of them claims the snapshot."""
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from snapshots.capture_jobs.runner import claim
 from snapshots.models import Link, Snapshot
+from tests.support.concurrent import at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROUNDS = 20
@@ -15,24 +13,7 @@ ROUNDS = 20
 
 def claim_together(snapshot_id: int, workers: int = 2) -> list[Snapshot | None]:
     """Each worker thread (its own database connection) calls claim() at the same moment."""
-    start = threading.Barrier(workers)
-    results: list[Snapshot | None] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        try:
-            start.wait()
-            claimed = claim(snapshot_id)
-            with lock:
-                results.append(claimed)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = at_once(lambda: claim(snapshot_id), workers)
     assert len(results) == workers, "a worker thread failed"
     return results
 

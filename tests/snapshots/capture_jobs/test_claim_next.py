@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from snapshots.capture_jobs import claimants
 from snapshots.capture_jobs.runner import claim_next
 from snapshots.models import Link, Snapshot
+from tests.support.concurrent import at_once
 
 S = Snapshot.Status
 
@@ -64,22 +63,7 @@ def test_rows_of_a_gone_claimant_on_this_host_are_taken_over_first(alice):
 @pytest.mark.django_db(transaction=True)
 def test_two_tasks_claiming_at_once_never_take_the_same_row(alice):
     rows = [_snapshot(alice, 10 - n / 10) for n in range(12)]
-    start = threading.Barrier(2)
-    taken: list[list[int]] = []
-
-    def task() -> None:
-        try:
-            start.wait()
-            mine = [s.pk for s in claim_next(4)] + [s.pk for s in claim_next(4)]
-            taken.append(mine)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=task) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    taken = at_once(lambda: [s.pk for s in claim_next(4)] + [s.pk for s in claim_next(4)])
 
     assert len(taken) == 2
     assert not set(taken[0]) & set(taken[1])
