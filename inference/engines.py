@@ -102,12 +102,12 @@ def _compile_buckets(backend) -> list[Artefact]:
     import numpy as np
     import torch
 
-    from .backends.compile_cache import cache_hits, use_cache_folder
+    from .backends.compile_cache import cache_hits
     from .backends.torch_cuda import SEQ_BUCKETS, bucket
     from .specs import random_inputs
 
     rng = np.random.default_rng(0)
-    folder = use_cache_folder(backend.models_dir, backend._inductor_options())
+    folder = backend.compile_folder  # chosen when the backend loaded
     out = []
     sizes = sorted({bucket(n, backend.max_batch) for n in range(1, backend.max_batch + 1)})
     for size in sizes:

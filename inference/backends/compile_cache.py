@@ -63,10 +63,11 @@ def use_cache_folder(models_dir: Path, inductor: dict[str, Any], device: str = "
     # On even where a build of torch defaults them off: these caches are what make a restart cheap.
     inductor_config.fx_graph_cache = True
     inductor_config.autotune_local_cache = True
-    if warm(folder):
+    already = warm(folder)
+    if already:
         # Graphs found in the cache need no compile workers, and starting the pool costs seconds.
         inductor_config.compile_threads = 1
-    log.info("torch.compile caches in %s%s", folder, " (warm)" if warm(folder) else "")
+    log.info("torch.compile caches in %s%s", folder, " (warm)" if already else "")
     return folder
 
 

@@ -125,6 +125,7 @@ class TorchCudaBackend(Backend):
         self.warmup_seconds: dict[tuple, float] = {}  # first-use cost per graph (compile + capture)
         self.first_forward_seconds: dict[tuple, float] = {}  # of which the first call (compile, cuDNN timing)
         self.packages: dict[str, Any] = {}  # AOT variant -> aot_cache.LoadedPackage
+        self.compile_folder = None  # where torch.compile's caches are ("jit", once loaded)
 
     @property
     def needs_onnx(self) -> bool:
@@ -176,7 +177,7 @@ class TorchCudaBackend(Backend):
     def _jit(self, forward):
         from .compile_cache import use_cache_folder
 
-        use_cache_folder(self.models_dir, self._inductor_options())
+        self.compile_folder = use_cache_folder(self.models_dir, self._inductor_options())
         dynamo = self.torch._dynamo.config
         for knob in ("recompile_limit", "cache_size_limit"):  # one compiled graph per bucket
             if hasattr(dynamo, knob):
