@@ -35,7 +35,6 @@ def worker(site, tmp_path_factory, django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         celery = Worker(tmp_path_factory.mktemp("worker") / "worker.log", {
             "LINKSHOT_ALLOWED_PRIVATE_HOSTS": ",".join(site.allowed_private),
-            "LINKSHOT_CHROMIUM_ARGS": "--proxy-server=http://127.0.0.1:9",  # safety net: loopback only
             "LINKSHOT_CAPTURE_PAGES_IN_FLIGHT": str(PAGES_IN_FLIGHT),
         }, queues=launcher_queues(tmp_path_factory.mktemp("launcher")))
         celery.start()
