@@ -6,10 +6,11 @@ Chromium per process, as in the capture worker), and writes the figures under "#
 Each row runs with the capture's egress proxy on (the product) or off (the browser connecting by
 itself), so the proxy's cost is measured against a baseline of the same run.
 
-Two kinds of pages: "simple" (a heading, text, one local image) and "heavy", standing in for news
-and encyclopedia articles: dozens of images, styles and scripts on other hosts that do not resolve
-here, local images of which some answer slowly and some are missing, and a long text. Names are
-resolved by tests.support.offline_dns, so nothing leaves the machine.
+Two kinds of pages (bench/capture_site.py): "simple" (a heading, text, one local image) and
+"heavy", standing in for news and encyclopedia articles: dozens of images, styles and scripts on
+other hosts that do not resolve here or never answer, local images of which some answer slowly and
+some are missing, and a long text. Names are resolved by tests.support.offline_dns, so nothing
+leaves the machine.
 
     .venv/bin/python bench/capture.py --pages 200 --layouts 1x1 1x2 2x1 --quiet-s 0.2 0.5
     .venv/bin/python bench/capture.py --pages 100 --site heavy --layouts 2x1 1x4 --egress on
@@ -22,9 +23,7 @@ import logging
 import multiprocessing
 import os
 import platform
-import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.launcher import services  # noqa: E402
 from snapshots.capture import CaptureConfig, CaptureError, Capturer  # noqa: E402
+from bench.capture_site import Site, serve, slow_image  # noqa: E402
+from bench.process_tree import MemorySampler, tree_cpu_seconds  # noqa: E402
+from bench.results_file import replace_section  # noqa: E402
 from tests.support import offline_dns  # noqa: E402
-from tests.support.offline_dns import LOOPBACK_SUFFIX  # noqa: E402
-from tests.support.pageserver import LoopbackServer, blob, never_finishes, page, png_bytes, send  # noqa: E402
+from tests.support.pageserver import png_bytes  # noqa: E402
 
 log = logging.getLogger("bench.capture")
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SAFETY_ARGS = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                "--proxy-server=http://127.0.0.1:9"]
 PROFILES = {
@@ -60,115 +60,6 @@ def product_layout() -> str:
     return f"{command[command.index('--concurrency') + 1]}x1"
 
 
-def simple_page(number: int) -> str:
-    paragraphs = "".join(
-        f"<p>Paragraph {k} of page {number}: a simple local page with a heading, some text and a logo, "
-        f"standing in for a typical bookmark target.</p>" for k in range(12))
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page {number}</title>'
-            f'<meta name="description" content="Bench page {number}"><link rel="icon" href="/logo.png">'
-            f"<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}</style></head>"
-            f'<body><h1>Page {number}</h1><img src="/logo.png" width="64">{paragraphs}</body></html>')
-
-
-def heavy_page(number: int, hang_port: int = 0) -> str:
-    """An article with what real ones carry: assets on a dozen other hosts, slow and missing ones,
-    hosts that never answer a connection, a request a script keeps open and images added late."""
-    hosts = [f"{name}.news-{number % 7}.example" for name in
-             ("cdn", "static", "img", "fonts", "ads", "analytics", "tags", "video", "social", "comments")]
-    remote = "".join(f'<link rel="stylesheet" href="https://{hosts[k % 10]}/css/{k}.css">' for k in range(6))
-    remote += "".join(f'<script src="https://{hosts[(k + 3) % 10]}/js/{k}.js"></script>' for k in range(8))
-    images = "".join(f'<img src="https://{hosts[k % 10]}/img/{number}-{k}.jpg" width="300" height="200">'
-                     for k in range(24))
-    if hang_port:  # trackers and ad servers that take the connection attempt and never complete it
-        hanging = [f"{name}.hang-{number % 5}{LOOPBACK_SUFFIX}:{hang_port}" for name in ("ads", "pixel", "track")]
-        remote += "".join(f'<script async src="https://{host}/tag.js"></script>' for host in hanging)
-        images += "".join(f'<img src="https://{hanging[k % 3]}/px/{number}-{k}.gif" width="1" height="1">'
-                          for k in range(4))
-    local = "".join(f'<img src="/img/{kind}/{number}-{k}.png" width="120">'
-                    for k, kind in enumerate(("fast", "fast", "fast", "slow", "slow", "missing")))
-    paragraphs = "".join(f"<p>Paragraph {k} of article {number}. " + "Reporting on what happened, and why. " * 12
-                         + "</p>" for k in range(30))
-    # A live-update request the page keeps open, and images its script adds after the load event.
-    late = (f"<script>fetch('/live/{number}').catch(() => {{}});"
-            "addEventListener('load', () => setTimeout(() => { for (let k = 0; k < 3; k++) {"
-            f" const img = new Image(); img.src = '/img/late/{number}-' + k + '.png';"
-            " document.querySelector('article').append(img); } }, 400));</script>")
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Article {number}</title>'
-            f'<meta name="description" content="Heavy bench page {number}">{remote}'
-            f"<style>body{{font-family:serif;max-width:42em;margin:2em auto}} img{{display:block}}</style></head>"
-            f"<body><header><nav>Home / World / Article</nav></header><main><article><h1>Article {number}</h1>"
-            f"{local}{images}{paragraphs}</article></main><footer>footer</footer>{late}</body></html>")
-
-
-def slow_image(image: bytes):
-    """Answers after 0.2-1.0 s, different per image (a busy image server)."""
-    def handle(handler) -> None:
-        time.sleep(0.2 + (sum(handler.path.encode()) % 9) / 10)
-        send(handler, 200, image, "image/png")
-    return handle
-
-
-class Blackhole:
-    """A loopback port whose accept queue is kept full: a connection attempt there hangs until the
-    connecting side gives up (as for a host that drops packets), it is never refused."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(0)
-        self.port = self.listener.getsockname()[1]
-        self.fillers = []
-        for _ in range(3):  # never accepted: they fill the queue, so the kernel drops later SYNs
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", self.port))
-            self.fillers.append(filler)
-
-    def close(self) -> None:
-        for sock in (*self.fillers, self.listener):
-            sock.close()
-
-
-class Site:
-    """The bench's pages on one loopback server, and (heavy pages) a port that never answers."""
-
-    def __init__(self, pages: int, kind: str = "simple") -> None:
-        self.kind = kind
-        self.blackhole = Blackhole() if kind == "heavy" else None
-        self.server = LoopbackServer("127.0.0.1")
-        server, image = self.server, png_bytes(64, 64)
-        server.routes["/logo.png"] = blob(image, "image/png")
-        for number in range(pages):
-            html = simple_page(number) if kind == "simple" else heavy_page(number, self.blackhole.port)
-            server.routes[f"/p/{number}"] = page(html)
-            for k in range(3):
-                server.routes[f"/img/fast/{number}-{k}.png"] = blob(image, "image/png")
-                server.routes[f"/img/late/{number}-{k}.png"] = slow_image(image)
-            for k in (3, 4):
-                server.routes[f"/img/slow/{number}-{k}.png"] = slow_image(image)
-            server.routes[f"/live/{number}"] = never_finishes(server, 30)
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def url(self, path: str) -> str:
-        return self.server.url(path)
-
-    @property
-    def allowed_private(self) -> list[str]:
-        return [f"127.0.0.1:{self.server.port}"] + ([f"127.0.0.1:{self.blackhole.port}"] if self.blackhole else [])
-
-    def close(self) -> None:
-        self.server.close()
-        if self.blackhole:
-            self.blackhole.close()
-
-
-def serve(pages: int, kind: str = "simple") -> Site:
-    return Site(pages, kind)
-
-
 def worker(urls: list[str], contexts: int, config: CaptureConfig, out) -> None:
     engine = Capturer(config)
     try:
@@ -184,80 +75,6 @@ def worker(urls: list[str], contexts: int, config: CaptureConfig, out) -> None:
         out.put((started, ended, len(results), failures, cpu_after - cpu_before, steps))
     finally:
         engine.close()
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """CPU time of root and its descendants, including reaped children (renderers of closed contexts)."""
-    table, ticks = {}, os.sysconf("SC_CLK_TCK")
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            table[int(proc.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += table.get(pid, (0, 0))[1]
-        stack.extend(child for child, (ppid, _cpu) in table.items() if ppid == pid)
-    return total / ticks
-
-
-class MemorySampler(threading.Thread):
-    """Peak summed RSS (and PSS, which counts shared pages once) of the Chromium processes."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = self.peak_pss = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(0.2):
-            rss, pss = chromium_memory(os.getpid())
-            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
-
-
-def _proc_table() -> dict[int, tuple[int, str, int]]:
-    table = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
-            fields = stat.rsplit(")", 1)[1].split()
-            table[int(proc.name)] = (int(fields[1]), name, int(fields[21]) * os.sysconf("SC_PAGE_SIZE"))
-        except (OSError, ValueError, IndexError):
-            continue
-    return table
-
-
-def _pss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def chromium_memory(root: int) -> tuple[int, int]:
-    table = _proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _name, _rss) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    rss = pss = 0
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        for child in children.get(pid, []):
-            stack.append(child)
-            if "chrom" in table[child][1]:
-                rss += table[child][2]
-                pss += _pss(child)
-    return rss, pss
 
 
 @dataclass
@@ -333,16 +150,13 @@ def step_table(run: Run) -> str:
 
 
 def write_results(text: str, section: str = "Capture") -> None:
-    """Replace (or add) the "## <section>" section of RESULTS.md, leaving other sections alone."""
-    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    lines = existing.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {section}"), None)
-    if start is None:
-        new = existing.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        new = "\n".join(lines[:start] + text.rstrip("\n").splitlines() + [""] + lines[end:]).rstrip("\n") + "\n"
-    RESULTS.write_text(new)
+    """Replace (or add) the "## <section>" section of RESULTS.md with ``text`` (which opens with that heading)."""
+    lines = text.rstrip("\n").splitlines()
+    if lines and lines[0].strip() == f"## {section}":
+        lines = lines[1:]
+    while lines and not lines[0].strip():
+        lines = lines[1:]
+    replace_section(section, lines)
 
 
 def main() -> None:
@@ -456,8 +270,7 @@ def main_product_worker(args) -> None:
     try:
         for pages_in_flight in args.in_flight:
             warm = [site.url(f"/warm/{k}") for k in range(min(8, 2 * pages_in_flight))]
-            figures = run_product_worker(site, urls, warm, pages_in_flight, data_dir, args.redis_url,
-                                         MemorySampler, tree_cpu_seconds)
+            figures = run_product_worker(site, urls, warm, pages_in_flight, data_dir, args.redis_url)
             runs.append(WorkerRun(pages_in_flight, figures))
             print(worker_table(runs[-1:]).splitlines()[-1], flush=True)  # noqa: T201 - CLI progress
             if figures["failures"]:

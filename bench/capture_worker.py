@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.process_tree import MemorySampler, tree_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE_QUEUES = "capture,capture_bulk"
 READY_TIMEOUT_S = 90
@@ -113,7 +115,7 @@ def _clean(redis_url: str) -> None:
 
 
 def run_product_worker(site, urls: list[str], warm_urls: list[str], pages_in_flight: int, data_dir: Path,
-                       redis_url: str, sampler_factory, tree_cpu_seconds) -> dict:
+                       redis_url: str) -> dict:
     """One row: a fresh worker, browsers warmed, then ``urls`` captured; the row's figures."""
     from snapshots.models import Snapshot
     _clean(redis_url)
@@ -121,7 +123,7 @@ def run_product_worker(site, urls: list[str], warm_urls: list[str], pages_in_fli
     worker.start()
     try:
         _wait_finished(_queue(warm_urls), ROW_TIMEOUT_S)
-        sampler = sampler_factory()
+        sampler = MemorySampler()
         sampler.start()
         load_before, cpu_before = os.getloadavg()[0], tree_cpu_seconds(os.getpid())
         sent_at = time.time()
