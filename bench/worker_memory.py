@@ -7,8 +7,9 @@ Each --code LABEL=DIR starts `./linkshot up`'s launcher from that checkout (benc
 web, the Celery worker(s), beat, a private Redis) on a fresh data dir, with the same exported models.
 One person gets a tag per page family; a third of the pages (bench/memory_site.py: standard-library
 documentation text and two photo-like JPEGs each, served on 127.0.0.1) are added tagged, then the rest
-untagged. Every process of the platform is sampled from /proc/PID/smaps_rollup twice a second until
-every analysis is done, and once more at the end:
+untagged; once every analysis is done, all of them are queued again at once (one full batch: the
+models' largest peak, as after an import or `reanalyze`). Every process under the launcher is sampled
+from /proc/PID/smaps_rollup twice a second, peaks kept per phase, and once more at the end:
   worker main     a Celery worker's main process (parent of its pool)
   worker child N  its prefork children (the processes that run tasks)
   driver          the Playwright driver (node) a capture child starts; Chromium, its child, apart
@@ -24,6 +25,7 @@ import json
 import os
 import platform as host
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -65,6 +67,19 @@ def _libraries(pid: int) -> set[str]:
             if mark in maps}
 
 
+def _descendants(processes: list[dict], root: int) -> list[dict]:
+    """The launcher's process tree (Chromium included, whatever session it starts)."""
+    children: dict[int, list[dict]] = {}
+    for proc in processes:
+        children.setdefault(proc["ppid"], []).append(proc)
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child["pid"])
+    return found
+
+
 def _is_worker(command: str) -> bool:
     return "celery" in command and " worker" in command
 
@@ -97,16 +112,17 @@ def classify(processes: list[dict]) -> dict[str, dict]:
 class Sampler(threading.Thread):
     """Peak RSS/PSS per role and of the totals, sampled from /proc every half second."""
 
-    def __init__(self, session: int) -> None:
+    def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
-        self.session, self.stopped = session, threading.Event()
-        self.peak: dict[str, dict[str, float]] = {}
+        self.root, self.stopped = root, threading.Event()
+        self.peaks: dict[str, dict[str, dict[str, float]]] = {}
+        self.phase = "load"
         self.libraries: dict[str, set[str]] = {}
         self.samples = 0
 
     def sample(self) -> dict[str, dict]:
-        processes = [p for pid in os.listdir("/proc") if pid.isdigit() and (p := _read(int(pid)))
-                     and p["sid"] == self.session]
+        everything = [p for pid in os.listdir("/proc") if pid.isdigit() and (p := _read(int(pid)))]
+        processes = _descendants(everything, self.root)
         roles = classify(processes)
         totals = {"worker": [p for r, p in roles.items() if r.startswith("worker")],
                   "driver": [p for r, p in roles.items() if r.startswith("driver")]}
@@ -117,7 +133,7 @@ class Sampler(threading.Thread):
             current[name] = {"rss": sum(p["rss"] for p in group), "pss": sum(p["pss"] for p in group),
                              "processes": len(group)}
         for role, figures in current.items():
-            peak = self.peak.setdefault(role, {"rss": 0.0, "pss": 0.0})
+            peak = self.peaks.setdefault(self.phase, {}).setdefault(role, {"rss": 0.0, "pss": 0.0})
             peak["rss"], peak["pss"] = max(peak["rss"], figures["rss"]), max(peak["pss"], figures["pss"])
             peak["processes"] = max(peak.get("processes", 0), figures.get("processes", 1))
         for role, p in roles.items():
@@ -131,7 +147,7 @@ class Sampler(threading.Thread):
 
 
 def run_load(lab: Platform, base: str, listing: list[dict], timeout: float) -> dict:
-    token = lab.create_user("memory", PASSWORD)
+    token = lab.token = lab.create_user("memory", PASSWORD)
     for tag in FAMILIES:
         lab.call("POST", "/api/tags/", {"name": tag}, token=token)
     tagged = listing[: len(listing) // 3]
@@ -147,6 +163,33 @@ def run_load(lab: Platform, base: str, listing: list[dict], timeout: float) -> d
             "median_s_after_capture": round(statistics.median(after_capture), 2) if after_capture else None}
 
 
+REANALYSE_ALL = """
+from snapshots.models import Link
+from tagging.analysis import jobs
+from tagging.tasks import analyze_pending
+print(jobs.queue_reanalysis(Link.objects.all(), "", True), "analyses queued")
+analyze_pending.delay()
+"""
+
+
+def reanalyse_all(lab: Platform, count: int, timeout: float) -> dict:
+    """Every link analysed again by the worker at once: one full batch, the models' largest peak."""
+    env = {**lab.env, "CELERY_BROKER_URL": f"redis+socket://{lab.data_dir / 'redis.sock'}"}
+    before = {link["id"]: (link.get("analysis") or {}).get("finished_at") for link in lab.all_links(lab.token)}
+    started = time.monotonic()
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", REANALYSE_ALL], cwd=lab.root, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        links = lab.all_links(lab.token)
+        again = [link for link in links if (link.get("analysis") or {}).get("status") == "done"
+                 and (link.get("analysis") or {}).get("finished_at") != before.get(link["id"])]
+        if len(again) >= count:
+            break
+        time.sleep(1)
+    return {"reanalysed": len(again), "reanalysis_seconds": round(time.monotonic() - started, 1)}
+
+
 def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) -> dict:
     data = tmp / label
     data.mkdir()
@@ -157,6 +200,9 @@ def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) 
         sampler.start()
         load = run_load(lab, f"http://127.0.0.1:{site.server_address[1]}", listing, args.timeout)
         time.sleep(args.settle)  # the last batch's suggestions written, pools idle
+        sampler.phase = "re-analysis"
+        load.update(reanalyse_all(lab, len(listing), args.timeout))
+        time.sleep(args.settle)
         sampler.stopped.set()
         sampler.join()
         end = sampler.sample()
@@ -164,7 +210,7 @@ def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) 
             data / "platform.log").exists() else 0
     finally:
         lab.stop()
-    return {"label": label, "root": str(root), "load": load, "peak": sampler.peak, "end": end,
+    return {"label": label, "root": str(root), "load": load, "peaks": sampler.peaks, "end": end,
             "libraries": {r: sorted(v) for r, v in sampler.libraries.items()}, "samples": sampler.samples,
             "ort_session_log_lines": sessions}
 
@@ -173,18 +219,18 @@ def table(results: list[dict]) -> list[str]:
     roles = []
     for result in results:
         roles += [r for r in result["end"] if r not in roles]
+        roles += [r for peak in result["peaks"].values() for r in peak if r not in roles]
     roles.sort(key=lambda r: (r.startswith("total") or r.startswith("chromium"), r.startswith("chromium"), r))
-    head = "| process | " + " | ".join(f"{r['label']} peak RSS / PSS MB | {r['label']} end RSS / PSS MB | "
-                                         f"{r['label']} libraries" for r in results) + " |"
-    lines = [head, "|---|" + "---|---|---|" * len(results)]
+    phases = ["load", "re-analysis"]
+    head = "| process | " + " | ".join(f"{r['label']} peak {phase} RSS / PSS MB" for r in results for phase in phases)
+    head += " | " + " | ".join(f"{r['label']} end RSS / PSS MB | {r['label']} libraries" for r in results) + " |"
+    lines = [head, "|---|" + "---|" * (len(results) * (len(phases) + 2))]
+    figure = lambda f: f"{f['rss']:.0f} / {f['pss']:.0f}" if f else "-"  # noqa: E731
     for role in roles:
-        cells = []
+        cells = [figure(r["peaks"].get(phase, {}).get(role)) for r in results for phase in phases]
         for result in results:
-            peak, end = result["peak"].get(role), result["end"].get(role)
-            cells += [f"{peak['rss']:.0f} / {peak['pss']:.0f}" if peak else "-",
-                      f"{end['rss']:.0f} / {end['pss']:.0f}" if end else "-",
-                      ", ".join(result["libraries"].get(role, [])) or ("-" if not role.startswith(("total", "chrom"))
-                                                                       else "")]
+            cells += [figure(result["end"].get(role)), ", ".join(result["libraries"].get(role, [])) or (
+                "" if role.startswith(("total", "chrom")) else "-")]
         name = f"**{role}**" if role.startswith("total worker") else role
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
@@ -218,17 +264,18 @@ def main() -> None:
         f"load average {load_before[0]:.1f} before / {load_after[0]:.1f} after. "
         f"Load: {args.pages} links (standard-library documentation pages with two 800x500 JPEGs each, on "
         f"127.0.0.1), a third of them tagged, all captured and analysed by one platform per checkout "
-        "(`./linkshot up`'s launcher, onnxruntime on the CPU). Peak: the highest of twice-a-second samples "
-        "during the load; end: after the last analysis. \"total worker\" is what bench/suggest_platform.py's "
+        "(`./linkshot up`'s launcher, onnxruntime on the CPU), then all analysed again at once by the worker. "
+        "Peak: the highest of twice-a-second samples in each phase; end: after the last analysis. \"total worker\" is what bench/suggest_platform.py's "
         "memory_mb() counts as the worker: every Celery worker process (main and pool children); the "
         "Playwright drivers (node) are a column of their own; Chromium is measured apart (its own budget).",
         "",
         *table(results),
         "",
-        "| checkout | links analysed | load s | median s after capture |",
-        "|---|---|---|---|",
+        "| checkout | links analysed | load s | median s after capture | re-analysed | re-analysis s |",
+        "|---|---|---|---|---|---|",
         *(f"| {r['label']} | {r['load']['analysed']}/{r['load']['links']} | {r['load']['seconds']} | "
-          f"{r['load']['median_s_after_capture']} |" for r in results),
+          f"{r['load']['median_s_after_capture']} | {r['load']['reanalysed']} | {r['load']['reanalysis_seconds']} |"
+          for r in results),
         "",
     ]
     print("\n".join(lines))

@@ -1,8 +1,9 @@
 """Process launcher behind ./linkshot: picks the broker, prepares the data dir, runs everything.
 
-`up` locks the data dir, starts gunicorn (web), a Celery worker for all queues and Celery beat in
-the foreground, restarts any that dies, and stops all of them on Ctrl-C. `password` sets a new
-password for an account. `test` runs pytest on SQLite and then on
+`up` locks the data dir, starts gunicorn (web), a Celery worker for the capture and default
+queues, a Celery worker with one child for the inference queue and Celery beat in the foreground,
+restarts any that dies, and stops all of them on Ctrl-C. `password` sets a new password for an
+account. `test` runs pytest on SQLite and then on
 Postgres when one answers.
 """
 from __future__ import annotations
@@ -80,6 +81,8 @@ def manage(*args: str) -> None:
 # (bench/RESULTS.md, ## Web), while a second thread keeps a worker answering during a download.
 WEB_WORKERS = 2
 WEB_THREADS = 2
+# Queues of the capture worker; "inference" has a worker of its own (see services()).
+CAPTURE_QUEUES = ("capture", "default", "capture_bulk")
 
 
 def services(port: int, data_dir: Path) -> dict[str, list[str]]:
@@ -94,9 +97,14 @@ def services(port: int, data_dir: Path) -> dict[str, list[str]]:
                 # gunicorn's default control socket lives in $HOME: one per data dir instead.
                 "--control-socket", str(data_dir / "gunicorn.ctl")],
         "worker": [PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",
-                   "-Q", "capture,default,inference,capture_bulk", "--hostname", "linkshot@%h",
+                   "-Q", ",".join(CAPTURE_QUEUES), "--hostname", "linkshot@%h",
                    "--concurrency", str(env_int("LINKSHOT_WORKER_CONCURRENCY", 2)),
                    "--max-tasks-per-child", "100", "--max-memory-per-child", "1500000"],
+        # The models load in this worker's one child only: in a pool that also captures, every
+        # child ends up holding both models and its own peak of model memory.
+        "inference": [PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",
+                      "-Q", "inference", "--hostname", "linkshot-inference@%h", "--concurrency", "1",
+                      "--max-tasks-per-child", "100", "--max-memory-per-child", "1500000"],
         "beat": [PY, "-m", "celery", "-A", "config", "--quiet", "beat", "--loglevel", "INFO",
                  "--schedule", str(data_dir / "celerybeat-schedule")],
     }

@@ -8,6 +8,8 @@ also overlaps it with the models: batch k is written and scored while batch k+1 
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import time
 from collections.abc import Iterator
@@ -69,7 +71,32 @@ def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
         return len(claimed.analyses)
     write(claimed, embedded)
     log.info("analysed %s link(s) in %.2f s", len(claimed.analyses), time.monotonic() - started)
+    release_memory()
     return len(claimed.analyses)
+
+
+def release_memory() -> bool:
+    """Give the heap's free pages back to the system after a batch (glibc's malloc_trim).
+
+    A batch frees its decoded screenshots, token arrays and model outputs, but glibc keeps freed
+    pages between live blocks for the next allocation: about 45 MB after 64 screenshots and 64 texts
+    (bench/RESULTS.md, "Worker memory with the models loaded"). Returns whether it could trim.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    if not _TRIM:  # looked up once per process: None where the C library is not glibc
+        name = ctypes.util.find_library("c")
+        _TRIM.append(getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None)
+    return _TRIM[0]
 
 
 def drain(limit: int | None = None, user_id: int | None = None) -> Iterator[int]:
@@ -93,6 +120,7 @@ def drain(limit: int | None = None, user_id: int | None = None) -> Iterator[int]
                     _failed(claimed, exc)
                 else:
                     write(claimed, embedded)
+                release_memory()
                 yield len(claimed.analyses)
 
 

@@ -47,3 +47,21 @@ def test_tests_use_their_own_redis_database(monkeypatch):
 
 def test_this_run_does_not_use_redis_database_0(settings):
     assert not settings.CELERY_BROKER_URL.rstrip("/").endswith("/0")
+
+
+def _queues(command: list[str]) -> set[str]:
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_the_models_load_in_one_worker_child_of_their_own(tmp_path):
+    commands = launcher.services(8000, tmp_path)
+    inference = commands["inference"]
+    assert _queues(inference) == {"inference"}
+    assert inference[inference.index("--concurrency") + 1] == "1"
+    assert "inference" not in _queues(commands["worker"])
+
+
+def test_every_routed_queue_has_a_worker(tmp_path, settings):
+    commands = launcher.services(8000, tmp_path)
+    served = _queues(commands["worker"]) | _queues(commands["inference"])
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= served
