@@ -8,7 +8,8 @@ web, the Celery worker(s), beat, a private Redis) on a fresh data dir, with the 
 One person gets a tag per page family; a third of the pages (bench/memory_site.py: standard-library
 documentation text and two photo-like JPEGs each, served on 127.0.0.1) are added tagged, then the rest
 untagged; once every analysis is done, all of them are queued again at once (one full batch: the
-models' largest peak, as after an import or `reanalyze`). Every process under the launcher is sampled
+models' largest peak, as after an import or `reanalyze`); then --single links are saved one at a
+time, each waited for (the latency a person saving a link sees). Every process under the launcher is sampled
 from /proc/PID/smaps_rollup twice a second, peaks kept per phase, and once more at the end:
   worker main     a Celery worker's main process (parent of its pool)
   worker child N  its prefork children (the processes that run tasks)
@@ -190,6 +191,25 @@ def reanalyse_all(lab: Platform, count: int, timeout: float) -> dict:
     return {"reanalysed": len(again), "reanalysis_seconds": round(time.monotonic() - started, 1)}
 
 
+def save_one_at_a_time(lab: Platform, base: str, listing: list[dict], count: int, timeout: float) -> dict:
+    """Links saved one by one, each waited for: the latency a person saving a link sees."""
+    token = lab.token
+    after_capture = []
+    for page in listing[:count]:
+        created = lab.call("POST", "/api/links/", {"url": base + page["path"] + "?again"}, token=token)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            link = lab.call("GET", f"/api/links/{created['id']}/", token=token)
+            if (link.get("analysis") or {}).get("status") in ("done", "failed"):
+                break
+            time.sleep(0.5)
+        seconds = _seconds((link.get("analysis") or {}).get("finished_at"), (link.get("snapshot") or {}).get("finished_at"))
+        if seconds is not None:
+            after_capture.append(seconds)
+    return {"single_saves": len(after_capture),
+            "single_median_s_after_capture": round(statistics.median(after_capture), 2) if after_capture else None}
+
+
 def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) -> dict:
     data = tmp / label
     data.mkdir()
@@ -203,6 +223,9 @@ def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) 
         sampler.phase = "re-analysis"
         load.update(reanalyse_all(lab, len(listing), args.timeout))
         time.sleep(args.settle)
+        sampler.phase = "single saves"
+        load.update(save_one_at_a_time(lab, f"http://127.0.0.1:{site.server_address[1]}", listing, args.single,
+                                       args.timeout))
         sampler.stopped.set()
         sampler.join()
         end = sampler.sample()
@@ -221,7 +244,7 @@ def table(results: list[dict]) -> list[str]:
         roles += [r for r in result["end"] if r not in roles]
         roles += [r for peak in result["peaks"].values() for r in peak if r not in roles]
     roles.sort(key=lambda r: (r.startswith("total") or r.startswith("chromium"), r.startswith("chromium"), r))
-    phases = ["load", "re-analysis"]
+    phases = ["load", "re-analysis", "single saves"]
     head = "| process | " + " | ".join(f"{r['label']} peak {phase} RSS / PSS MB" for r in results for phase in phases)
     head += " | " + " | ".join(f"{r['label']} end RSS / PSS MB | {r['label']} libraries" for r in results) + " |"
     lines = [head, "|---|" + "---|" * (len(results) * (len(phases) + 2))]
@@ -244,6 +267,7 @@ def main() -> None:
                         help="exported ONNX files, shared by every checkout (export them first)")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait after the last analysis")
+    parser.add_argument("--single", type=int, default=10, help="links then saved one at a time")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     codes = [(c.split("=", 1)[0], Path(c.split("=", 1)[1]).resolve()) for c in args.code] or [("this", ROOT)]
@@ -271,11 +295,12 @@ def main() -> None:
         "",
         *table(results),
         "",
-        "| checkout | links analysed | load s | median s after capture | re-analysed | re-analysis s |",
-        "|---|---|---|---|---|---|",
+        "| checkout | links analysed | load s | median s after capture (all at once) | re-analysed | "
+        "re-analysis s | saved one at a time | median s after capture (one at a time) |",
+        "|---|---|---|---|---|---|---|---|",
         *(f"| {r['label']} | {r['load']['analysed']}/{r['load']['links']} | {r['load']['seconds']} | "
-          f"{r['load']['median_s_after_capture']} | {r['load']['reanalysed']} | {r['load']['reanalysis_seconds']} |"
-          for r in results),
+          f"{r['load']['median_s_after_capture']} | {r['load']['reanalysed']} | {r['load']['reanalysis_seconds']} | "
+          f"{r['load']['single_saves']} | {r['load']['single_median_s_after_capture']} |" for r in results),
         "",
     ]
     print("\n".join(lines))

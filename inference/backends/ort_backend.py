@@ -1,13 +1,14 @@
 """ONNX Runtime backend: the embedded default (CPU; CUDA provider when installed).
 
 On the CPU (no CUDA provider) two things keep a worker's memory flat (bench/RESULTS.md, "Worker
-memory with the models loaded"): a batch runs CPU_MAX_BATCH rows at a time (the callers'
-batches are unchanged), and the memory arena gives back what a run took when the run ends. Without them one 64-link batch left
-the arena holding 2.4 GB (the text model's attention and the image model's feature maps for the
-whole batch, kept for the next run); with them a process peaks near 0.5 GB and drops back to about
-0.3 GB. Every row is computed on its own, so the outputs do not change (tests/inference/
-test_ort_memory.py compares them with a default session's); speed was the same within the
-noise of the shared machine. Sessions on the CUDA provider keep their defaults.
+memory with the models loaded"): a batch runs CPU_MAX_BATCH rows at a time (the callers' batches
+are unchanged), and the memory arena gives back what a run took when the run ends. Without them
+one 64-link batch left the arena holding 2.4 GB (the text model's attention and the image model's
+feature maps for the whole batch, kept for the next run); with them a process running both models
+at once peaks near 0.45 GB and drops back to about 0.25 GB. Every row is computed on its own, so the
+outputs do not change (tests/inference/test_ort_memory.py compares them with a default session's);
+speed was the same within the noise of the shared machine. Sessions on the CUDA provider keep
+their defaults.
 """
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from .base import Backend
 
 log = logging.getLogger(__name__)
 
-# Rows per model run on the CPU: 16 texts of 256 tokens or 16 screenshots. Throughput on the CPU
-# does not grow with the batch beyond this (measured 8-64), only the activation memory does.
-CPU_MAX_BATCH = 16
+# Rows per model run on the CPU: 8 texts of 256 tokens or 8 screenshots. Throughput on the CPU
+# did not grow with the batch (measured 8-64), only the activation memory did: with both models
+# running at once (tagging/analysis/run.py) a process peaked 180 MB higher at 16 than at 8.
+CPU_MAX_BATCH = 8
 # Run option: free the arena's unused chunks at the end of each run (device "cpu:0").
 ARENA_SHRINKAGE = "memory.enable_memory_arena_shrinkage"
 
