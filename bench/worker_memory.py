@@ -241,8 +241,9 @@ def measure(label: str, root: Path, tmp: Path, site, listing: list[dict], args) 
 def table(results: list[dict]) -> list[str]:
     roles = []
     for result in results:
-        roles += [r for r in result["end"] if r not in roles]
-        roles += [r for peak in result["peaks"].values() for r in peak if r not in roles]
+        for role in [*result["end"], *(r for peak in result["peaks"].values() for r in peak)]:
+            if role not in roles:
+                roles.append(role)
     roles.sort(key=lambda r: (r.startswith("total") or r.startswith("chromium"), r.startswith("chromium"), r))
     phases = ["load", "re-analysis", "single saves"]
     head = "| process | " + " | ".join(f"{r['label']} peak {phase} RSS / PSS MB" for r in results for phase in phases)

@@ -62,9 +62,10 @@ class OnnxRuntimeBackend(Backend):
     def load(self) -> None:
         import onnxruntime as ort
 
+        opts = session_options(ort)  # a bad LINKSHOT_ORT_THREADS is a ConfigError, not a load failure
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:
-            self.session = ort.InferenceSession(str(self.onnx_path), session_options(ort), providers=providers)
+            self.session = ort.InferenceSession(str(self.onnx_path), opts, providers=providers)
         except Exception as exc:
             raise BackendError(f"onnxruntime could not load {self.onnx_path}: {exc}") from exc
         self.on_cpu = cpu_only(self.session.get_providers())
