@@ -179,7 +179,7 @@ def write_results(rows: list[dict], args) -> None:
     lines = [
         f"`bench/suggest_eval.py {args.corpus.name} --test-pages {args.test_pages}`, "
         f"{datetime.now(timezone.utc):%Y-%m-%d}, {host.machine()}, {os.cpu_count()} cores, "
-        "embedded default (onnxruntime on CPU, one worker for all queues). Targets with 3 examples per tag: "
+        "embedded default (onnxruntime on CPU; a capture worker and an inference worker with one child). Targets with 3 examples per tag: "
         "hit@3 >= 0.95 technology, >= 0.9 topic; >= 0.7 zero-shot; <= 0.3 new tags per link.",
         "",
         "| " + " | ".join(columns) + " |",
