@@ -157,9 +157,10 @@ def crop_resize_batch(images: Sequence[Any], size: int = IMAGE_SIZE, chunk: int 
     return out
 
 
-def read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+def read_array(path: str | os.PathLike[str], max_bytes: int) -> np.ndarray:
+    """A file's bytes as a writable uint8 array (no copy on the way to a tensor)."""
     p = Path(path)
     size = p.stat().st_size
     if size == 0 or size > max_bytes:
         raise InvalidImage(f"{p}: size {size} bytes outside 1..{max_bytes}")
-    return p.read_bytes()
+    return np.fromfile(p, dtype=np.uint8)

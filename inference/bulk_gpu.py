@@ -4,7 +4,12 @@ JPEGs are decoded by nvJPEG on the GPU (torchvision.io.decode_jpeg on a list,
 device="cuda"). A share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is decoded at
 the same time by CPU worker processes at a reduced DCT scale and resized there
 (decode_pool.py), which adds the host's cores to the GPU's decoder.
-Files are read by the thread pool, batches ahead of the decoder. Decoded images are cropped
+Files are read by the thread pool, batches ahead of the decoder, in a few chunks of files per
+batch straight into the tensors nvJPEG takes: the decoding thread then only waits for its
+reads and calls the decoder. (Read one future per file, each converted by the decoding thread,
+that thread competed for the GIL with the reading threads on every file, and the whole path
+ran at half of nvJPEG's own rate: 4,000-4,300 against 9,300 1280x800 JPEGs per second on an
+H200.) Decoded images are cropped
 and resized together, one batched antialiased interpolation per image size, on the
 decoder's own CUDA stream, so decoding the next batch overlaps the model running on this
 one. Other formats go to the CPU path.
@@ -21,7 +26,7 @@ import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to C
 from torchvision.io import ImageReadMode, decode_jpeg
 
 from . import config, decode_pool
-from .bulk import crop_resize_batch, read_bytes
+from .bulk import crop_resize_batch, read_array
 from .config import IMAGE_SIZE, Limits
 from .errors import InvalidImage
 from .preprocess_image import prepare_image
@@ -29,6 +34,18 @@ from .preprocess_image import prepare_image
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
 DEFAULT_CPU_SHARE = config.DEFAULT_BULK_CPU_SHARE  # measured: see inference/config.py
+READ_CHUNKS = 8  # file-read tasks per batch
+
+
+def read_chunk(paths: Sequence[Any], rows: Sequence[int], max_bytes: int) -> list[tuple[int, Any, str | None]]:
+    """(row, uint8 tensor of the file's bytes or None, error) for each row: one thread's reads."""
+    out = []
+    for i in rows:
+        try:
+            out.append((i, torch.from_numpy(read_array(paths[i], max_bytes)), None))
+        except (OSError, InvalidImage) as exc:
+            out.append((i, None, str(exc)))
+    return out
 
 
 class GpuDecoder:
@@ -43,14 +60,12 @@ class GpuDecoder:
     def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[Future], list[Future]]:
         """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, the CPU
         share decoded by the worker processes). Each future gives a list of (row, data, error)."""
-        def load(i: int):
-            try:
-                return [(i, read_bytes(paths[i], self.limits.max_image_bytes), None)]
-            except (OSError, InvalidImage) as exc:
-                return [(i, None, str(exc))]
         n_cpu = round(len(rows) * self.cpu_share)
         decoded = decode_pool.submit(paths, rows[:n_cpu], self.limits) if n_cpu else []
-        return [pool.submit(load, i) for i in rows[n_cpu:]], decoded
+        rest = rows[n_cpu:]
+        size = max(1, -(-len(rest) // READ_CHUNKS))
+        chunks = (rest[k:k + size] for k in range(0, len(rest), size))
+        return [pool.submit(read_chunk, paths, part, self.limits.max_image_bytes) for part in chunks], decoded
 
     def decode(self, paths: Sequence[Any], rows: range, submitted: tuple[list[Future], list[Future]]
                ) -> tuple[list[int], Any, dict]:
@@ -64,9 +79,9 @@ class GpuDecoder:
         for i, data, err in (item for fut in reads for item in fut.result()):
             if err is not None:
                 failed[i] = err
-            elif data[:3] == JPEG_MAGIC:
+            elif data[:3].numpy().tobytes() == JPEG_MAGIC:
                 jpeg_rows.append(i)
-                jpeg_data.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+                jpeg_data.append(data)
             else:
                 other_rows.append(i)
         with torch.cuda.stream(self.stream):
