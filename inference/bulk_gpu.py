@@ -4,15 +4,11 @@ JPEGs are decoded by nvJPEG on the GPU (torchvision.io.decode_jpeg on a list,
 device="cuda"). A share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is decoded at
 the same time by CPU worker processes at a reduced DCT scale and resized there
 (decode_pool.py), which adds the host's cores to the GPU's decoder.
-Files are read by the thread pool, batches ahead of the decoder, in a few chunks of files per
-batch straight into the tensors nvJPEG takes: the decoding thread then only waits for its
-reads and calls the decoder. (Read one future per file, each converted by the decoding thread,
-that thread competed for the GIL with the reading threads on every file, and the whole path
-ran at half of nvJPEG's own rate: 4,000-4,300 against 9,300 1280x800 JPEGs per second on an
-H200.) Decoded images are cropped
-and resized together, one batched antialiased interpolation per image size, on the
-decoder's own CUDA stream, so decoding the next batch overlaps the model running on this
-one. Other formats go to the CPU path.
+Files are read by a few threads a batch ahead, one chunk of files per thread, straight into
+the tensors nvJPEG takes, so the thread that decodes only collects them and calls the
+decoder (bulk.py drives decoding and the model from one thread: see _embed_on_gpu).
+Decoded images are cropped and resized together, one batched antialiased interpolation per
+image size, on the decoder's own CUDA stream. Other formats go to the CPU path.
 """
 from __future__ import annotations
 
@@ -34,7 +30,7 @@ from .preprocess_image import prepare_image
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
 DEFAULT_CPU_SHARE = config.DEFAULT_BULK_CPU_SHARE  # measured: see inference/config.py
-READ_CHUNKS = 8  # file-read tasks per batch
+READ_CHUNKS = 2  # file-read tasks per batch: bulk.GPU_READ_THREADS reads them
 
 
 def read_chunk(paths: Sequence[Any], rows: Sequence[int], max_bytes: int) -> list[tuple[int, Any, str | None]]:
