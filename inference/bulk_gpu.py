@@ -4,10 +4,13 @@ JPEGs are decoded by nvJPEG on the GPU (torchvision.io.decode_jpeg on a list,
 device="cuda"). A share of each batch (`cpu_share`, LINKSHOT_BULK_CPU_SHARE) is decoded at
 the same time by CPU worker processes at a reduced DCT scale and resized there
 (decode_pool.py), which adds the host's cores to the GPU's decoder.
-Files are read by the thread pool, batches ahead of the decoder. Decoded images are cropped
-and resized together, one batched antialiased interpolation per image size, on the
-decoder's own CUDA stream, so decoding the next batch overlaps the model running on this
-one. Other formats go to the CPU path.
+Files whose name is not a JPEG's (the capture keeps PNG viewport screenshots) go to those
+processes too: decoding PNGs is CPU work, and a batch of them in the calling thread would
+stall the GPU. Files are read by a few threads a batch ahead, one chunk of files per thread, straight into
+the tensors nvJPEG takes, so the thread that decodes only collects them and calls the
+decoder (bulk.py drives decoding and the model from one thread: see _embed_on_gpu).
+Decoded images are cropped and resized together, one batched antialiased interpolation per
+image size, on the decoder's own CUDA stream. Other formats go to the CPU path.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import torchvision  # noqa: F401 - ImportError here makes bulk.py fall back to C
 from torchvision.io import ImageReadMode, decode_jpeg
 
 from . import config, decode_pool
-from .bulk import crop_resize_batch, read_bytes
+from .bulk import crop_resize_batch, read_array
 from .config import IMAGE_SIZE, Limits
 from .errors import InvalidImage
 from .preprocess_image import prepare_image
@@ -29,6 +32,34 @@ from .preprocess_image import prepare_image
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
 DEFAULT_CPU_SHARE = config.DEFAULT_BULK_CPU_SHARE  # measured: see inference/config.py
+READ_CHUNKS = 2  # file-read tasks per batch: bulk.GPU_READ_THREADS reads them
+
+
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+
+
+def read_chunk(paths: Sequence[Any], rows: Sequence[int], max_bytes: int) -> list[tuple[int, Any, str | None]]:
+    """(row, uint8 tensor of the file's bytes or None, error) for each row: one thread's reads."""
+    out = []
+    for i in rows:
+        source = paths[i]
+        try:
+            if isinstance(source, (bytes, bytearray, memoryview)):  # from remote storage
+                if not 0 < len(source) <= max_bytes:
+                    raise InvalidImage(f"image data of {len(source)} bytes outside 1..{max_bytes}")
+                data = np.frombuffer(bytearray(source), dtype=np.uint8)
+            else:
+                data = read_array(source, max_bytes)
+            out.append((i, torch.from_numpy(data), None))
+        except (OSError, InvalidImage) as exc:
+            out.append((i, None, str(exc)))
+    return out
+
+
+def named_other_format(source: Any) -> bool:
+    """A file whose name says it is not a JPEG (the viewport screenshots are PNGs): nvJPEG cannot
+    take it, so the CPU processes decode it, a batch ahead like the reads."""
+    return not isinstance(source, (bytes, bytearray, memoryview)) and not str(source).lower().endswith(JPEG_SUFFIXES)
 
 
 class GpuDecoder:
@@ -41,16 +72,18 @@ class GpuDecoder:
             decode_pool.warm_up()
 
     def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[Future], list[Future]]:
-        """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, the CPU
-        share decoded by the worker processes). Each future gives a list of (row, data, error)."""
-        def load(i: int):
-            try:
-                return [(i, read_bytes(paths[i], self.limits.max_image_bytes), None)]
-            except (OSError, InvalidImage) as exc:
-                return [(i, None, str(exc))]
-        n_cpu = round(len(rows) * self.cpu_share)
-        decoded = decode_pool.submit(paths, rows[:n_cpu], self.limits) if n_cpu else []
-        return [pool.submit(load, i) for i in rows[n_cpu:]], decoded
+        """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, what the
+        worker processes decode: files of other formats and the CPU share of the JPEGs). Each
+        future gives a list of (row, data, error)."""
+        other = [i for i in rows if named_other_format(paths[i])]
+        jpegs = [i for i in rows if not named_other_format(paths[i])] if other else list(rows)
+        n_cpu = round(len(jpegs) * self.cpu_share)
+        on_cpu = jpegs[:n_cpu] + other
+        decoded = decode_pool.submit(paths, on_cpu, self.limits) if on_cpu else []
+        rest = jpegs[n_cpu:]
+        size = max(1, -(-len(rest) // READ_CHUNKS))
+        chunks = (rest[k:k + size] for k in range(0, len(rest), size))
+        return [pool.submit(read_chunk, paths, part, self.limits.max_image_bytes) for part in chunks], decoded
 
     def decode(self, paths: Sequence[Any], rows: range, submitted: tuple[list[Future], list[Future]]
                ) -> tuple[list[int], Any, dict]:
@@ -64,9 +97,9 @@ class GpuDecoder:
         for i, data, err in (item for fut in reads for item in fut.result()):
             if err is not None:
                 failed[i] = err
-            elif data[:3] == JPEG_MAGIC:
+            elif data[:3].numpy().tobytes() == JPEG_MAGIC:
                 jpeg_rows.append(i)
-                jpeg_data.append(torch.frombuffer(bytearray(data), dtype=torch.uint8))
+                jpeg_data.append(data)
             else:
                 other_rows.append(i)
         with torch.cuda.stream(self.stream):

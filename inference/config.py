@@ -55,8 +55,8 @@ COMPILE_KINDS = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit
 COMPILE_MODELS = ("image", "text", "head")
 TORCH_COMPILE_MODES = ("default", "library-autotune", "library-autotune-frozen", "max-autotune-no-cudagraphs")  # torch_cuda.COMPILE_MODES
 DEFAULT_TORCH_COMPILE_MODE = "library-autotune-frozen"
-# Measured on an H200 host (bench/RESULTS.md): nvJPEG alone 5,240 full-size screenshots/s, any
-# CPU share slower (not profiled: the Python work around each PIL decode holds the GIL), so 0.
+# Measured on an H200 host (bench/RESULTS.md): nvJPEG alone up to 5,480 full-size screenshots/s; any
+# CPU share of the JPEGs was slower (nvJPEG needs the host cores itself), so 0. PNGs always go to the CPU.
 DEFAULT_BULK_CPU_SHARE = 0.0
 
 VARIABLES: tuple[Variable, ...] = (

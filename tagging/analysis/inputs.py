@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 
 from snapshots.models import Link, Snapshot
-from tagging.scoring.lexical import term_counts
+from tagging.analysis.text_terms import BODY_CHARS, page_terms, page_text
 from tagging.scoring.words import PageWords, url_words
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 # of MiniLM per ~1,000 characters, about 0.1-0.3 s each on two cores) and adds little: with the
 # title and description in front, this is one chunk for most pages.
 TEXT_CHARS = 1000
-BODY_CHARS = 20_000  # text searched for tag words
 HTML_BYTES = 2 * 1024 * 1024  # headings are near the top; a huge page is not parsed whole
 MAX_HEADINGS = 40
 MAX_KEYWORDS = 30
@@ -46,10 +45,8 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
     if terms is None:
         terms = html_terms(snapshot) if done else {"headings": [], "keywords": []}
-    title = link.title or (snapshot.title if done else "")
-    description = link.description or (snapshot.description if done else "")
-    body = (snapshot.text if done else "") or link.page_text
-    url = (snapshot.final_url if done and snapshot.final_url else "") or link.url
+    page = page_text(link, snapshot if done else None)
+    title, description, url, body = page.title, page.description, page.url, page.body
     used = ["url"] + (["text"] if body.strip() else [])
     image = _screenshot(snapshot) if done and with_image else None
     if image is not None:
@@ -62,11 +59,6 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
 def model_text(title: str, description: str, url: str, body: str) -> str:
     """The one text the text model embeds: what the page says it is about, then its readable text."""
     return "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
-
-
-def page_terms(title: str, description: str, url: str, body: str, terms: dict) -> tuple:
-    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start."""
-    return term_counts(title, description, url_words(url), " ".join(terms.get("headings", [])), body[:BODY_CHARS])
 
 
 def page_words(title: str, description: str, url: str, body: str, terms: dict) -> PageWords:
