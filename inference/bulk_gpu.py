@@ -71,7 +71,8 @@ class GpuDecoder:
         if self.cpu_share:
             decode_pool.warm_up()
 
-    def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor) -> tuple[list[Future], list[Future]]:
+    def submit_reads(self, paths: Sequence[Any], rows: range, pool: ThreadPoolExecutor
+                     ) -> tuple[list[Future], decode_pool.Submitted]:
         """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, what the
         worker processes decode: files of other formats and the CPU share of the JPEGs). Each
         future gives a list of (row, data, error)."""
@@ -85,7 +86,7 @@ class GpuDecoder:
         chunks = (rest[k:k + size] for k in range(0, len(rest), size))
         return [pool.submit(read_chunk, paths, part, self.limits.max_image_bytes) for part in chunks], decoded
 
-    def decode(self, paths: Sequence[Any], rows: range, submitted: tuple[list[Future], list[Future]]
+    def decode(self, paths: Sequence[Any], rows: range, submitted: tuple[list[Future], decode_pool.Submitted]
                ) -> tuple[list[int], Any, dict]:
         """A submitted batch -> (good rows, uint8 N x 224 x 224 x 3 CUDA tensor ready to use, failures).
 
@@ -106,7 +107,7 @@ class GpuDecoder:
             if jpeg_data:
                 self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
             ready_rows, ready = [], []
-            for i, pixels, err in (item for fut in decoded for item in fut.result()):
+            for i, pixels, err in decode_pool.collect(decoded, paths, self.limits):
                 if err is not None:
                     failed[i] = err
                 else:

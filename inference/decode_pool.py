@@ -7,20 +7,27 @@ have their own interpreter. They are started with "spawn" (the parent holds a CU
 and threads, which a fork must not copy), import only numpy and PIL, read and decode a chunk
 of files at a reduced DCT scale (PIL draft mode: a 1280x800 JPEG is decoded at 640x400) and
 send back 224x224 RGB arrays. One pool per process, started on first use and reused.
+A worker that dies (killed for memory, a crash) breaks the whole pool: the chunks it held
+are decoded in the calling process instead (`collect`), and the next `submit` starts a new
+pool, so a batch is never lost to it.
 """
 from __future__ import annotations
 
 import atexit
+import logging
 import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Sequence
 
 from .config import Limits
 from .errors import InvalidImage
 
+log = logging.getLogger(__name__)
+Submitted = list[tuple[list[int], Future]]  # (rows, future of their decoded chunk)
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -58,12 +65,44 @@ def pool(workers: int | None = None) -> ProcessPoolExecutor:
 
 
 def submit(paths: Sequence[Any], rows: Sequence[int], limits: Limits, chunk: int = 16,
-           workers: int | None = None) -> list[Future]:
-    """Decode `rows` of `paths` in the pool, `chunk` files per task; each future gives a list."""
-    executor = pool(workers)
+           workers: int | None = None) -> Submitted:
+    """Decode `rows` of `paths` in the pool, `chunk` files per task; `collect` gives the results."""
     rows = list(rows)
-    return [executor.submit(decode_chunk, [str(Path(paths[i])) for i in part], part, limits)
-            for part in (rows[k:k + chunk] for k in range(0, len(rows), chunk))]
+    parts = [rows[k:k + chunk] for k in range(0, len(rows), chunk)]
+
+    def send(executor: ProcessPoolExecutor) -> Submitted:
+        return [(part, executor.submit(decode_chunk, [str(Path(paths[i])) for i in part], part, limits))
+                for part in parts]
+    executor = pool(workers)
+    try:
+        return send(executor)
+    except BrokenProcessPool:  # a worker died since the last batch: start a new pool
+        _discard(executor)
+        return send(pool(workers))
+
+
+def collect(submitted: Submitted, paths: Sequence[Any], limits: Limits) -> list[tuple[int, Any, str | None]]:
+    """(row, uint8 224x224x3 array or None, error) for every submitted row, in order. A chunk
+    whose worker process died is decoded here, in this process, with the same function."""
+    out = []
+    for part, future in submitted:
+        try:
+            out.extend(future.result())
+        except BrokenProcessPool:
+            _discard(None)
+            out.extend(decode_chunk([str(Path(paths[i])) for i in part], part, limits))
+    return out
+
+
+def _discard(executor: ProcessPoolExecutor | None) -> None:
+    """Drop the broken pool (`executor`, or whichever is current) so the next submit starts anew."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is not None and (executor is None or _pool is executor):
+            log.warning("a screenshot decoding process died; its images are decoded in this process, "
+                        "and a new pool is started for the next batch")
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool, _pool_size = None, 0
 
 
 def warm_up(workers: int | None = None) -> None:

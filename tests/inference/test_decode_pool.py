@@ -1,8 +1,9 @@
 """The bulk path's CPU decode processes: the same pixels as the in-process reduced-scale decode,
-bad files reported by row, work done in other processes."""
+bad files reported by row, work done in other processes, nothing lost when a worker dies."""
 from __future__ import annotations
 
 import os
+import signal
 
 import numpy as np
 from PIL import Image
@@ -27,9 +28,9 @@ def test_worker_processes_decode_like_the_reduced_scale_path_and_report_bad_rows
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
     paths.insert(2, tmp_path / "broken.jpg")
     rows = [0, 1, 2, 3, 4, 5]
-    futures = decode_pool.submit(paths, rows, Limits(), chunk=4, workers=2)
-    assert len(futures) == 2  # 6 rows in chunks of 4
-    got = [item for future in futures for item in future.result()]
+    submitted = decode_pool.submit(paths, rows, Limits(), chunk=4, workers=2)
+    assert [part for part, _ in submitted] == [[0, 1, 2, 3], [4, 5]]  # 6 rows in chunks of 4
+    got = decode_pool.collect(submitted, paths, Limits())
     assert [row for row, _, _ in got] == rows
     row, pixels, error = got[2]
     assert pixels is None and error
@@ -42,3 +43,20 @@ def test_decoding_runs_in_other_processes():
     decode_pool.warm_up(workers=2)
     pids = {decode_pool.pool(2).submit(os.getpid).result() for _ in range(8)}
     assert os.getpid() not in pids
+
+
+def test_chunks_of_a_killed_worker_are_decoded_here_and_the_next_batch_gets_a_new_pool(tmp_path):
+    paths = screenshots(tmp_path, 3) * 8  # 24 rows: most chunks still queued when the workers die
+    rows = list(range(len(paths)))
+    decode_pool.warm_up(workers=2)
+    first = decode_pool.pool(2)
+    submitted = decode_pool.submit(paths, rows, Limits(), chunk=2, workers=2)
+    for pid in list(first._processes):  # what the kernel's OOM killer does to a worker
+        os.kill(pid, signal.SIGKILL)
+    got = decode_pool.collect(submitted, paths, Limits())
+    assert [row for row, _, _ in got] == rows
+    reference = [prepare_image(p, Limits(), draft=1) for p in paths[:3]]
+    assert all(error is None and np.array_equal(pixels, reference[row % 3]) for row, pixels, error in got)
+    again = decode_pool.submit(paths[:4], range(4), Limits(), chunk=2, workers=2)
+    assert decode_pool.pool(2) is not first
+    assert [row for row, _, error in decode_pool.collect(again, paths, Limits()) if error is None] == [0, 1, 2, 3]
