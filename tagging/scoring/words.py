@@ -20,6 +20,7 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "")]
 
 
+@lru_cache(maxsize=200_000)  # a page's words repeat, and so do a library's: most calls are a lookup
 def singular(word: str) -> str:
     """A plain English singular, enough to match tags (queries ~ query, classes ~ class)."""
     if len(word) > 4 and word.endswith("ies"):
