@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from itertools import chain
 
 import lxml.etree
 import lxml.html
 
 from snapshots.models import Link, Snapshot
-from tagging.scoring.lexical import term_counts
-from tagging.scoring.words import PageWords, url_words
+from tagging.scoring.lexical import counts_of_words
+from tagging.scoring.words import PageWords, url_words, words
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     image = _screenshot(snapshot) if done and with_image else None
     if image is not None:
         used.append("image")
+    body_words = words(body[:BODY_CHARS])  # split once for both
     return Inputs(text=model_text(title, description, url, body), image=image,
-                  page=page_words(title, description, url, body, terms), title=title, used=used, terms=terms,
-                  lexical=page_terms(title, description, url, body, terms))
+                  page=page_words(title, description, url, body, terms, body_words), title=title, used=used,
+                  terms=terms, lexical=page_terms(title, description, url, body, terms, body_words))
 
 
 def model_text(title: str, description: str, url: str, body: str) -> str:
@@ -64,14 +66,22 @@ def model_text(title: str, description: str, url: str, body: str) -> str:
     return "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
 
 
-def page_terms(title: str, description: str, url: str, body: str, terms: dict) -> tuple:
-    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start."""
-    return term_counts(title, description, url_words(url), " ".join(terms.get("headings", [])), body[:BODY_CHARS])
+def page_terms(title: str, description: str, url: str, body: str, terms: dict,
+               body_words: list[str] | None = None) -> tuple:
+    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start.
+    ``body_words``: ``words(body[:BODY_CHARS])`` when already split."""
+    if body_words is None:
+        body_words = words(body[:BODY_CHARS])
+    head = (words(text) for text in (title, description, url_words(url), " ".join(terms.get("headings", []))))
+    return counts_of_words(chain(chain.from_iterable(head), body_words))
 
 
-def page_words(title: str, description: str, url: str, body: str, terms: dict) -> PageWords:
-    return PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
-                        headings=terms.get("headings", []), keywords=terms.get("keywords", []))
+def page_words(title: str, description: str, url: str, body: str, terms: dict,
+               body_words: list[str] | None = None) -> PageWords:
+    if body_words is None:
+        body_words = words(body[:BODY_CHARS])
+    return PageWords.of_body_words(title=title, url=url, description=description, body_words=body_words,
+                                   headings=terms.get("headings", []), keywords=terms.get("keywords", []))
 
 
 def html_terms(snapshot: Snapshot) -> dict:

@@ -101,19 +101,21 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     if known.all():
         entry = _Entry(stamp, entry.members_version, old)
         return _with_memberships(user_id, entry, version) if moved else entry
-    added = ~known  # new links: the library grows (rebuilt with their tags read, the others' kept)
+    added = ~known  # new links: appended, with only their own tags read (unless all are read again)
     new_ids = newer.link_ids[added]
-    rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
-                 np.concatenate([old._image, newer.image[added]]),
-                 old.terms + [t for t, k in zip(newer.terms, added) if k])
     if moved:
-        row_tags, members_version = _row_tags(user_id, rows.link_ids), version
+        everyone = _row_tags(user_id, np.concatenate([old.link_ids, new_ids]))
+        kept, new_tags = everyone[:old.size], everyone[old.size:]
     else:
-        row_tags, members_version = old.row_tags + _row_tags(user_id, new_ids, only=new_ids), entry.members_version
-    grown = _build(user_id, rows, row_tags)
-    if row_tags[:old.size] == old.row_tags:
-        _keep_learnt(old, grown, int(added.sum()))
-    return _Entry(stamp, members_version, grown)
+        kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only=new_ids)
+    if kept != old.row_tags:  # some link's tags changed: built again
+        rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
+                     np.concatenate([old._image, newer.image[added]]),
+                     old.terms + [t for t, k in zip(newer.terms, added) if k])
+        return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
+    old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, [t for t, k in zip(newer.terms, added) if k])
+    _count_redone(old, int(added.sum()))
+    return _Entry(stamp, version if moved else entry.members_version, old)
 
 
 def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entry:
@@ -140,18 +142,6 @@ def _count_redone(library: Library, redone: int) -> None:
     if library.redone_since_learnt > RELEARN_AFTER_SHARE * library.size:
         del library._combination
         library.redone_since_learnt = 0
-
-
-def _keep_learnt(old: Library, new: Library, redone: int) -> None:
-    """Carry ``old``'s learnt combination over to ``new`` (its links with the same tags, and
-    ``redone`` more links)."""
-    learnt = getattr(old, "_combination", None)
-    if learnt is None:
-        return
-    redone += getattr(old, "redone_since_learnt", 0)
-    if redone > RELEARN_AFTER_SHARE * new.size:
-        return
-    new._combination, new.redone_since_learnt = learnt, redone
 
 
 def forget(user_id: int | None = None) -> None:

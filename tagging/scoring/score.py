@@ -56,10 +56,11 @@ class Library:
 
     def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
                  row_tags: list[tuple[int, ...]], terms: list | None = None) -> None:
-        self.link_ids, self.row_tags = link_ids, row_tags
+        self.link_ids, self.row_tags = link_ids, list(row_tags)
         self.size = len(link_ids)
         self.tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
         self._text, self._image = text, image
+        self._buffers: dict[str, np.ndarray] = {}  # room to grow into (add_rows)
         self.text_rows, self.text_matrix = _compact(text, self.tagged)
         self.image_rows, self.image_matrix = _compact(image, self.tagged)
         self.members: dict[int, list[int]] = {}
@@ -128,6 +129,56 @@ class Library:
                 self.terms[r] = t
             if changed:
                 self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
+
+    def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
+                 terms: list | None = None) -> None:
+        """New links, appended as rows: what a rebuild with them would compute, without one (the
+        arrays grow into spare room, the word index takes the new documents in)."""
+        first, added = self.size, len(link_ids)
+        if not added:
+            return
+        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=added)
+        self.link_ids = self._append("link_ids", self.link_ids, np.asarray(link_ids, self.link_ids.dtype))
+        self._text = self._append("text", self._text, text)
+        self._image = self._append("image", self._image, image)
+        self.tagged = self._append("tagged", self.tagged, tagged)
+        self.row_tags.extend(row_tags)
+        self.size += added
+        for name, stored in (("text", self._text), ("image", self._image)):
+            new_rows = first + np.flatnonzero(tagged & np.any(stored[first:] != 0, axis=1))
+            rows = self._append(f"{name}_rows", getattr(self, f"{name}_rows"), new_rows)
+            matrix = self._append(f"{name}_matrix", getattr(self, f"{name}_matrix"),
+                                  stored[new_rows].astype(np.float32))
+            setattr(self, f"{name}_rows", rows)
+            setattr(self, f"{name}_matrix", matrix)
+        for row, tags in enumerate(row_tags, start=first):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        if self._row_of is not None:
+            self._row_of.update((int(link_id), row) for row, link_id in enumerate(link_ids, start=first))
+        self._row_tag_index = None
+        if self._sums is not None:
+            ids, sums = self._sums
+            fresh = np.array(sorted({t for tags in row_tags for t in tags} - set(ids.tolist())), np.int64)
+            if len(fresh):
+                ids = np.concatenate([ids, fresh])
+                sums = np.concatenate([sums, np.zeros((len(fresh), sums.shape[1]))])
+                self._sums = ids, sums
+            self._move_sums(np.arange(first, self.size), self._text[first:].astype(np.float64))
+        if self.terms is not None:
+            self.terms.extend(terms if terms is not None else [None] * added)
+            self.lexical.add(self.terms[first:], first, first + np.flatnonzero(tagged))
+
+    def _append(self, name: str, current: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """``current`` followed by ``extra``, as a view of a buffer kept with a quarter to spare."""
+        used, need = len(current), len(current) + len(extra)
+        buffer = self._buffers.get(name)
+        if buffer is None or need > len(buffer) or not np.shares_memory(buffer[:1], current[:1]):
+            buffer = np.empty((need + need // 4 + 256,) + current.shape[1:], current.dtype)
+            buffer[:used] = current
+            self._buffers[name] = buffer
+        buffer[used:need] = extra
+        return buffer[:need]
 
     def _move_sums(self, rows: np.ndarray, delta: np.ndarray) -> None:
         ids, sums = self._sums
