@@ -156,7 +156,12 @@ class Library:
                 self.members.setdefault(tag_id, []).append(row)
         if self._row_of is not None:
             self._row_of.update((int(link_id), row) for row, link_id in enumerate(link_ids, start=first))
-        self._row_tag_index = None
+        if self._row_tag_index is not None:
+            starts, tag_ids = self._row_tag_index
+            counts = np.fromiter((len(t) for t in row_tags), np.int64, count=added)
+            new_ids = np.fromiter((t for tags in row_tags for t in tags), np.int64, count=int(counts.sum()))
+            self._row_tag_index = (np.concatenate([starts, starts[-1] + np.cumsum(counts)]),
+                                   np.concatenate([tag_ids, new_ids]))
         if self._sums is not None:
             ids, sums = self._sums
             fresh = np.array(sorted({t for tags in row_tags for t in tags} - set(ids.tolist())), np.int64)

@@ -27,7 +27,7 @@ def test_replaced_and_added_rows_score_like_a_rebuild():
     kept = Library(whole.link_ids[:first].copy(), text[:first].copy(), image[:first].copy(), whole.row_tags[:first],
                    list(whole.terms[:first]))
     kept.prototype_sums()  # computed before the changes, so they must be moved
-    kept.row_of()
+    kept.row_of(), kept.row_tag_index()
     batch = queries(rng, whole, centres)
     score_batch(batch, kept, vocab)  # used before it changes, as the worker does
     # A re-analysis: new vectors for 60 links (one loses its text vector, one link's terms change).
@@ -40,6 +40,8 @@ def test_replaced_and_added_rows_score_like_a_rebuild():
     kept.replace_rows(redone, text[redone], image[redone], [terms[int(r)] for r in redone])
     kept.add_rows(whole.link_ids[first:], text[first:], image[first:], whole.row_tags[first:], terms[first:])
     rebuilt = Library(whole.link_ids.copy(), text.copy(), image.copy(), whole.row_tags, list(terms))
+    for got, expected in zip(kept.row_tag_index(), rebuilt.row_tag_index()):
+        assert np.array_equal(got, expected)
     for name in ("link_ids", "text_rows", "image_rows"):
         assert np.array_equal(getattr(kept, name), getattr(rebuilt, name)), name
     assert np.array_equal(kept.text_matrix, rebuilt.text_matrix) and np.array_equal(kept.image_matrix,
