@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/reanalyze.py [--links 20000] [--tags 300] [--redo 2560] [--batch 128]
                                         [--databases sqlite postgres] [--baseline REF] [--write]
+                                        [--profile DIR]
 
 One person with ``--links`` analysed links (1-3 of ``--tags`` tags each, a snapshot with a title
 and ~1,000 characters of text) is seeded with stored vectors; ``--redo`` of them are queued as
@@ -17,7 +18,9 @@ The baseline is the same stage at ``--baseline`` (default: the commit before the
 checked out in a temporary worktree and measured in the same run, on the same databases, with
 the same vectors. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
-Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it.
+Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it. With
+``--profile DIR`` each child runs its batches under cProfile and leaves DIR/<code>-<database>.prof
+(the profiler slows it: the figures of a profiled run are not the benchmark's).
 """
 from __future__ import annotations
 
@@ -101,6 +104,10 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
     command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
                "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
                "--batch", str(args.batch)]
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        label = "baseline" if tree != ROOT else "tree"
+        command += ["--profile", str(args.profile.resolve() / f"{label}-{database.split(':')[0]}.prof")]
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{tree.name} on {database}: {done.stderr[-3000:]}")
@@ -124,6 +131,7 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline ('' skips it)")
     parser.add_argument("--vectors", type=Path, help="keep the real-model vectors in this .npz (reused when present)")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--profile", type=Path, help="leave a cProfile of each child's batches in this folder")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--make-vectors", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -189,14 +197,24 @@ def child(vectors_path: Path, args) -> dict:
     library.library_for(user.pk)  # the index loaded once, as a running worker keeps it
     stage = new_stage if _has_bulk_writes() else old_stage
     queries = QueryCount()
+    profiler = None
+    if args.profile:
+        import cProfile
+        profiler = cProfile.Profile()
     done, batches, started = 0, 0, time.perf_counter()
     with connection.execute_wrapper(queries):
+        if profiler:
+            profiler.enable()
         while True:
             claimed = stage(args.batch, user.pk, vectors, concepts)
             if not claimed:
                 break
             done, batches = done + claimed, batches + 1
+        if profiler:
+            profiler.disable()
     elapsed = time.perf_counter() - started
+    if profiler:
+        profiler.dump_stats(str(args.profile))
     from tagging.models import Analysis, TagSuggestion
     assert Analysis.objects.filter(user=user, status="done").count() == args.links
     return {"links": args.links, "redone": done, "seconds": round(elapsed, 2), "links_per_s": round(done / elapsed, 1),

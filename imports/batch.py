@@ -14,6 +14,7 @@ from imports.entry_check import Checked, Skipped
 from imports.models import ImportIssue, ImportJob
 from snapshots import list_cache
 from snapshots.models import Link, Snapshot
+from tagging import memberships
 from tagging.models import Tag
 from tagging.names import tag_key
 from tagging.services import tags_named
@@ -77,6 +78,7 @@ def _insert(job: ImportJob, new: list[Checked]) -> list[int]:
     through.objects.bulk_create([
         through(link_id=link.pk, tag_id=tags[tag_key(name)].pk) for link, c in zip(links, new) for name in c.tags
     ])
+    memberships.changed(job.user_id)  # the through table's own manager sends no signal
     snapshots = Snapshot.objects.bulk_create([Snapshot(link_id=link.pk, bulk=True) for link in links])
     return [snapshot.pk for snapshot in snapshots]
 

@@ -67,26 +67,45 @@ def rows_for(user_id: int, variant: str, render: Callable[[], ListRows]) -> List
     return rows
 
 
+class UserVersion:
+    """A per-user token in the shared cache that changes whenever ``changed`` is called for the user.
+
+    Readers fix the token before they read the data it covers and keep what they read under it;
+    ``changed`` drops it at once and again after commit (see the module's docstring). The list
+    rows use one; the suggestion scorer's tag memberships another (tagging/memberships.py), which
+    does not move when only a link's analysis or snapshot changes.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def key(self, user_id: int) -> str:
+        return f"{self.name}:{user_id}"
+
+    def changed(self, *user_ids: int | None) -> None:
+        """Forget these users' tokens, now and once the current transaction commits."""
+        keys = [self.key(user_id) for user_id in set(user_ids) if user_id is not None]
+        if not keys or not enabled():
+            return
+        _forget(keys)
+        transaction.on_commit(lambda: _forget(keys), robust=True)
+
+    def current(self, user_id: int) -> str | None:
+        """The user's token now; None when unknown (no shared cache, or it is down)."""
+        if not enabled():
+            return None
+        try:
+            return cache.get(self.key(user_id)) or _new_version(self.key(user_id))
+        except Exception:  # noqa: BLE001 - unknown means "reload", never an error
+            return None
+
+
+LIST_VERSION = UserVersion("list-version")
+
+
 def user_changed(*user_ids: int | None) -> None:
     """Forget the cached rows of these users, now and once the current transaction commits."""
-    keys = [_version_key(user_id) for user_id in set(user_ids) if user_id is not None]
-    if not keys or not enabled():
-        return
-    _forget(keys)
-    transaction.on_commit(lambda: _forget(keys), robust=True)
-
-
-def current_version(user_id: int) -> str | None:
-    """A token that changes whenever the user's links, tags or snapshots change; None when unknown.
-
-    Other caches of per-user data (the suggestion scorer's tag memberships) key on it.
-    """
-    if not enabled():
-        return None
-    try:
-        return cache.get(_version_key(user_id)) or _new_version(_version_key(user_id))
-    except Exception:  # noqa: BLE001 - unknown means "reload", never an error
-        return None
+    LIST_VERSION.changed(*user_ids)
 
 
 def _forget(keys: list[str]) -> None:
@@ -102,7 +121,7 @@ def _new_version(key: str) -> str:
 
 
 def _version_key(user_id: int) -> str:
-    return f"list-version:{user_id}"
+    return LIST_VERSION.key(user_id)
 
 
 def _rows_key(user_id: int, variant: str) -> str:

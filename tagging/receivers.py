@@ -4,7 +4,9 @@
   gets a text-only analysis from its URL, title and description;
 * the vocabulary changed (a tag created, renamed, merged or deleted): pending suggestions are
   re-scored from the stored vectors;
-* a person added a suggested tag by hand: that suggestion counts as accepted.
+* a person added a suggested tag by hand: that suggestion counts as accepted;
+* a link's tags changed or a tag was deleted: the scorer's tag memberships are read again
+  (tagging/memberships.py).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from snapshots.models import Link
 from snapshots.signals import snapshot_captured, snapshot_failed
-from tagging import tasks
+from tagging import memberships, tasks
 from tagging.analysis import jobs as analysis_jobs
 from tagging.models import Tag, TagSuggestion
 from tagging.suggestions.service import tagged_by_hand
@@ -44,3 +46,6 @@ def connect() -> None:
     post_save.connect(vocabulary_saved, sender=Tag, dispatch_uid="tagging-vocabulary-saved")
     post_delete.connect(vocabulary_deleted, sender=Tag, dispatch_uid="tagging-vocabulary-deleted")
     m2m_changed.connect(link_tags_changed, sender="snapshots.Link_tags", dispatch_uid="tagging-tagged-by-hand")
+    m2m_changed.connect(memberships.relation_changed, sender="snapshots.Link_tags",
+                        dispatch_uid="tagging-memberships-changed")
+    post_delete.connect(memberships.tag_deleted, sender=Tag, dispatch_uid="tagging-memberships-tag-deleted")

@@ -15,7 +15,7 @@ import lxml.html
 
 from snapshots.models import Link, Snapshot
 from tagging.analysis.text_terms import BODY_CHARS, page_terms, page_text
-from tagging.scoring.words import PageWords, url_words
+from tagging.scoring.words import PageWords, url_words, words
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,10 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     image = _screenshot(snapshot) if done and with_image else None
     if image is not None:
         used.append("image")
+    body_words = words(body[:BODY_CHARS])  # split once for both
     return Inputs(text=model_text(title, description, url, body), image=image,
-                  page=page_words(title, description, url, body, terms), title=title, used=used, terms=terms,
-                  lexical=page_terms(title, description, url, body, terms))
+                  page=page_words(title, description, url, body, terms, body_words), title=title, used=used,
+                  terms=terms, lexical=page_terms(title, description, url, body, terms, body_words))
 
 
 def model_text(title: str, description: str, url: str, body: str) -> str:
@@ -61,9 +62,12 @@ def model_text(title: str, description: str, url: str, body: str) -> str:
     return "\n".join(part for part in (title, description, url_words(url), body[:TEXT_CHARS]) if part.strip())
 
 
-def page_words(title: str, description: str, url: str, body: str, terms: dict) -> PageWords:
-    return PageWords.of(title=title, url=url, description=description, body=body[:BODY_CHARS],
-                        headings=terms.get("headings", []), keywords=terms.get("keywords", []))
+def page_words(title: str, description: str, url: str, body: str, terms: dict,
+               body_words: list[str] | None = None) -> PageWords:
+    if body_words is None:
+        body_words = words(body[:BODY_CHARS])
+    return PageWords.of_body_words(title=title, url=url, description=description, body_words=body_words,
+                                   headings=terms.get("headings", []), keywords=terms.get("keywords", []))
 
 
 def html_terms(snapshot: Snapshot) -> dict:

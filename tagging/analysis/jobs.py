@@ -52,8 +52,13 @@ def claim_batch(limit: int, user_id: int | None = None) -> tuple[str, list[Analy
     Analysis.objects.filter(pk__in=ids, status=A.PENDING).update(
         status=A.RUNNING, claim=token, attempts=F("attempts") + 1, started_at=timezone.now())
     claimed = list(Analysis.objects.filter(claim=token, status=A.RUNNING)
-                   .select_related("link", "snapshot").order_by("pk"))
+                   .select_related("link", "snapshot").defer(*RESULTS).order_by("pk"))
     return token, claimed
+
+
+# What an analysis computes: the claim does not read the earlier values (kilobytes a row, written
+# over when the batch finishes; still loaded on access).
+RESULTS = ("text_vector", "image_feature", "image_descriptor", "term_vector", "concepts", "inputs", "terms")
 
 
 def owned(analysis: Analysis, token: str):

@@ -5,10 +5,17 @@ vectors are kept whole (384-d); screenshot features are projected from 1280 to 2
 a fixed random projection, which keeps cosine similarities within about 1/sqrt(256) = 0.06 (the
 Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are kept in float16
 (1.3 KB a link) and the tagged ones, the only ones that vote, again in float32 for the search
-(2.6 KB a link): 100,000 tagged links take about 380 MB (bench/RESULTS.md, ## Suggestions: speed). It is built from the stored float16 vectors on first use in the inference
-worker, then kept up to date incrementally: a cheap count/max query tells whether analyses
-were added, redone or deleted. Tag memberships are reloaded when the person's data version
-(snapshots.list_cache) says something changed, or on every use where no shared cache exists.
+(2.6 KB a link): 100,000 tagged links take about 380 MB (bench/RESULTS.md, ## Suggestions: speed).
+It is built from the stored float16 vectors on first use in the inference worker, then kept up to
+date incrementally: a cheap count/max query tells whether analyses were added, redone or deleted.
+Redone links (a re-analysis) get their new vectors in place (Library.replace_rows); new links are
+added with their own tags read; a deletion rebuilds it. Tag memberships are read again only when
+the person's memberships token (tagging/memberships.py) says a link's tags changed, or on every
+use where no shared cache exists (then they are compared, and the library rebuilt only if they
+differ).
+
+A library returned by :func:`library_for` is changed in place by the next call for the same
+person: the inference worker scores in one thread (Celery's solo pool, ``reanalyze``'s drain).
 """
 from __future__ import annotations
 
@@ -19,8 +26,8 @@ import numpy as np
 from django.db.models import Count, Max
 
 from inference.config import FEATURE_DIM, TEXT_DIM
-from snapshots import list_cache
 from snapshots.models import Link
+from tagging import memberships
 from tagging.analysis.vectors import unit, unpack
 from tagging.models import Analysis
 from tagging.scoring.lexical import unpack_terms
@@ -33,14 +40,18 @@ KEPT_PEOPLE = 4
 
 @dataclass
 class _Entry:
-    stamp: tuple
+    stamp: tuple  # (done analyses, latest finished_at) when the library was last brought up to date
+    members_version: str | None
+    library: Library
+
+
+@dataclass
+class _Rows:
+    """Analyses read from the database, as the library keeps them."""
     link_ids: np.ndarray
-    text: np.ndarray
-    image: np.ndarray
-    terms: list  # each link's stored top terms (ids, counts), or None
-    members_version: str | None = None
-    library: Library | None = None
-    redone: int = 0  # rows read again since the entry before (all of them on a full load)
+    text: np.ndarray  # float16 unit vectors
+    image: np.ndarray  # float16, projected (IMAGE_INDEX_DIM)
+    terms: list
 
 
 _lock = threading.Lock()
@@ -48,41 +59,89 @@ _entries: dict[int, _Entry] = {}
 
 
 def library_for(user_id: int) -> Library:
-    """The person's current index (built or refreshed as needed)."""
+    """The person's current index (built or brought up to date as needed)."""
     with _lock:
-        before = _entries.pop(user_id, None)
-        entry = _refreshed(user_id, before)
+        entry = _entries.pop(user_id, None)
+        version = memberships.current(user_id)  # fixed before anything is read under it
+        stamp = _stamp(user_id)
+        if entry is None or stamp[1] is None or entry.stamp[1] is None:
+            entry = _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
+        else:
+            moved = version is None or version != entry.members_version  # some link's tags changed
+            if entry.stamp != stamp:
+                entry = _updated(user_id, entry, stamp, version, moved)
+            elif moved:
+                entry = _with_memberships(user_id, entry, version)
         _entries[user_id] = entry
         while len(_entries) > KEPT_PEOPLE:
             _entries.pop(next(iter(_entries)))
-        version = list_cache.current_version(user_id)
-        if entry.library is None or version is None or version != entry.members_version:
-            entry.library = Library(entry.link_ids, entry.text, entry.image, _row_tags(user_id, entry.link_ids),
-                                    entry.terms)
-            entry.members_version = version
-            if before is not None and before.library is not None:
-                _keep_learnt(before.library, entry.library, entry.redone)
         return entry.library
 
 
-# A learnt combination (scoring/calibration.py) is kept across rebuilds of the library while no
-# link's tags changed and at most this share of its links are new or got new vectors since it was
-# learnt: re-analysing a large library rebuilds it after every batch, and learning again each time
-# would cost more than scoring the batch.
+def _build(user_id: int, rows: _Rows, row_tags: list | None = None) -> Library:
+    if row_tags is None:
+        row_tags = _row_tags(user_id, rows.link_ids)
+    return Library(rows.link_ids, rows.text, rows.image, row_tags, rows.terms)
+
+
+def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, moved: bool) -> _Entry:
+    """The entry after analyses finished since its stamp: redone links in place, new ones added
+    (``moved``: the memberships changed too, and are read again)."""
+    old = entry.library
+    newer = _load(_done(user_id).filter(finished_at__gt=entry.stamp[1]))
+    position = old.row_of()
+    at = np.array([position.get(int(i), -1) for i in newer.link_ids], np.int64)
+    known = at >= 0
+    if old.size + int((~known).sum()) != stamp[0]:  # something was deleted: start over
+        return _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
+    if known.any():
+        old.replace_rows(at[known], newer.text[known], newer.image[known],
+                         [t for t, k in zip(newer.terms, known) if k])
+        _count_redone(old, int(known.sum()))
+    if known.all():
+        entry = _Entry(stamp, entry.members_version, old)
+        return _with_memberships(user_id, entry, version) if moved else entry
+    added = ~known  # new links: appended, with only their own tags read (unless all are read again)
+    new_ids = newer.link_ids[added]
+    if moved:
+        everyone = _row_tags(user_id, np.concatenate([old.link_ids, new_ids]))
+        kept, new_tags = everyone[:old.size], everyone[old.size:]
+    else:
+        kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only=new_ids)
+    if kept != old.row_tags:  # some link's tags changed: built again
+        rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
+                     np.concatenate([old._image, newer.image[added]]),
+                     old.terms + [t for t, k in zip(newer.terms, added) if k])
+        return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
+    old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, [t for t, k in zip(newer.terms, added) if k])
+    _count_redone(old, int(added.sum()))
+    return _Entry(stamp, version if moved else entry.members_version, old)
+
+
+def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entry:
+    """The entry with the tag memberships read again (after they changed, or when unversioned)."""
+    old = entry.library
+    row_tags = _row_tags(user_id, old.link_ids)
+    if row_tags == old.row_tags:
+        return _Entry(entry.stamp, version, old)
+    rows = _Rows(old.link_ids, old._text, old._image, old.terms)
+    return _Entry(entry.stamp, version, _build(user_id, rows, row_tags))
+
+
+# A learnt combination (scoring/calibration.py) is kept while no link's tags changed and at most
+# this share of the library's links are new or got new vectors since it was learnt: re-analysing
+# a large library changes it after every batch, and learning again each time would cost more
+# than scoring the batch.
 RELEARN_AFTER_SHARE = 0.1
 
 
-def _keep_learnt(old: Library, new: Library, redone: int) -> None:
-    learnt = getattr(old, "_combination", None)
-    if learnt is None:
+def _count_redone(library: Library, redone: int) -> None:
+    if getattr(library, "_combination", None) is None:
         return
-    redone += getattr(old, "redone_since_learnt", 0)
-    if redone > RELEARN_AFTER_SHARE * new.size:
-        return
-    before = dict(zip(old.link_ids.tolist(), old.row_tags))
-    if any(before.get(link_id, tags) != tags for link_id, tags in zip(new.link_ids.tolist(), new.row_tags)):
-        return
-    new._combination, new.redone_since_learnt = learnt, redone
+    library.redone_since_learnt = getattr(library, "redone_since_learnt", 0) + redone
+    if library.redone_since_learnt > RELEARN_AFTER_SHARE * library.size:
+        del library._combination
+        library.redone_since_learnt = 0
 
 
 def forget(user_id: int | None = None) -> None:
@@ -102,24 +161,7 @@ def _stamp(user_id: int) -> tuple:
     return got["n"], got["last"]
 
 
-def _refreshed(user_id: int, entry: _Entry | None) -> _Entry:
-    stamp = _stamp(user_id)
-    if entry is not None and entry.stamp == stamp:
-        return entry
-    if entry is None or stamp[1] is None or entry.stamp[1] is None:
-        return _load(user_id, _done(user_id), stamp, redone=stamp[0])
-    newer = _load(user_id, _done(user_id).filter(finished_at__gt=entry.stamp[1]), stamp)
-    keep = ~np.isin(entry.link_ids, newer.link_ids)
-    merged = _Entry(stamp=stamp, link_ids=np.concatenate([entry.link_ids[keep], newer.link_ids]),
-                    text=np.concatenate([entry.text[keep], newer.text]),
-                    image=np.concatenate([entry.image[keep], newer.image]),
-                    terms=[t for t, k in zip(entry.terms, keep) if k] + newer.terms, redone=len(newer.link_ids))
-    if len(merged.link_ids) != stamp[0]:  # something was deleted: start over
-        return _load(user_id, _done(user_id), stamp, redone=stamp[0])
-    return merged
-
-
-def _load(user_id: int, analyses, stamp: tuple, redone: int = 0) -> _Entry:
+def _load(analyses) -> _Rows:
     rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector"))
     text = np.zeros((len(rows), TEXT_DIM), np.float32)
     image = np.zeros((len(rows), FEATURE_DIM), np.float32)
@@ -131,9 +173,8 @@ def _load(user_id: int, analyses, stamp: tuple, redone: int = 0) -> _Entry:
             image[i] = v
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
-    return _Entry(stamp=stamp, link_ids=ids, text=unit(text).astype(np.float16),
-                  image=project_image(image).astype(np.float16), terms=[unpack_terms(r[3]) for r in rows],
-                  redone=redone)
+    return _Rows(ids, unit(text).astype(np.float16), project_image(image).astype(np.float16),
+                 [unpack_terms(r[3]) for r in rows])
 
 
 def project_image(features: np.ndarray) -> np.ndarray:
@@ -152,9 +193,12 @@ def _projection() -> np.ndarray:
     return _PROJECTION
 
 
-def _row_tags(user_id: int, link_ids: np.ndarray) -> list[tuple[int, ...]]:
+def _row_tags(user_id: int, link_ids: np.ndarray, only: np.ndarray | None = None) -> list[tuple[int, ...]]:
+    """Each link's tag ids (of all the person's links, or of the ``only`` ones)."""
     by_link: dict[int, list[int]] = {}
-    pairs = Link.tags.through.objects.filter(link__user_id=user_id).values_list("link_id", "tag_id")
-    for link_id, tag_id in pairs.iterator(chunk_size=10_000):
+    pairs = Link.tags.through.objects.filter(link__user_id=user_id)
+    if only is not None:
+        pairs = pairs.filter(link_id__in=[int(i) for i in only])
+    for link_id, tag_id in pairs.order_by("pk").values_list("link_id", "tag_id").iterator(chunk_size=10_000):
         by_link.setdefault(link_id, []).append(tag_id)
     return [tuple(by_link.get(int(link_id), ())) for link_id in link_ids]

@@ -7,9 +7,10 @@ migration and a live one from :func:`tagging.analysis.inputs.inputs_of` go throu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
-from tagging.scoring.lexical import term_counts
-from tagging.scoring.words import url_words
+from tagging.scoring.lexical import counts_of_words
+from tagging.scoring.words import url_words, words
 
 BODY_CHARS = 20_000  # text searched for tag words
 
@@ -36,6 +37,11 @@ def page_text(link, snapshot) -> PageText:
     return PageText(title=title, description=description, url=url, body=body)
 
 
-def page_terms(title: str, description: str, url: str, body: str, terms: dict) -> tuple:
-    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start."""
-    return term_counts(title, description, url_words(url), " ".join(terms.get("headings", [])), body[:BODY_CHARS])
+def page_terms(title: str, description: str, url: str, body: str, terms: dict,
+               body_words: list[str] | None = None) -> tuple:
+    """The terms the page is searched by (scoring/lexical.py): all of what it says, not only its start.
+    ``body_words``: ``words(body[:BODY_CHARS])`` when already split."""
+    if body_words is None:
+        body_words = words(body[:BODY_CHARS])
+    head = (words(text) for text in (title, description, url_words(url), " ".join(terms.get("headings", []))))
+    return counts_of_words(chain(chain.from_iterable(head), body_words))

@@ -18,28 +18,39 @@ import numpy as np
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
                                    TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Library, Query, Scored, VocabTag,
-                                   _concepts, _Evidence, _words, closeness, tag_votes, vote_strength)
+                                   _concepts, _Evidence, _words, nearest, neighbour_reason)
 from tagging.scoring.words import name_key
 
 _KIND = {kind: i for i, kind in enumerate(VECTOR_KINDS)}
-# Neighbour search in slices of the batch: a (slice x library) similarity matrix stays a few MB.
-SEARCH_ROWS = 64
+# Neighbour search in slices of the batch: a (slice x library) similarity matrix of at most this
+# many values (64 MB), and at least MIN_SEARCH_ROWS queries a slice (a matrix product of a few
+# rows against the library runs at half the speed of one of a few hundred: measured on two cores).
+SEARCH_VALUES = 16_000_000
+MIN_SEARCH_ROWS, MAX_SEARCH_ROWS = 64, 512
+
+
+def search_rows(library_rows: int) -> int:
+    return int(np.clip(SEARCH_VALUES // max(library_rows, 1), MIN_SEARCH_ROWS, MAX_SEARCH_ROWS))
 
 
 @dataclass
 class BatchEvidence:
-    """Each query's vector evidence as (queries x tags x VECTOR_KINDS) strengths (0 = none), the
-    neighbour reasons by (query, tag, kind), and the word and concept pieces by (query, tag)."""
+    """Each query's vector evidence as (queries x tags x VECTOR_KINDS) strengths (0 = none), how
+    many neighbours voted for each (for the reasons), and the word and concept pieces by (query, tag)."""
     strengths: np.ndarray
-    neighbour_reasons: dict[tuple[int, int, int], str] = field(default_factory=dict)
+    voters: np.ndarray = None
     pieces: dict[tuple[int, int], list[tuple[float, str, str]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        if self.voters is None:
+            self.voters = np.zeros(self.strengths.shape, np.int16)
 
 
 def gather_batch(queries: list[Query], library: Library, vocab: list[VocabTag], words: bool = True) -> BatchEvidence:
     """score.gather for every query at once (``words=False`` skips the word and concept pieces)."""
     position = {tag.id: j for j, tag in enumerate(vocab)}
     evidence = BatchEvidence(np.zeros((len(queries), len(vocab), len(VECTOR_KINDS))))
-    row_of = {int(link_id): row for row, link_id in enumerate(library.link_ids)}
+    row_of = library.row_of()
     itself = [row_of.get(q.link_id) for q in queries]
     with_text = [b for b, q in enumerate(queries) if q.text is not None]
     with_image = [b for b, q in enumerate(queries) if q.image is not None]
@@ -96,7 +107,7 @@ def _reasons(b: int, j: int, tag: VocabTag, kept: np.ndarray, evidence: BatchEvi
             elif kind == "name":
                 reason = f"the text is about {tag.name!r}"
             else:
-                reason = evidence.neighbour_reasons[(b, j, k)]
+                reason = neighbour_reason(kind, int(evidence.voters[b, j, k]), tag.name)
             pieces.append((strength, reason, kind))
     return [reason for s, reason, _ in sorted(pieces, reverse=True) if s >= 0.1]
 
@@ -107,17 +118,28 @@ def _typical(sims: np.ndarray, fallback: float) -> np.ndarray:
     if n < 5:
         return np.full(len(sims), fallback)
     sample = sims if n <= 4000 else sims[:, np.linspace(0, n - 1, 4000).astype(int)]
-    return np.median(sample, axis=1)
+    return row_medians(sample)
+
+
+def row_medians(values: np.ndarray) -> np.ndarray:
+    """np.median(values, axis=1), the same values, from one partition (np.median makes two)."""
+    n = values.shape[1]
+    half = n // 2
+    upper = np.partition(values, half, axis=1)
+    if n % 2:
+        return upper[:, half]
+    return (upper[:, :half].max(axis=1) + upper[:, half]) / 2
 
 
 def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, position, evidence, cap, template,
                      fallback, kind) -> None:
     if len(rows) == 0:
         return
-    for start in range(0, len(batch_rows), SEARCH_ROWS):
-        part = batch_rows[start:start + SEARCH_ROWS]
-        sims = vectors[start:start + SEARCH_ROWS] @ matrix.T
-        _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, template, fallback, kind)
+    step = search_rows(len(rows))
+    for start in range(0, len(batch_rows), step):
+        part = batch_rows[start:start + step]
+        sims = vectors[start:start + step] @ matrix.T
+        _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fallback, kind)
 
 
 def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
@@ -126,72 +148,113 @@ def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
     if index is None or not len(index.rows):
         return
     with_terms = [b for b, q in enumerate(queries) if q.terms is not None]
-    for start in range(0, len(with_terms), SEARCH_ROWS):
-        part = with_terms[start:start + SEARCH_ROWS]
+    step = search_rows(len(index.rows))
+    for start in range(0, len(with_terms), step):
+        part = with_terms[start:start + step]
         sims = np.stack([index.similarities(*queries[b].terms) for b in part])
         _votes(sims, part, itself, library, index.rows, vocab, position, evidence, CAP_LEXICAL_NEIGHBOURS,
-               "uses the words of {n} {pages} tagged {tag}", TYPICAL_LEXICAL, "lexical_neighbours")
+               TYPICAL_LEXICAL, "lexical_neighbours")
 
 
-def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, template, fallback, kind) -> None:
-    """The nearest tagged links of each query of ``part`` vote for their tags (``sims``: one row per query)."""
+def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fallback, kind) -> None:
+    """The nearest tagged links of each query of ``part`` vote for their tags (``sims``: one row per
+    query), as score._votes does one query at a time, with whole-array operations."""
     k_index = _KIND[kind]
-    compact = {int(r): p for p, r in enumerate(rows)}
-    names = {tag.id: tag.name for tag in vocab}
     k = min(NEIGHBOURS, len(rows))
     typical = _typical(sims, fallback)
-    for i, b in enumerate(part):
-        own = compact.get(itself[b]) if itself[b] is not None else None
-        if own is not None:
-            sims[i, own] = -2.0  # a link is no evidence for itself
-    tops = np.argpartition(-sims, k - 1, axis=1)[:, :k]  # row by row as score.py's, in the same order
-    for i, b in enumerate(part):
-        top = tops[i][sims[i, tops[i]] > -2.0]
-        close = closeness(sims[i, top], float(typical[i]))
-        total = float(close.sum())
-        if total <= 0:
-            continue
-        for tag_id, cs in tag_votes(top, close, rows, library).items():
-            j = position.get(tag_id)
-            if j is None:
-                continue
-            strength = vote_strength(cs, total, cap)
-            n = len(cs)
-            evidence.strengths[b, j, k_index] = strength
-            evidence.neighbour_reasons[(b, j, k_index)] = template.format(
-                n=n, links="link is" if n == 1 else "links are", pages="page" if n == 1 else "pages",
-                tag=names[tag_id])
+    own = np.array([-1 if itself[b] is None else itself[b] for b in part], np.int64)
+    at = np.minimum(np.searchsorted(rows, own), len(rows) - 1)
+    mine = (own >= 0) & (rows[at] == own)
+    sims[np.flatnonzero(mine), at[mine]] = -2.0  # a link is no evidence for itself
+    tops = nearest(sims, k)
+    top_sims = np.take_along_axis(sims, tops, axis=1)
+    close = np.clip((top_sims - typical[:, None]) / np.maximum(1.0 - typical, 1e-6)[:, None], 0.0, 1.0)
+    close[top_sims <= -2.0] = 0.0
+    total = close.sum(axis=1)
+    query, slot = np.nonzero((close > 0) & (total[:, None] > 0))
+    if not len(query):
+        return
+    # Each voter's tags, as flat arrays (voter i carries tags[voter == i]).
+    starts, tag_ids = library.row_tag_index()
+    voter_rows = rows[tops[query, slot]]
+    counts = starts[voter_rows + 1] - starts[voter_rows]
+    voter = np.repeat(np.arange(len(query)), counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    column = _columns(tag_ids[starts[voter_rows][voter] + offsets], vocab, position)
+    voter, column = voter[column >= 0], column[column >= 0]
+    if not len(voter):
+        return
+    pair = query[voter] * len(vocab) + column
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    c = close[query[voter], slot[voter]]
+    summed = np.bincount(inverse, weights=c, minlength=len(pairs))
+    strongest = np.zeros(len(pairs))
+    np.maximum.at(strongest, inverse, c)
+    n = np.bincount(inverse, minlength=len(pairs))
+    q, j = pairs // len(vocab), pairs % len(vocab)
+    b = np.asarray(part, np.int64)[q]
+    # score.vote_strength: the tag's share of the closeness, damped unless one voter is really close.
+    evidence.strengths[b, j, k_index] = cap * (summed / total[q]) * np.minimum(1.0, strongest / 0.4)
+    evidence.voters[b, j, k_index] = n
+
+
+def _columns(tag_ids: np.ndarray, vocab: list[VocabTag], position: dict[int, int]) -> np.ndarray:
+    """The vocabulary column of each tag id (-1 for a tag not in it)."""
+    ids = np.fromiter(position, np.int64, count=len(position))
+    columns = np.fromiter(position.values(), np.int64, count=len(position))
+    order = np.argsort(ids)
+    ids, columns = ids[order], columns[order]
+    at = np.minimum(np.searchsorted(ids, tag_ids), max(len(ids) - 1, 0))
+    return np.where(ids[at] == tag_ids, columns[at], -1) if len(ids) else np.full(len(tag_ids), -1)
 
 
 def _relative(sims: np.ndarray) -> np.ndarray:
-    """score._relative over one query's similarities (the uncapped 'stands out' part)."""
-    centre = float(np.median(sims)) if len(sims) >= 3 else TYPICAL_TEXT
+    """score._relative over each row of similarities (the uncapped 'stands out' part)."""
+    sims = np.atleast_2d(sims)
+    centre = np.median(sims, axis=1, keepdims=True) if sims.shape[1] >= 3 else np.full((len(sims), 1), TYPICAL_TEXT)
     return 1.0 / (1.0 + np.exp(-(sims - centre - STAND_OUT) / STAND_OUT_SCALE))
 
 
 def _prototypes(text, batch_rows, itself, library, vocab, position, evidence) -> None:
-    sums = [(position[tag_id], total) for tag_id, total in library.text_sums().items() if tag_id in position]
-    if not sums:
+    ids, sums = library.prototype_sums()
+    wanted = np.array([int(i) in position for i in ids], bool)
+    if not wanted.any():
         return
-    columns = np.array([j for j, _ in sums])
-    matrix = np.stack([total for _, total in sums]).astype(np.float32)
-    norms = np.linalg.norm(matrix, axis=1)
-    dots = text @ matrix.T
-    k_index = _KIND["prototype"]
-    order = {j: i for i, j in enumerate(columns)}
+    ids, sums = ids[wanted], sums[wanted]
+    columns = np.array([position[int(i)] for i in ids])
+    matrix = sums.astype(np.float32)
+    dots = (text @ matrix.T).astype(np.float64)
+    norms = np.repeat(np.linalg.norm(matrix, axis=1).astype(np.float64)[None], len(batch_rows), axis=0)
+    # Each query's own vector left out of its own tags' sums (a link in the library itself).
+    order = np.argsort(ids)
+    at_of = {}
+    pairs_q, pairs_c = [], []
     for i, b in enumerate(batch_rows):
-        row_dots, row_norms = dots[i].astype(np.float64), norms.astype(np.float64)
-        own_tags = library.row_tags[itself[b]] if itself[b] is not None else ()
-        if own_tags:  # this link's own vector left out of its tags' sums
-            own = library.text_of(itself[b])
-            for tag_id in own_tags:
-                if tag_id in position and position[tag_id] in order:
-                    c = order[position[tag_id]]
-                    reduced = matrix[c] - own
-                    row_dots[c], row_norms[c] = float(reduced @ text[i]), float(np.linalg.norm(reduced))
-        valid = row_norms > 1e-6
-        if valid.any():
-            evidence.strengths[b, columns[valid], k_index] = CAP_PROTOTYPE * _relative(row_dots[valid] / row_norms[valid])
+        for tag_id in (library.row_tags[itself[b]] if itself[b] is not None else ()):
+            at = at_of.get(tag_id)
+            if at is None:
+                found = int(np.searchsorted(ids[order], tag_id))
+                at = at_of[tag_id] = int(order[found]) if found < len(ids) and ids[order][found] == tag_id else -1
+            if at >= 0:
+                pairs_q.append(i), pairs_c.append(at)
+    if pairs_q:
+        q, c = np.array(pairs_q), np.array(pairs_c)
+        own = library._text[[itself[batch_rows[i]] for i in pairs_q]].astype(np.float32)
+        reduced = matrix[c] - own
+        dots[q, c] = np.einsum("pd,pd->p", reduced, text[q]).astype(np.float64)
+        norms[q, c] = np.linalg.norm(reduced, axis=1)
+    valid = norms > 1e-6
+    k_index = _KIND["prototype"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sims = dots / norms
+    everywhere = valid.all(axis=1)
+    if everywhere.any():
+        rows_all = np.flatnonzero(everywhere)
+        strengths = CAP_PROTOTYPE * _relative(sims[rows_all])
+        evidence.strengths[np.asarray(batch_rows)[rows_all][:, None], columns[None, :], k_index] = strengths
+    for i in np.flatnonzero(~everywhere):
+        if valid[i].any():
+            evidence.strengths[batch_rows[i], columns[valid[i]], k_index] = CAP_PROTOTYPE * _relative(sims[i, valid[i]])[0]
 
 
 def _tag_names(text, batch_rows, vocab, evidence) -> None:
@@ -199,10 +262,9 @@ def _tag_names(text, batch_rows, vocab, evidence) -> None:
     if not named:
         return
     names = np.stack([vocab[j].name_vector for j in named]).astype(np.float32)
-    sims = text @ names.T
+    sims = (text @ names.T).astype(np.float64)
     columns = np.array(named)
-    for i, b in enumerate(batch_rows):
-        evidence.strengths[b, columns, _KIND["name"]] = CAP_NAME * _relative(sims[i].astype(np.float64))
+    evidence.strengths[np.asarray(batch_rows)[:, None], columns[None, :], _KIND["name"]] = CAP_NAME * _relative(sims)
 
 
 def _words_and_concepts(queries: list[Query], vocab: list[VocabTag], evidence: BatchEvidence) -> None:

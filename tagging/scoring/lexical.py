@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -33,8 +35,19 @@ some such only own same also do does done you your we our they their there these
 
 def term_counts(*texts: str) -> tuple[np.ndarray, np.ndarray]:
     """The page's top terms as (sorted hashed ids, counts)."""
-    counts = Counter(_term_id(singular(w)) for text in texts for w in words(text)
-                     if len(w) > 1 and not w.isdigit() and w not in _STOP)
+    return counts_of_words(chain.from_iterable(words(text) for text in texts))
+
+
+def counts_of_words(tokens) -> tuple[np.ndarray, np.ndarray]:
+    """term_counts of the word tokens (``words()`` of the texts, in order).
+
+    Each distinct word is looked at once, not each occurrence; the terms come out in the order
+    of their first occurrence, so equal counts keep most_common's order.
+    """
+    counts: Counter = Counter()
+    for word, n in Counter(tokens).items():
+        if len(word) > 1 and not word.isdigit() and word not in _STOP:
+            counts[_term_id(singular(word))] += n
     top = counts.most_common(TERMS_KEPT)
     if not top:
         return np.zeros(0, np.uint32), np.zeros(0, np.float32)
@@ -44,6 +57,7 @@ def term_counts(*texts: str) -> tuple[np.ndarray, np.ndarray]:
     return ids[order], values[order]
 
 
+@lru_cache(maxsize=200_000)
 def _term_id(term: str) -> int:
     return zlib.crc32(term.encode()) & _MASK
 
@@ -68,27 +82,62 @@ class LexicalIndex:
 
     ``terms`` holds every row's (ids, counts) or None; document frequencies come from all of them,
     the postings from the ``searched`` rows only. Built with whole-array operations: 100,000 tagged
-    links of 100 terms take a few seconds and about 100 MB (bench/RESULTS.md).
+    links of 100 terms take a few seconds and about 100 MB (bench/RESULTS.md). :meth:`add` takes
+    new rows in without a rebuild (the postings merged in, every weight computed again, since a
+    new document moves every IDF).
     """
 
     def __init__(self, terms: list[tuple[np.ndarray, np.ndarray] | None], searched: np.ndarray) -> None:
+        self.documents = 0
+        self._df_ids, self._df = np.zeros(0, np.uint32), np.zeros(0, np.int64)
+        self.rows = np.zeros(0, np.int64)
+        self._ids, self._rows, self._tf = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        self.add(terms, 0, searched)
+
+    def add(self, terms: list[tuple[np.ndarray, np.ndarray] | None], first_row: int, searched: np.ndarray) -> None:
+        """Take in the documents of library rows ``first_row``, ``first_row + 1``, ... (``terms``),
+        of which the ``searched`` rows (row numbers, ascending, after any searched before) are
+        searched."""
         present = [t[0] for t in terms if t is not None and len(t[0])]
-        self.documents = len(present)
-        self._df_ids, self._df = np.unique(np.concatenate(present), return_counts=True) if present else (
-            np.zeros(0, np.uint32), np.zeros(0, np.int64))
-        kept = [int(r) for r in searched if terms[int(r)] is not None and len(terms[int(r)][0])]
-        self.rows = np.array(kept, np.int64)
-        if not kept:
-            self._ids, self._rows, self._weights = np.zeros(0, np.uint32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        if present:
+            self.documents += len(present)
+            self._count_documents(np.concatenate(present))
+        kept = [int(r) for r in searched if terms[int(r) - first_row] is not None and len(terms[int(r) - first_row][0])]
+        if kept:
+            local = [terms[r - first_row] for r in kept]
+            ids = np.concatenate([t[0] for t in local])
+            counts = np.concatenate([t[1] for t in local])
+            rows = np.repeat(np.arange(len(self.rows), len(self.rows) + len(kept), dtype=np.int32),
+                             [len(t[0]) for t in local])
+            tf = 1.0 + np.log(np.maximum(counts, 1.0))
+            order = np.argsort(ids, kind="stable")
+            ids, rows, tf = ids[order], rows[order], tf[order]
+            at = np.searchsorted(self._ids, ids, side="right")  # after the equal ones: rows stay in order
+            self._ids, self._rows = np.insert(self._ids, at, ids), np.insert(self._rows, at, rows)
+            self._tf = np.insert(self._tf, at, tf)
+            self.rows = np.concatenate([self.rows, np.array(kept, np.int64)])
+        self._weigh()
+
+    def _count_documents(self, ids: np.ndarray) -> None:
+        new, counts = np.unique(ids, return_counts=True)
+        at = np.searchsorted(self._df_ids, new)
+        found = at < len(self._df_ids)
+        found[found] = self._df_ids[at[found]] == new[found]
+        self._df[at[found]] += counts[found]
+        self._df_ids = np.insert(self._df_ids, at[~found], new[~found])
+        self._df = np.insert(self._df, at[~found], counts[~found])
+
+    def _weigh(self) -> None:
+        """Every posting's sublinear TF x IDF, each row's vector L2-normalised."""
+        if not len(self._ids):
+            self._weights = np.zeros(0, np.float32)
             return
-        ids = np.concatenate([terms[r][0] for r in kept])
-        counts = np.concatenate([terms[r][1] for r in kept])
-        rows = np.repeat(np.arange(len(kept), dtype=np.int32), [len(terms[r][0]) for r in kept])
-        weights = (1.0 + np.log(np.maximum(counts, 1.0))) * self.idf(ids)
-        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(kept)))
-        weights = weights / np.maximum(norms, 1e-12)[rows]
-        order = np.argsort(ids, kind="stable")
-        self._ids, self._rows, self._weights = ids[order], rows[order], weights[order].astype(np.float32)
+        # The postings are sorted by term: the IDF of each distinct term, repeated over its run.
+        starts = np.flatnonzero(np.concatenate([[True], self._ids[1:] != self._ids[:-1]]))
+        runs = np.diff(np.concatenate([starts, [len(self._ids)]]))
+        weights = self._tf * np.repeat(self.idf(self._ids[starts]), runs)
+        norms = np.sqrt(np.bincount(self._rows, weights=weights * weights, minlength=len(self.rows)))
+        self._weights = (weights / np.maximum(norms, 1e-12)[self._rows]).astype(np.float32)
 
     def idf(self, ids: np.ndarray) -> np.ndarray:
         at = np.minimum(np.searchsorted(self._df_ids, ids), max(len(self._df_ids) - 1, 0))

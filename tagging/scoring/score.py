@@ -48,36 +48,153 @@ class Library:
 
     Only tagged links can vote, so each query searches compact float32 matrices of the tagged
     links' vectors (two matrix-vector products); everything else a query needs (each tag's rows
-    and mean text vector) is worked out once per library. ``text`` and ``image`` may be float16
+    and summed text vector) is worked out once per library. ``text`` and ``image`` may be float16
     (how the cache keeps all links); missing vectors are zero rows. ``terms`` holds each link's
     stored top terms (scoring/lexical.py) or None; without it there is no word evidence.
+    :meth:`replace_rows` takes new vectors of links already in it (a re-analysis) in place.
     """
 
     def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
                  row_tags: list[tuple[int, ...]], terms: list | None = None) -> None:
-        self.link_ids, self.row_tags = link_ids, row_tags
+        self.link_ids, self.row_tags = link_ids, list(row_tags)
         self.size = len(link_ids)
-        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
-        self.text_rows, self.text_matrix = _compact(text, tagged)
-        self.image_rows, self.image_matrix = _compact(image, tagged)
+        self.tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
+        self._text, self._image = text, image
+        self._buffers: dict[str, np.ndarray] = {}  # room to grow into (add_rows)
+        self.text_rows, self.text_matrix = _compact(text, self.tagged)
+        self.image_rows, self.image_matrix = _compact(image, self.tagged)
         self.members: dict[int, list[int]] = {}
         for row, tags in enumerate(row_tags):
             for tag_id in tags:
                 self.members.setdefault(tag_id, []).append(row)
-        self._text = text
-        self._sums: dict[int, np.ndarray] | None = None
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_tag_index: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_of: dict[int, int] | None = None
         self.terms = terms
-        self.lexical = LexicalIndex(terms, np.flatnonzero(tagged)) if terms is not None else None
+        self.lexical = LexicalIndex(terms, np.flatnonzero(self.tagged)) if terms is not None else None
+
+    def prototype_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tag ids and, row by row, the sum of the text vectors of each tag's links (float64;
+        computed on first use, then kept current by :meth:`replace_rows`)."""
+        if self._sums is None:
+            ids = np.array(list(self.members), np.int64)
+            sums = np.zeros((len(ids), self._text.shape[1]), np.float64)
+            for i, rows in enumerate(self.members.values()):
+                sums[i] = self._text[rows].astype(np.float64).sum(axis=0)
+            self._sums = ids, sums
+        return self._sums
 
     def text_sums(self) -> dict[int, np.ndarray]:
-        """Sum of the text vectors of each tag's links (computed on first use)."""
-        if self._sums is None:
-            self._sums = {tag_id: self._text[rows].astype(np.float32).sum(axis=0)
-                          for tag_id, rows in self.members.items()}
-        return self._sums
+        """Sum of the text vectors of each tag's links, by tag id."""
+        ids, sums = self.prototype_sums()
+        return dict(zip(ids.tolist(), sums))
+
+    def row_of(self) -> dict[int, int]:
+        """link id -> row."""
+        if self._row_of is None:
+            self._row_of = {int(link_id): row for row, link_id in enumerate(self.link_ids)}
+        return self._row_of
 
     def text_of(self, row: int) -> np.ndarray:
         return self._text[row].astype(np.float32)
+
+    def row_tag_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``row_tags`` as flat arrays: the tags of row r are ``tag_ids[starts[r]:starts[r + 1]]``."""
+        if self._row_tag_index is None:
+            counts = np.fromiter((len(t) for t in self.row_tags), np.int64, count=self.size)
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            tag_ids = np.fromiter((t for tags in self.row_tags for t in tags), np.int64, count=int(starts[-1]))
+            self._row_tag_index = starts, tag_ids
+        return self._row_tag_index
+
+    def replace_rows(self, rows: np.ndarray, text: np.ndarray, image: np.ndarray, terms: list | None = None) -> None:
+        """New vectors (and stored terms) of links already in the library, whose tags did not change.
+
+        What is derived from them is updated as a rebuild would compute it: the compact matrices'
+        rows overwritten (rebuilt only when a vector appeared or went missing), each tag's sum
+        moved by the difference, and the word index rebuilt only when some link's terms changed
+        (a re-analysis of the same snapshot stores the same terms).
+        """
+        rows = np.asarray(rows, np.int64)
+        before = self._text[rows].astype(np.float64)
+        self._text[rows], self._image[rows] = text, image
+        self.text_rows, self.text_matrix = _replaced(self._text, self.tagged, self.text_rows, self.text_matrix, rows)
+        self.image_rows, self.image_matrix = _replaced(self._image, self.tagged, self.image_rows, self.image_matrix,
+                                                       rows)
+        if self._sums is not None:
+            self._move_sums(rows, self._text[rows].astype(np.float64) - before)
+        if terms is not None and self.terms is not None:
+            changed = [(int(r), t) for r, t in zip(rows, terms) if not _same_terms(self.terms[int(r)], t)]
+            for r, t in changed:
+                self.terms[r] = t
+            if changed:
+                self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
+
+    def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
+                 terms: list | None = None) -> None:
+        """New links, appended as rows: what a rebuild with them would compute, without one (the
+        arrays grow into spare room, the word index takes the new documents in)."""
+        first, added = self.size, len(link_ids)
+        if not added:
+            return
+        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=added)
+        self.link_ids = self._append("link_ids", self.link_ids, np.asarray(link_ids, self.link_ids.dtype))
+        self._text = self._append("text", self._text, text)
+        self._image = self._append("image", self._image, image)
+        self.tagged = self._append("tagged", self.tagged, tagged)
+        self.row_tags.extend(row_tags)
+        self.size += added
+        for name, stored in (("text", self._text), ("image", self._image)):
+            new_rows = first + np.flatnonzero(tagged & np.any(stored[first:] != 0, axis=1))
+            rows = self._append(f"{name}_rows", getattr(self, f"{name}_rows"), new_rows)
+            matrix = self._append(f"{name}_matrix", getattr(self, f"{name}_matrix"),
+                                  stored[new_rows].astype(np.float32))
+            setattr(self, f"{name}_rows", rows)
+            setattr(self, f"{name}_matrix", matrix)
+        for row, tags in enumerate(row_tags, start=first):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        if self._row_of is not None:
+            self._row_of.update((int(link_id), row) for row, link_id in enumerate(link_ids, start=first))
+        if self._row_tag_index is not None:
+            starts, tag_ids = self._row_tag_index
+            counts = np.fromiter((len(t) for t in row_tags), np.int64, count=added)
+            new_ids = np.fromiter((t for tags in row_tags for t in tags), np.int64, count=int(counts.sum()))
+            self._row_tag_index = (np.concatenate([starts, starts[-1] + np.cumsum(counts)]),
+                                   np.concatenate([tag_ids, new_ids]))
+        if self._sums is not None:
+            ids, sums = self._sums
+            fresh = np.array(sorted({t for tags in row_tags for t in tags} - set(ids.tolist())), np.int64)
+            if len(fresh):
+                ids = np.concatenate([ids, fresh])
+                sums = np.concatenate([sums, np.zeros((len(fresh), sums.shape[1]))])
+                self._sums = ids, sums
+            self._move_sums(np.arange(first, self.size), self._text[first:].astype(np.float64))
+        if self.terms is not None:
+            self.terms.extend(terms if terms is not None else [None] * added)
+            self.lexical.add(self.terms[first:], first, first + np.flatnonzero(tagged))
+
+    def _append(self, name: str, current: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """``current`` followed by ``extra``, as a view of a buffer kept with a quarter to spare."""
+        used, need = len(current), len(current) + len(extra)
+        buffer = self._buffers.get(name)
+        if buffer is None or need > len(buffer) or not np.shares_memory(buffer[:1], current[:1]):
+            buffer = np.empty((need + need // 4 + 256,) + current.shape[1:], current.dtype)
+            buffer[:used] = current
+            self._buffers[name] = buffer
+        buffer[used:need] = extra
+        return buffer[:need]
+
+    def _move_sums(self, rows: np.ndarray, delta: np.ndarray) -> None:
+        ids, sums = self._sums
+        starts, tag_ids = self.row_tag_index()
+        counts = starts[rows + 1] - starts[rows]
+        if not counts.sum():
+            return
+        of_row = np.repeat(np.arange(len(rows)), counts)
+        flat = np.concatenate([tag_ids[starts[r]:starts[r + 1]] for r in rows])
+        order = np.argsort(ids)
+        np.add.at(sums, order[np.searchsorted(ids[order], flat)], delta[of_row])
 
 
 def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,6 +203,25 @@ def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.nda
         return np.zeros(0, np.int64), np.zeros((0, matrix.shape[1]), np.float32)
     rows = np.flatnonzero(tagged & np.any(matrix != 0, axis=1))
     return rows, np.ascontiguousarray(matrix[rows], dtype=np.float32)
+
+
+def _replaced(matrix: np.ndarray, tagged: np.ndarray, compact_rows: np.ndarray, compact: np.ndarray,
+              changed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_compact(matrix, tagged) after ``changed`` rows of ``matrix`` were overwritten."""
+    wanted = tagged[changed] & np.any(matrix[changed] != 0, axis=1)
+    at = np.searchsorted(compact_rows, changed)
+    present = at < len(compact_rows)
+    present[present] = compact_rows[at[present]] == changed[present]
+    if not np.array_equal(wanted, present):  # a vector appeared or went missing: the rows move
+        return _compact(matrix, tagged)
+    compact[at[wanted]] = matrix[changed[wanted]]
+    return compact_rows, compact
+
+
+def _same_terms(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 @dataclass
@@ -165,17 +301,16 @@ def gather(query: Query, library: Library, vocab: list[VocabTag]) -> dict[int, _
     itself = np.flatnonzero(library.link_ids == query.link_id)
     if query.text is not None:
         _neighbour_votes(query.text, library.text_matrix, library.text_rows, itself, library, evidence, names,
-                         CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT, "text_neighbours")
+                         CAP_TEXT_NEIGHBOURS, TYPICAL_TEXT, "text_neighbours")
         _prototypes(query.text, library, itself, evidence, names)
         _tag_names(query.text, vocab, evidence)
     if query.image is not None:
         _neighbour_votes(query.image, library.image_matrix, library.image_rows, itself, library, evidence, names,
-                         CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}", TYPICAL_IMAGE,
-                         "image_neighbours")
+                         CAP_IMAGE_NEIGHBOURS, TYPICAL_IMAGE, "image_neighbours")
     if query.terms is not None and library.lexical is not None and len(library.lexical.rows):
         sims = library.lexical.similarities(*query.terms)
         _votes(sims, library.lexical.rows, itself, library, evidence, names, CAP_LEXICAL_NEIGHBOURS,
-               "uses the words of {n} {pages} tagged {tag}", TYPICAL_LEXICAL, "lexical_neighbours")
+               TYPICAL_LEXICAL, "lexical_neighbours")
     for tag in vocab:
         _words(query.page, tag, evidence[tag.id])
         _concepts(query.concepts, tag, evidence[tag.id])
@@ -195,20 +330,58 @@ def typical_similarity(sims: np.ndarray, fallback: float) -> float:
     return float(np.median(sample))
 
 
-def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, template, fallback, kind) -> None:
+def _neighbour_votes(vector, matrix, rows, itself, library, evidence, names, cap, fallback, kind) -> None:
     """The nearest tagged links vote for their tags, weighted by how much closer than typical they are."""
     if len(rows) == 0:
         return
-    _votes(matrix @ vector.astype(np.float32), rows, itself, library, evidence, names, cap, template, fallback, kind)
+    _votes(matrix @ vector.astype(np.float32), rows, itself, library, evidence, names, cap, fallback, kind)
 
 
-def _votes(sims, rows, itself, library, evidence, names, cap, template, fallback, kind) -> None:
+_REASONS = {"text_neighbours": "{n} similar {links} tagged {tag}",
+            "image_neighbours": "looks like {n} {pages} tagged {tag}",
+            "lexical_neighbours": "uses the words of {n} {pages} tagged {tag}"}
+
+
+def neighbour_reason(kind: str, n: int, tag_name: str) -> str:
+    """The reason shown for ``n`` neighbours of this kind carrying the tag."""
+    return _REASONS[kind].format(n=n, links="link is" if n == 1 else "links are",
+                                 pages="page" if n == 1 else "pages", tag=tag_name)
+
+
+# nearest() selects among the values at least the k-th largest maximum of blocks of this many
+# columns: a few comparisons a value instead of a selection over all of them.
+NEAREST_BLOCK = 64
+
+
+def nearest(sims: np.ndarray, k: int) -> np.ndarray:
+    """The columns of the ``k`` largest values of each row of ``sims`` (2-d), largest first; equal
+    values in column order, so one query scored alone and in a batch pick the same neighbours."""
+    rows, n = sims.shape
+    k = min(k, n)
+    if k == 0:
+        return np.zeros((rows, 0), np.int64)
+    if n < 4 * NEAREST_BLOCK or n // NEAREST_BLOCK < k:
+        return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    whole = n // NEAREST_BLOCK * NEAREST_BLOCK
+    maxima = sims[:, :whole].reshape(rows, -1, NEAREST_BLOCK).max(axis=2)
+    if whole < n:
+        maxima = np.concatenate([maxima, sims[:, whole:].max(axis=1, keepdims=True)], axis=1)
+    # k blocks have a maximum at least this large, so each row keeps at least k candidates.
+    floor = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    row, column = np.nonzero(sims >= floor[:, None])
+    order = np.lexsort((column, -sims[row, column], row))
+    row, column = row[order], column[order]
+    first = np.searchsorted(row, np.arange(rows))
+    return column[first[:, None] + np.arange(k)]
+
+
+def _votes(sims, rows, itself, library, evidence, names, cap, fallback, kind) -> None:
     """Votes of the tagged links whose similarities to the query are ``sims`` (one per row of ``rows``)."""
     typical = typical_similarity(sims, fallback)
     if len(itself):
         sims[np.isin(rows, itself)] = -2.0  # a link is no evidence for itself
     k = min(NEIGHBOURS, len(rows))
-    top = np.argpartition(-sims, k - 1)[:k]
+    top = nearest(sims[None], k)[0]
     top = top[sims[top] > -2.0]
     close = closeness(sims[top], typical)
     total = float(close.sum())
@@ -218,9 +391,7 @@ def _votes(sims, rows, itself, library, evidence, names, cap, template, fallback
         if tag_id not in evidence:
             continue
         strength = vote_strength(cs, total, cap)
-        n = len(cs)
-        evidence[tag_id].add(strength, template.format(n=n, links="link is" if n == 1 else "links are",
-                                                       pages="page" if n == 1 else "pages", tag=names[tag_id]), kind)
+        evidence[tag_id].add(strength, neighbour_reason(kind, len(cs), names[tag_id]), kind)
 
 
 def tag_votes(top: np.ndarray, close: np.ndarray, rows: np.ndarray, library: Library) -> dict[int, list[float]]:

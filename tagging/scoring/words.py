@@ -17,9 +17,10 @@ _SEPARATORS = re.compile(r"[\s\-_./]+")
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens; keeps tokens such as c++, c# and .net whole."""
-    return [w.lower() for w in _WORD.findall(text or "")]
+    return list(map(str.lower, _WORD.findall(text or "")))
 
 
+@lru_cache(maxsize=200_000)  # a page's words repeat, and so do a library's: most calls are a lookup
 def singular(word: str) -> str:
     """A plain English singular, enough to match tags (queries ~ query, classes ~ class)."""
     if len(word) > 4 and word.endswith("ies"):
@@ -56,9 +57,16 @@ class PageWords:
     @classmethod
     def of(cls, title: str, url: str, description: str, body: str, headings: list[str] = (),
            keywords: list[str] = ()) -> "PageWords":
-        body_tokens = [singular(w) for w in words(body)]
+        return cls.of_body_words(title, url, description, words(body), headings, keywords)
+
+    @classmethod
+    def of_body_words(cls, title: str, url: str, description: str, body_words: list[str], headings: list[str] = (),
+                      keywords: list[str] = ()) -> "PageWords":
+        """:meth:`of` with the body already split by :func:`words` (the inputs split it once for
+        these words and the page's terms)."""
+        body_tokens = list(map(singular, body_words))
         grams: Counter = Counter(body_tokens)
-        grams.update(" ".join(pair) for pair in zip(body_tokens, body_tokens[1:]))
+        grams.update(map(" ".join, zip(body_tokens, body_tokens[1:])))
         return cls(title=_singulars(title), url=_singulars(url_words(url)), description=_singulars(description),
                    headings=[_singulars(h) for h in headings], keywords=frozenset(name_key(k) for k in keywords),
                    body=grams, body_words=len(body_tokens))

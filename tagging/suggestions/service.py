@@ -22,6 +22,7 @@ from django.utils import timezone
 from config.access import owned_by
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots.models import Link
+from tagging import memberships
 from tagging.analysis import library
 from tagging.analysis.inputs import Inputs, inputs_of
 from tagging.analysis.predictor import predictor
@@ -191,6 +192,7 @@ def store_many(user_id: int, chosen: dict[int, list[Scored]], auto_apply_above: 
         through = Link.tags.through
         through.objects.bulk_create([through(link_id=link_id, tag_id=tag_id) for link_id, tag_id in applied],
                                     ignore_conflicts=True)
+        memberships.changed(user_id)  # the through table's own manager sends no signal
 
 
 def auto_apply_threshold(user_id: int) -> float | None:
@@ -304,6 +306,7 @@ def accept_above(user, min_score: float, tag: str | None = None) -> int:
     through = Link.tags.through
     through.objects.bulk_create([through(link_id=row.link_id, tag_id=tags[row.pk].pk) for row in rows],
                                 ignore_conflicts=True)
+    memberships.changed(user.pk)
     now = timezone.now()
     for row in rows:
         row.tag, row.name, row.state, row.updated_at = tags[row.pk], tags[row.pk].name, P.ACCEPTED, now

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from snapshots.models import Link
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import library
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
 from tagging.scoring.lexical import pack_terms, term_counts
+from tagging.scoring.score import Scored
 from tagging.services import get_or_create_tags
+from tagging.suggestions import service as suggestions
 from tests.tagging.helpers import captured_link
 
 
@@ -85,8 +90,9 @@ def test_a_learnt_combination_outlives_a_few_new_vectors_but_not_a_tag_change(al
     index = library.library_for(alice.pk)
     index._combination = ((), "learnt")  # what calibration.combination_for keeps on the library
     analysed_again(links[0], 0)  # 1 of 30 links: under RELEARN_AFTER_SHARE
-    rebuilt = library.library_for(alice.pk)
-    assert rebuilt is not index and rebuilt._combination == ((), "learnt")
+    updated = library.library_for(alice.pk)  # the new vector taken in place
+    assert updated is index and updated._combination == ((), "learnt")
+    assert updated.text_matrix[list(updated.link_ids).index(links[0].pk), 0] == pytest.approx(1.0)
     for n in range(1, 4):  # 4 of 30 in all since it was learnt: learnt again
         analysed_again(links[n], n)
     assert not hasattr(library.library_for(alice.pk), "_combination")
@@ -94,3 +100,53 @@ def test_a_learnt_combination_outlives_a_few_new_vectors_but_not_a_tag_change(al
     again._combination = ((), "learnt")
     links[5].tags.add(*get_or_create_tags(alice, ["other"]))
     assert not hasattr(library.library_for(alice.pk), "_combination")
+
+
+def membership_reads(queries) -> int:
+    return sum("snapshots_link_tags" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_reanalysis_reads_no_memberships_and_a_tag_change_reads_them_again(alice):
+    links = [analysed(alice, n) for n in range(3)]
+    index = library.library_for(alice.pk)
+    analysed_again(links[0], 5)  # new vectors: the list cache's version moved, the memberships' did not
+    with CaptureQueriesContext(connection) as queries:
+        assert library.library_for(alice.pk) is index
+    assert membership_reads(queries) == 0
+    assert index.text_matrix[index.row_of()[links[0].pk], 5] == pytest.approx(1.0)
+    extra, = get_or_create_tags(alice, ["extra"])
+    links[1].tags.add(extra)
+    with CaptureQueriesContext(connection) as queries:
+        index = library.library_for(alice.pk)
+    assert membership_reads(queries) == 1 and extra.pk in index.row_tags[index.row_of()[links[1].pk]]
+    extra.delete()
+    assert extra.pk not in library.library_for(alice.pk).members
+
+
+def test_links_queued_again_rejoin_with_only_their_own_tags_read(alice):
+    """reanalyze --all: queued links leave the index (their vectors are of the old models) and come
+    back batch by batch, their tags unchanged."""
+    links = [analysed(alice, n, tags=("topic", f"tag{n}")) for n in range(4)]
+    analysis_jobs.queue_reanalysis(Link.objects.filter(pk__in=[links[1].pk, links[2].pk]), "new-models", True)
+    index = library.library_for(alice.pk)
+    assert sorted(index.link_ids) == sorted([links[0].pk, links[3].pk])
+    _, rows = analysis_jobs.claim_batch(10)
+    analysis_jobs.finish_batch(rows, rows[0].claim, [])
+    with CaptureQueriesContext(connection) as queries:
+        assert library.library_for(alice.pk) is index
+    assert membership_reads(queries) == 1 and '"link_id" IN' in queries.captured_queries[-1]["sql"]
+    for link in links:
+        assert sorted(index.row_tags[index.row_of()[link.pk]]) == sorted(link.tags.values_list("pk", flat=True))
+    assert sorted(index.link_ids[index.text_rows]) == sorted(link.pk for link in links)
+    library.forget(alice.pk)
+    rebuilt = library.library_for(alice.pk)
+    assert sorted(zip(rebuilt.link_ids.tolist(), rebuilt.row_tags)) == sorted(zip(index.link_ids.tolist(),
+                                                                                    index.row_tags))
+
+
+def test_tags_applied_by_the_suggestions_reach_the_index(alice):
+    link = analysed(alice, 0, tags=())
+    assert library.library_for(alice.pk).text_rows.size == 0
+    tag, = get_or_create_tags(alice, ["python"])
+    suggestions.store_many(alice.pk, {link.pk: [Scored(tag.pk, "python", 0.95, [])]}, auto_apply_above=0.9)
+    assert library.library_for(alice.pk).row_tags == [(tag.pk,)]

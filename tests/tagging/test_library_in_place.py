@@ -1,0 +1,68 @@
+"""A library brought up to date in place (new vectors of re-analysed links, new links appended)
+scores exactly as one built from scratch with the same links: the same tags, scores and reasons."""
+import numpy as np
+import pytest
+
+from tagging.scoring.batch import score_batch
+from tagging.scoring.calibration import learn
+from tagging.scoring.score import Library, nearest
+from tests.tagging.test_scoring_batch import page_terms, person, queries, unit
+
+pytestmark = pytest.mark.no_postgres
+
+
+def same_scores(got, expected) -> None:
+    for a, b in zip(got, expected):
+        assert [s.tag_id for s in a] == [s.tag_id for s in b]
+        assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=1e-6)
+        assert [s.reasons for s in a] == [s.reasons for s in b]
+
+
+def test_replaced_and_added_rows_score_like_a_rebuild():
+    rng = np.random.default_rng(11)
+    whole, vocab, centres = person(rng, links=500)
+    text = whole._text.astype(np.float16)
+    image = whole._image.astype(np.float16)
+    first = 420  # the library before: 420 links, then 80 more join
+    kept = Library(whole.link_ids[:first].copy(), text[:first].copy(), image[:first].copy(), whole.row_tags[:first],
+                   list(whole.terms[:first]))
+    kept.prototype_sums()  # computed before the changes, so they must be moved
+    kept.row_of(), kept.row_tag_index()
+    batch = queries(rng, whole, centres)
+    score_batch(batch, kept, vocab)  # used before it changes, as the worker does
+    # A re-analysis: new vectors for 60 links (one loses its text vector, one link's terms change).
+    redone = rng.choice(first, 60, replace=False)
+    text[redone] = unit(text[redone].astype(np.float32) + 0.3 * rng.standard_normal((60, 48))).astype(np.float16)
+    text[redone[0]] = 0
+    image[redone] = unit(rng.standard_normal((60, 16))).astype(np.float16)
+    terms = list(whole.terms)
+    terms[int(redone[1])] = page_terms(rng, 3)
+    kept.replace_rows(redone, text[redone], image[redone], [terms[int(r)] for r in redone])
+    kept.add_rows(whole.link_ids[first:], text[first:], image[first:], whole.row_tags[first:], terms[first:])
+    rebuilt = Library(whole.link_ids.copy(), text.copy(), image.copy(), whole.row_tags, list(terms))
+    for got, expected in zip(kept.row_tag_index(), rebuilt.row_tag_index()):
+        assert np.array_equal(got, expected)
+    for name in ("link_ids", "text_rows", "image_rows"):
+        assert np.array_equal(getattr(kept, name), getattr(rebuilt, name)), name
+    assert np.array_equal(kept.text_matrix, rebuilt.text_matrix) and np.array_equal(kept.image_matrix,
+                                                                                   rebuilt.image_matrix)
+    assert kept.text_sums().keys() == rebuilt.text_sums().keys()
+    for tag_id, total in rebuilt.text_sums().items():
+        assert kept.text_sums()[tag_id] == pytest.approx(total, abs=1e-9)
+    assert np.array_equal(kept.lexical.rows, rebuilt.lexical.rows)
+    assert kept.lexical.similarities(*terms[7]) == pytest.approx(rebuilt.lexical.similarities(*terms[7]), abs=1e-6)
+    same_scores(score_batch(batch, kept, vocab), score_batch(batch, rebuilt, vocab))
+    combination = learn(rebuilt, vocab)
+    same_scores(score_batch(batch, kept, vocab, combination), score_batch(batch, rebuilt, vocab, combination))
+
+
+def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():
+    rng = np.random.default_rng(2)
+    sims = rng.standard_normal((7, 5000)).astype(np.float32)
+    sims[:, 100:140] = 10.0  # 40 equal best values: the first ten columns of them win
+    sims[3] = rng.standard_normal(5000)
+    got = nearest(sims, 10)
+    assert [list(row) for row in got[[0, 6]]] == [list(range(100, 110))] * 2
+    assert list(got[3]) == list(np.argsort(-sims[3], kind="stable")[:10])
+    small = rng.standard_normal((3, 50))
+    assert np.array_equal(nearest(small, 10), np.argsort(-small, axis=1, kind="stable")[:, :10])
