@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Playwright, async_playwright, Error as PlaywrightError
@@ -25,6 +27,13 @@ log = logging.getLogger(__name__)
 
 LAUNCH_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 10.0
+# Colour emoji in pages set in the default sans-serif font (see the file); a FONTCONFIG_FILE
+# of the operator's own is kept.
+FONTS_CONF = Path(__file__).with_name("fonts.conf")
+
+
+def browser_env() -> dict[str, str]:
+    return {"FONTCONFIG_FILE": str(FONTS_CONF), **os.environ}
 
 
 class BrowserHost:
@@ -73,6 +82,7 @@ class BrowserHost:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.config.chromium_path,
                 args=self.config.launch_args(proxy_url),
+                env=browser_env(),
                 timeout=LAUNCH_TIMEOUT_S * 1000,
                 handle_sigint=False, handle_sigterm=False, handle_sighup=False,
             )

@@ -40,3 +40,12 @@ def test_cjk_and_emoji_render_as_distinct_glyphs(capturer, site):
     # The emoji font is in colour; the fallback box is black on white.
     coloured = sum(1 for r, g, b in emoji.getdata() if max(r, g, b) - min(r, g, b) > 80)
     assert coloured > 1000
+
+
+def test_the_browser_gets_the_capture_font_configuration_unless_the_operator_set_one(monkeypatch):
+    from snapshots.capture.browser import FONTS_CONF, browser_env
+
+    monkeypatch.delenv("FONTCONFIG_FILE", raising=False)
+    assert browser_env()["FONTCONFIG_FILE"] == str(FONTS_CONF) and FONTS_CONF.is_file()
+    monkeypatch.setenv("FONTCONFIG_FILE", "/etc/fonts/local-capture.conf")
+    assert browser_env()["FONTCONFIG_FILE"] == "/etc/fonts/local-capture.conf"
