@@ -116,9 +116,6 @@ def _embed_on_cpu(paths, batches: list[range], backend, limits, workers: int, re
                 result.indices.extend(ok)
 
 
-GPU_READ_THREADS = 2
-
-
 def _embed_on_gpu(paths, batches: list[range], backend, decoder, result: BulkResult,
                   parts: dict[str, list[np.ndarray]]) -> None:
     """nvJPEG path: two threads read the files of the next batch while this thread decodes the
@@ -136,7 +133,7 @@ def _embed_on_gpu(paths, batches: list[range], backend, decoder, result: BulkRes
                 parts[name].append(out[name].cpu().numpy())
             result.indices.extend(ok)
 
-    with ThreadPoolExecutor(GPU_READ_THREADS) as readers:
+    with ThreadPoolExecutor(decoder.READ_THREADS) as readers:
         submitted = decoder.submit_reads(paths, batches[0], readers) if batches else None
         previous = None
         for k, rows in enumerate(batches):
@@ -184,10 +181,16 @@ def crop_resize_batch(images: Sequence[Any], size: int = IMAGE_SIZE, chunk: int 
     return out
 
 
-def read_array(path: str | os.PathLike[str], max_bytes: int) -> np.ndarray:
-    """A file's bytes as a writable uint8 array (no copy on the way to a tensor)."""
-    p = Path(path)
-    size = p.stat().st_size
+def read_array(source: str | os.PathLike[str] | bytes, max_bytes: int) -> np.ndarray:
+    """A file's bytes (or bytes from remote storage) as a writable uint8 array (no copy on the
+    way to a tensor)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        size, name = len(source), "image data"
+    else:
+        source = Path(source)
+        size, name = source.stat().st_size, str(source)
     if size == 0 or size > max_bytes:
-        raise InvalidImage(f"{p}: size {size} bytes outside 1..{max_bytes}")
-    return np.fromfile(p, dtype=np.uint8)
+        raise InvalidImage(f"{name}: size {size} bytes outside 1..{max_bytes}")
+    if isinstance(source, Path):
+        return np.fromfile(source, dtype=np.uint8)
+    return np.frombuffer(bytearray(source), dtype=np.uint8)

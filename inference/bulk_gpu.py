@@ -32,9 +32,6 @@ from .preprocess_image import prepare_image
 log = logging.getLogger(__name__)
 JPEG_MAGIC = b"\xff\xd8\xff"
 DEFAULT_CPU_SHARE = config.DEFAULT_BULK_CPU_SHARE  # measured: see inference/config.py
-READ_CHUNKS = 2  # file-read tasks per batch: bulk.GPU_READ_THREADS reads them
-
-
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 
 
@@ -42,15 +39,8 @@ def read_chunk(paths: Sequence[Any], rows: Sequence[int], max_bytes: int) -> lis
     """(row, uint8 tensor of the file's bytes or None, error) for each row: one thread's reads."""
     out = []
     for i in rows:
-        source = paths[i]
         try:
-            if isinstance(source, (bytes, bytearray, memoryview)):  # from remote storage
-                if not 0 < len(source) <= max_bytes:
-                    raise InvalidImage(f"image data of {len(source)} bytes outside 1..{max_bytes}")
-                data = np.frombuffer(bytearray(source), dtype=np.uint8)
-            else:
-                data = read_array(source, max_bytes)
-            out.append((i, torch.from_numpy(data), None))
+            out.append((i, torch.from_numpy(read_array(paths[i], max_bytes)), None))
         except (OSError, InvalidImage) as exc:
             out.append((i, None, str(exc)))
     return out
@@ -63,6 +53,8 @@ def named_other_format(source: Any) -> bool:
 
 
 class GpuDecoder:
+    READ_THREADS = 2  # file reads of a batch: one chunk per thread (bulk.py starts the threads)
+
     def __init__(self, limits: Limits, cpu_share: float | None = None):
         self.limits = limits
         self.stream = torch.cuda.Stream()
@@ -76,13 +68,14 @@ class GpuDecoder:
         """Start a batch (returns at once): (file reads for nvJPEG in the thread pool, what the
         worker processes decode: files of other formats and the CPU share of the JPEGs). Each
         future gives a list of (row, data, error)."""
-        other = [i for i in rows if named_other_format(paths[i])]
-        jpegs = [i for i in rows if not named_other_format(paths[i])] if other else list(rows)
+        other, jpegs = [], []
+        for i in rows:
+            (other if named_other_format(paths[i]) else jpegs).append(i)
         n_cpu = round(len(jpegs) * self.cpu_share)
         on_cpu = jpegs[:n_cpu] + other
         decoded = decode_pool.submit(paths, on_cpu, self.limits) if on_cpu else []
         rest = jpegs[n_cpu:]
-        size = max(1, -(-len(rest) // READ_CHUNKS))
+        size = max(1, -(-len(rest) // self.READ_THREADS))
         chunks = (rest[k:k + size] for k in range(0, len(rest), size))
         return [pool.submit(read_chunk, paths, part, self.limits.max_image_bytes) for part in chunks], decoded
 
@@ -107,7 +100,7 @@ class GpuDecoder:
             if jpeg_data:
                 self._decode_jpegs(jpeg_rows, jpeg_data, images, failed)
             ready_rows, ready = [], []
-            for i, pixels, err in decode_pool.collect(decoded, paths, self.limits):
+            for i, pixels, err in decode_pool.collect(decoded, self.limits):
                 if err is not None:
                     failed[i] = err
                 else:

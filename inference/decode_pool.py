@@ -27,7 +27,7 @@ from .config import Limits
 from .errors import InvalidImage
 
 log = logging.getLogger(__name__)
-Submitted = list[tuple[list[int], Future]]  # (rows, future of their decoded chunk)
+Submitted = list[tuple[list[int], list[str], Future]]  # (rows, their files, future of the decoded chunk)
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
@@ -68,11 +68,11 @@ def submit(paths: Sequence[Any], rows: Sequence[int], limits: Limits, chunk: int
            workers: int | None = None) -> Submitted:
     """Decode `rows` of `paths` in the pool, `chunk` files per task; `collect` gives the results."""
     rows = list(rows)
-    parts = [rows[k:k + chunk] for k in range(0, len(rows), chunk)]
+    parts = [(part, [str(Path(paths[i])) for i in part]) for part in (rows[k:k + chunk]
+                                                                    for k in range(0, len(rows), chunk))]
 
     def send(executor: ProcessPoolExecutor) -> Submitted:
-        return [(part, executor.submit(decode_chunk, [str(Path(paths[i])) for i in part], part, limits))
-                for part in parts]
+        return [(part, files, executor.submit(decode_chunk, files, part, limits)) for part, files in parts]
     executor = pool(workers)
     try:
         return send(executor)
@@ -81,16 +81,16 @@ def submit(paths: Sequence[Any], rows: Sequence[int], limits: Limits, chunk: int
         return send(pool(workers))
 
 
-def collect(submitted: Submitted, paths: Sequence[Any], limits: Limits) -> list[tuple[int, Any, str | None]]:
+def collect(submitted: Submitted, limits: Limits) -> list[tuple[int, Any, str | None]]:
     """(row, uint8 224x224x3 array or None, error) for every submitted row, in order. A chunk
     whose worker process died is decoded here, in this process, with the same function."""
     out = []
-    for part, future in submitted:
+    for part, files, future in submitted:
         try:
             out.extend(future.result())
         except BrokenProcessPool:
             _discard(None)
-            out.extend(decode_chunk([str(Path(paths[i])) for i in part], part, limits))
+            out.extend(decode_chunk(files, part, limits))
     return out
 
 

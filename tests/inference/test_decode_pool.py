@@ -29,8 +29,8 @@ def test_worker_processes_decode_like_the_reduced_scale_path_and_report_bad_rows
     paths.insert(2, tmp_path / "broken.jpg")
     rows = [0, 1, 2, 3, 4, 5]
     submitted = decode_pool.submit(paths, rows, Limits(), chunk=4, workers=2)
-    assert [part for part, _ in submitted] == [[0, 1, 2, 3], [4, 5]]  # 6 rows in chunks of 4
-    got = decode_pool.collect(submitted, paths, Limits())
+    assert [part for part, _, _ in submitted] == [[0, 1, 2, 3], [4, 5]]  # 6 rows in chunks of 4
+    got = decode_pool.collect(submitted, Limits())
     assert [row for row, _, _ in got] == rows
     row, pixels, error = got[2]
     assert pixels is None and error
@@ -53,10 +53,10 @@ def test_chunks_of_a_killed_worker_are_decoded_here_and_the_next_batch_gets_a_ne
     submitted = decode_pool.submit(paths, rows, Limits(), chunk=2, workers=2)
     for pid in list(first._processes):  # what the kernel's OOM killer does to a worker
         os.kill(pid, signal.SIGKILL)
-    got = decode_pool.collect(submitted, paths, Limits())
+    got = decode_pool.collect(submitted, Limits())
     assert [row for row, _, _ in got] == rows
     reference = [prepare_image(p, Limits(), draft=1) for p in paths[:3]]
     assert all(error is None and np.array_equal(pixels, reference[row % 3]) for row, pixels, error in got)
     again = decode_pool.submit(paths[:4], range(4), Limits(), chunk=2, workers=2)
     assert decode_pool.pool(2) is not first
-    assert [row for row, _, error in decode_pool.collect(again, paths, Limits()) if error is None] == [0, 1, 2, 3]
+    assert [row for row, _, error in decode_pool.collect(again, Limits()) if error is None] == [0, 1, 2, 3]
