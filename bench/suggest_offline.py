@@ -36,7 +36,8 @@ from tagging.analysis import inputs as page_inputs  # noqa: E402
 from tagging.analysis.library import project_image  # noqa: E402
 from tagging.analysis.predictor import predictor  # noqa: E402
 from tagging.analysis.vectors import unit  # noqa: E402
-from tagging.scoring.score import Library, Query, VocabTag  # noqa: E402
+from tagging.scoring.index import Library  # noqa: E402
+from tagging.scoring.score import Query, VocabTag  # noqa: E402
 from tagging.suggestions import service  # noqa: E402
 
 DEV_TECHNOLOGY = ["django", "git", "flask", "requests", "sphinx"]

@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from inference.config import TEXT_DIM  # noqa: E402
 from tagging.scoring.lexical import TERMS_KEPT  # noqa: E402
-from tagging.scoring.score import Library, Query, VocabTag, score_tags  # noqa: E402
+from tagging.scoring.index import Library  # noqa: E402
+from tagging.scoring.score import Query, VocabTag, score_tags  # noqa: E402
 from tagging.scoring.words import PageWords  # noqa: E402
 from tagging.analysis.vectors import unit  # noqa: E402
 from bench.results_file import replace_section  # noqa: E402

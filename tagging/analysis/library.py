@@ -31,7 +31,7 @@ from tagging import memberships
 from tagging.analysis.vectors import unit, unpack
 from tagging.models import Analysis
 from tagging.scoring.lexical import unpack_terms
-from tagging.scoring.score import Library
+from tagging.scoring.index import Library
 
 IMAGE_INDEX_DIM = 256
 # People whose index is kept in memory at once (least recently used dropped first).
@@ -103,6 +103,7 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
         return _with_memberships(user_id, entry, version) if moved else entry
     added = ~known  # new links: appended, with only their own tags read (unless all are read again)
     new_ids = newer.link_ids[added]
+    new_terms = [t for t, k in zip(newer.terms, added) if k]
     if moved:
         everyone = _row_tags(user_id, np.concatenate([old.link_ids, new_ids]))
         kept, new_tags = everyone[:old.size], everyone[old.size:]
@@ -111,9 +112,9 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     if kept != old.row_tags:  # some link's tags changed: built again
         rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
                      np.concatenate([old._image, newer.image[added]]),
-                     old.terms + [t for t, k in zip(newer.terms, added) if k])
+                     old.terms + new_terms)
         return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
-    old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, [t for t, k in zip(newer.terms, added) if k])
+    old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
     _count_redone(old, int(added.sum()))
     return _Entry(stamp, version if moved else entry.members_version, old)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagging.scoring.index import Library
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
-                                   TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Library, Query, Scored, VocabTag,
+                                   TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Query, Scored, VocabTag,
                                    _concepts, _Evidence, _words, nearest, neighbour_reason)
 from tagging.scoring.words import name_key
 

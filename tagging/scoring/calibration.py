@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagging.scoring.batch import gather_batch
-from tagging.scoring.score import VECTOR_KINDS, Library, Query, VocabTag
+from tagging.scoring.index import Library
+from tagging.scoring.score import VECTOR_KINDS, Query, VocabTag
 from tagging.scoring.words import PageWords
 
 SAMPLE_LINKS = 120  # links scored to learn from: a few seconds at 100,000 links, far less below

@@ -5,7 +5,8 @@ import pytest
 
 from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import learn
-from tagging.scoring.score import Library, nearest
+from tagging.scoring.index import Library
+from tagging.scoring.score import nearest
 from tests.tagging.test_scoring_batch import page_terms, person, queries, unit
 
 pytestmark = pytest.mark.no_postgres

@@ -6,7 +6,8 @@ import pytest
 from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import learn
 from tagging.scoring.lexical import term_counts
-from tagging.scoring.score import Library, Query, VocabTag, score_tags
+from tagging.scoring.index import Library
+from tagging.scoring.score import Query, VocabTag, score_tags
 from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres

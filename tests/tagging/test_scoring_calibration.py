@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from tagging.scoring.calibration import combination_for, describe, learn
-from tagging.scoring.score import VECTOR_KINDS, Library, Query, VocabTag, score_tags
+from tagging.scoring.index import Library
+from tagging.scoring.score import VECTOR_KINDS, Query, VocabTag, score_tags
 from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from tagging.scoring.proposals import propose
-from tagging.scoring.score import Library, Query, VocabTag, score_tags
+from tagging.scoring.index import Library
+from tagging.scoring.score import Query, VocabTag, score_tags
 from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres

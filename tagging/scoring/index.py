@@ -1,0 +1,196 @@
+"""A person's analysed links as the scorer searches them (tagging/scoring/score.py).
+
+Built by tagging/analysis/library.py from the stored vectors and kept up to date in place: a
+re-analysis replaces rows, new links are appended, and everything derived from the rows (the
+compact matrices of the tagged links, each tag's members and text sum, the word index) follows
+as a rebuild would compute it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tagging.scoring.lexical import LexicalIndex
+
+
+class Library:
+    """One person's analysed links, ready for queries.
+
+    Only tagged links can vote, so each query searches compact float32 matrices of the tagged
+    links' vectors (two matrix-vector products); everything else a query needs (each tag's rows
+    and summed text vector) is worked out once per library. ``text`` and ``image`` may be float16
+    (how the cache keeps all links); missing vectors are zero rows. ``terms`` holds each link's
+    stored top terms (scoring/lexical.py) or None; without it there is no word evidence.
+    :meth:`replace_rows` takes new vectors of links already in it (a re-analysis) in place.
+    """
+
+    def __init__(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray,
+                 row_tags: list[tuple[int, ...]], terms: list | None = None) -> None:
+        self.link_ids, self.row_tags = link_ids, list(row_tags)
+        self.size = len(link_ids)
+        self.tagged = np.fromiter((bool(t) for t in row_tags), bool, count=self.size)
+        self._text, self._image = text, image
+        self._buffers: dict[str, np.ndarray] = {}  # room to grow into (add_rows)
+        self.text_rows, self.text_matrix = _compact(text, self.tagged)
+        self.image_rows, self.image_matrix = _compact(image, self.tagged)
+        self.members: dict[int, list[int]] = {}
+        for row, tags in enumerate(row_tags):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_tag_index: tuple[np.ndarray, np.ndarray] | None = None
+        self._row_of: dict[int, int] | None = None
+        self.terms = terms
+        self.lexical = LexicalIndex(terms, np.flatnonzero(self.tagged)) if terms is not None else None
+
+    def prototype_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tag ids and, row by row, the sum of the text vectors of each tag's links (float64;
+        computed on first use, then kept current by :meth:`replace_rows`)."""
+        if self._sums is None:
+            ids = np.array(list(self.members), np.int64)
+            sums = np.zeros((len(ids), self._text.shape[1]), np.float64)
+            for i, rows in enumerate(self.members.values()):
+                sums[i] = self._text[rows].astype(np.float64).sum(axis=0)
+            self._sums = ids, sums
+        return self._sums
+
+    def text_sums(self) -> dict[int, np.ndarray]:
+        """Sum of the text vectors of each tag's links, by tag id."""
+        ids, sums = self.prototype_sums()
+        return dict(zip(ids.tolist(), sums))
+
+    def row_of(self) -> dict[int, int]:
+        """link id -> row."""
+        if self._row_of is None:
+            self._row_of = {int(link_id): row for row, link_id in enumerate(self.link_ids)}
+        return self._row_of
+
+    def text_of(self, row: int) -> np.ndarray:
+        return self._text[row].astype(np.float32)
+
+    def row_tag_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``row_tags`` as flat arrays: the tags of row r are ``tag_ids[starts[r]:starts[r + 1]]``."""
+        if self._row_tag_index is None:
+            counts, tag_ids = _flat_tags(self.row_tags)
+            self._row_tag_index = np.concatenate([[0], np.cumsum(counts)]), tag_ids
+        return self._row_tag_index
+
+    def replace_rows(self, rows: np.ndarray, text: np.ndarray, image: np.ndarray, terms: list | None = None) -> None:
+        """New vectors (and stored terms) of links already in the library, whose tags did not change.
+
+        What is derived from them is updated as a rebuild would compute it: the compact matrices'
+        rows overwritten (rebuilt only when a vector appeared or went missing), each tag's sum
+        moved by the difference, and the word index rebuilt only when some link's terms changed
+        (a re-analysis of the same snapshot stores the same terms).
+        """
+        rows = np.asarray(rows, np.int64)
+        before = self._text[rows].astype(np.float64)
+        self._text[rows], self._image[rows] = text, image
+        self.text_rows, self.text_matrix = _replaced(self._text, self.tagged, self.text_rows, self.text_matrix, rows)
+        self.image_rows, self.image_matrix = _replaced(self._image, self.tagged, self.image_rows, self.image_matrix,
+                                                       rows)
+        if self._sums is not None:
+            self._move_sums(rows, self._text[rows].astype(np.float64) - before)
+        if terms is not None and self.terms is not None:
+            changed = [(int(r), t) for r, t in zip(rows, terms) if not _same_terms(self.terms[int(r)], t)]
+            for r, t in changed:
+                self.terms[r] = t
+            if changed:
+                self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
+
+    def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
+                 terms: list | None = None) -> None:
+        """New links, appended as rows: what a rebuild with them would compute, without one (the
+        arrays grow into spare room, the word index takes the new documents in)."""
+        first, added = self.size, len(link_ids)
+        if not added:
+            return
+        tagged = np.fromiter((bool(t) for t in row_tags), bool, count=added)
+        self.link_ids = self._append("link_ids", self.link_ids, np.asarray(link_ids, self.link_ids.dtype))
+        self._text = self._append("text", self._text, text)
+        self._image = self._append("image", self._image, image)
+        self.tagged = self._append("tagged", self.tagged, tagged)
+        self.row_tags.extend(row_tags)
+        self.size += added
+        for name, stored in (("text", self._text), ("image", self._image)):
+            new_rows = first + np.flatnonzero(tagged & np.any(stored[first:] != 0, axis=1))
+            rows = self._append(f"{name}_rows", getattr(self, f"{name}_rows"), new_rows)
+            matrix = self._append(f"{name}_matrix", getattr(self, f"{name}_matrix"),
+                                  stored[new_rows].astype(np.float32))
+            setattr(self, f"{name}_rows", rows)
+            setattr(self, f"{name}_matrix", matrix)
+        for row, tags in enumerate(row_tags, start=first):
+            for tag_id in tags:
+                self.members.setdefault(tag_id, []).append(row)
+        if self._row_of is not None:
+            self._row_of.update((int(link_id), row) for row, link_id in enumerate(link_ids, start=first))
+        if self._row_tag_index is not None:
+            starts, tag_ids = self._row_tag_index
+            counts, new_ids = _flat_tags(row_tags)
+            self._row_tag_index = (np.concatenate([starts, starts[-1] + np.cumsum(counts)]),
+                                   np.concatenate([tag_ids, new_ids]))
+        if self._sums is not None:
+            ids, sums = self._sums
+            fresh = np.array(sorted({t for tags in row_tags for t in tags} - set(ids.tolist())), np.int64)
+            if len(fresh):
+                ids = np.concatenate([ids, fresh])
+                sums = np.concatenate([sums, np.zeros((len(fresh), sums.shape[1]))])
+                self._sums = ids, sums
+            self._move_sums(np.arange(first, self.size), self._text[first:].astype(np.float64))
+        if self.terms is not None:
+            self.terms.extend(terms if terms is not None else [None] * added)
+            self.lexical.add(self.terms[first:], first, first + np.flatnonzero(tagged))
+
+    def _append(self, name: str, current: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """``current`` followed by ``extra``, as a view of a buffer kept with a quarter to spare."""
+        used, need = len(current), len(current) + len(extra)
+        buffer = self._buffers.get(name)
+        if buffer is None or need > len(buffer) or not np.shares_memory(buffer[:1], current[:1]):
+            buffer = np.empty((need + need // 4 + 256,) + current.shape[1:], current.dtype)
+            buffer[:used] = current
+            self._buffers[name] = buffer
+        buffer[used:need] = extra
+        return buffer[:need]
+
+    def _move_sums(self, rows: np.ndarray, delta: np.ndarray) -> None:
+        ids, sums = self._sums
+        starts, tag_ids = self.row_tag_index()
+        counts = starts[rows + 1] - starts[rows]
+        if not counts.sum():
+            return
+        of_row = np.repeat(np.arange(len(rows)), counts)
+        flat = np.concatenate([tag_ids[starts[r]:starts[r + 1]] for r in rows])
+        order = np.argsort(ids)
+        np.add.at(sums, order[np.searchsorted(ids[order], flat)], delta[of_row])
+
+
+def _flat_tags(row_tags: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """How many tags each row has, and all the rows' tag ids one after the other."""
+    counts = np.fromiter((len(t) for t in row_tags), np.int64, count=len(row_tags))
+    return counts, np.fromiter((t for tags in row_tags for t in tags), np.int64, count=int(counts.sum()))
+
+
+def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are tagged and have a vector, and those vectors as one float32 matrix."""
+    if len(matrix) == 0:
+        return np.zeros(0, np.int64), np.zeros((0, matrix.shape[1]), np.float32)
+    rows = np.flatnonzero(tagged & np.any(matrix != 0, axis=1))
+    return rows, np.ascontiguousarray(matrix[rows], dtype=np.float32)
+
+
+def _replaced(matrix: np.ndarray, tagged: np.ndarray, compact_rows: np.ndarray, compact: np.ndarray,
+              changed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_compact(matrix, tagged) after ``changed`` rows of ``matrix`` were overwritten."""
+    wanted = tagged[changed] & np.any(matrix[changed] != 0, axis=1)
+    at = np.searchsorted(compact_rows, changed)
+    present = at < len(compact_rows)
+    present[present] = compact_rows[at[present]] == changed[present]
+    if not np.array_equal(wanted, present):  # a vector appeared or went missing: the rows move
+        return _compact(matrix, tagged)
+    compact[at[wanted]] = matrix[changed[wanted]]
+    return compact_rows, compact
+
+
+def _same_terms(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
