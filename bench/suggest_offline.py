@@ -31,7 +31,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from inference.config import TEXT_DIM  # noqa: E402
 from tagging.analysis import inputs as page_inputs  # noqa: E402
 from tagging.analysis.library import project_image  # noqa: E402
 from tagging.analysis.predictor import predictor  # noqa: E402
