@@ -83,6 +83,11 @@ WEB_WORKERS = 2
 WEB_THREADS = 2
 # Queues of the capture worker; "inference" has a worker of its own (see services()).
 CAPTURE_QUEUES = ("capture", "default", "capture_bulk")
+# The capture worker and its browsers run at a lower CPU priority than the web and the inference
+# worker: on a small machine a burst of captures otherwise holds back the suggestions of the pages
+# already captured (what the person is waiting for) and the pages of the web UI. Captures spend
+# most of their time waiting on the network, so they lose little when the others go first.
+CAPTURE_NICE = 10
 
 
 def services(port: int, data_dir: Path) -> dict[str, list[str]]:
@@ -96,7 +101,8 @@ def services(port: int, data_dir: Path) -> dict[str, list[str]]:
                 "--no-sendfile",
                 # gunicorn's default control socket lives in $HOME: one per data dir instead.
                 "--control-socket", str(data_dir / "gunicorn.ctl")],
-        "worker": [PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",
+        "worker": ["nice", "-n", str(env_int("LINKSHOT_CAPTURE_NICE", CAPTURE_NICE)),
+                   PY, "-m", "celery", "-A", "config", "--quiet", "worker", "--loglevel", "INFO",
                    "-Q", ",".join(CAPTURE_QUEUES), "--hostname", "linkshot@%h",
                    "--concurrency", str(env_int("LINKSHOT_WORKER_CONCURRENCY", 2)),
                    "--max-tasks-per-child", "100", "--max-memory-per-child", "1500000"],

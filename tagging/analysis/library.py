@@ -97,7 +97,7 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     if known.any():
         old.replace_rows(at[known], newer.text[known], newer.image[known],
                          [t for t, k in zip(newer.terms, known) if k])
-        _count_redone(old, int(known.sum()))
+        _count_changed(old, int(known.sum()))
     if known.all():
         entry = _Entry(stamp, entry.members_version, old)
         return _with_memberships(user_id, entry, version) if moved else entry
@@ -115,7 +115,7 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
                      old.terms + new_terms)
         return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
     old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
-    _count_redone(old, int(added.sum()))
+    _count_changed(old, int(added.sum()))
     return _Entry(stamp, version if moved else entry.members_version, old)
 
 
@@ -136,13 +136,12 @@ def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entr
 RELEARN_AFTER_SHARE = 0.1
 
 
-def _count_redone(library: Library, redone: int) -> None:
-    if getattr(library, "_combination", None) is None:
+def _count_changed(library: Library, changed: int) -> None:
+    if library.combination is None:
         return
-    library.redone_since_learnt = getattr(library, "redone_since_learnt", 0) + redone
-    if library.redone_since_learnt > RELEARN_AFTER_SHARE * library.size:
-        del library._combination
-        library.redone_since_learnt = 0
+    library.changed_since_learnt += changed
+    if library.changed_since_learnt > RELEARN_AFTER_SHARE * library.size:
+        library.combination = None  # learnt again on its next use
 
 
 def forget(user_id: int | None = None) -> None:

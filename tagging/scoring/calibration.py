@@ -89,8 +89,8 @@ def describe(combination: Combination) -> dict[str, float]:
 def combination_for(library: Library, vocab: list[VocabTag]) -> Combination | None:
     """The person's combination for this library and vocabulary, learnt once and kept on the library."""
     key = tuple(tag.id for tag in vocab)
-    cached = getattr(library, "_combination", None)
+    cached = library.combination
     if cached is None or cached[0] != key:
-        cached = (key, learn(library, vocab))
-        library._combination = cached
+        cached = library.combination = (key, learn(library, vocab))
+        library.changed_since_learnt = 0
     return cached[1]

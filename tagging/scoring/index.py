@@ -7,9 +7,14 @@ as a rebuild would compute it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tagging.scoring.lexical import LexicalIndex
+
+if TYPE_CHECKING:
+    from tagging.scoring.calibration import Combination
 
 
 class Library:
@@ -41,6 +46,10 @@ class Library:
         self._row_of: dict[int, int] | None = None
         self.terms = terms
         self.lexical = LexicalIndex(terms, np.flatnonzero(self.tagged)) if terms is not None else None
+        # The combination of evidence learnt on this library (scoring/calibration.py), with the
+        # vocabulary it was learnt for, and how many links got new vectors or came in since.
+        self.combination: tuple[tuple[int, ...], Combination | None] | None = None
+        self.changed_since_learnt = 0
 
     def prototype_sums(self) -> tuple[np.ndarray, np.ndarray]:
         """The tag ids and, row by row, the sum of the text vectors of each tag's links (float64;

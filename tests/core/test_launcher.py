@@ -1,5 +1,8 @@
 """The launcher behind ./linkshot: broker choice and the private Redis it may start."""
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import redis
@@ -65,3 +68,22 @@ def test_every_routed_queue_has_a_worker(tmp_path, settings):
     commands = launcher.services(8000, tmp_path)
     served = _queues(commands["worker"]) | _queues(commands["inference"])
     assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= served
+
+
+def test_the_capture_worker_runs_below_the_web_and_the_models_in_cpu_priority(tmp_path):
+    """The capture worker's command lowers its priority (its browsers inherit it); the others keep theirs."""
+    commands = launcher.services(8000, tmp_path)
+    worker = commands["worker"]
+    prefix = worker[:worker.index(launcher.PY)]
+    assert prefix == ["nice", "-n", str(launcher.CAPTURE_NICE)] and launcher.CAPTURE_NICE > 0
+    assert commands["inference"][0] == launcher.PY and commands["web"][0] == launcher.PY
+    # The prefix works here: a process started through it runs that much nicer than this one.
+    started = subprocess.run([*prefix, sys.executable, "-c", "import os; print(os.nice(0))"],
+                             capture_output=True, text=True, check=True)
+    assert int(started.stdout) == min(os.nice(0) + launcher.CAPTURE_NICE, 19)
+
+
+def test_capture_priority_can_be_set_by_the_operator(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINKSHOT_CAPTURE_NICE", "0")
+    worker = launcher.services(8000, tmp_path)["worker"]
+    assert worker[:3] == ["nice", "-n", "0"]

@@ -88,18 +88,18 @@ def analysed_again(link, n: int) -> None:
 def test_a_learnt_combination_outlives_a_few_new_vectors_but_not_a_tag_change(alice):
     links = [analysed(alice, n) for n in range(30)]
     index = library.library_for(alice.pk)
-    index._combination = ((), "learnt")  # what calibration.combination_for keeps on the library
+    index.combination = ((), "learnt")  # what calibration.combination_for keeps on the library
     analysed_again(links[0], 0)  # 1 of 30 links: under RELEARN_AFTER_SHARE
     updated = library.library_for(alice.pk)  # the new vector taken in place
-    assert updated is index and updated._combination == ((), "learnt")
+    assert updated is index and updated.combination == ((), "learnt")
     assert updated.text_matrix[list(updated.link_ids).index(links[0].pk), 0] == pytest.approx(1.0)
     for n in range(1, 4):  # 4 of 30 in all since it was learnt: learnt again
         analysed_again(links[n], n)
-    assert not hasattr(library.library_for(alice.pk), "_combination")
+    assert library.library_for(alice.pk).combination is None
     again = library.library_for(alice.pk)
-    again._combination = ((), "learnt")
+    again.combination = ((), "learnt")
     links[5].tags.add(*get_or_create_tags(alice, ["other"]))
-    assert not hasattr(library.library_for(alice.pk), "_combination")
+    assert library.library_for(alice.pk).combination is None
 
 
 def membership_reads(queries) -> int:
