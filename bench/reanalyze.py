@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/reanalyze.py [--links 20000] [--tags 300] [--redo 2560] [--batch 128]
                                         [--databases sqlite postgres] [--baseline REF] [--write]
-                                        [--profile DIR]
+                                        [--profile DIR] [--html]
 
 One person with ``--links`` analysed links (1-3 of ``--tags`` tags each, a snapshot with a title
-and ~1,000 characters of text) is seeded with stored vectors; ``--redo`` of them are queued as
+and ~1,000 characters of text; with ``--html`` the re-analysed ones also have a captured HTML
+page, as real captures do, and an analysis that read it) is seeded with stored vectors; ``--redo`` of them are queued as
 ``reanalyze --all`` queues them, then drained batch by batch through the product's own code for
 everything except the models: the claim, the inputs read from the snapshot rows, the vectors
 written to the analyses (fenced by the claim), the scoring against the person's library (with
@@ -103,7 +104,7 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
            "LINKSHOT_CACHE_PREFIX": f"bench-reanalyze-{os.getpid()}"}
     command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
                "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
-               "--batch", str(args.batch)]
+               "--batch", str(args.batch)] + (["--html"] if args.html else [])
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         label = "baseline" if tree != ROOT else "tree"
@@ -127,6 +128,8 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=300)
     parser.add_argument("--redo", type=int, default=2560, help="links re-analysed (of --links)")
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--html", action="store_true",
+                        help="give the re-analysed links' snapshots a captured HTML file (~50 KB, 40 headings)")
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
     parser.add_argument("--baseline", default=BASELINE, help="git ref of the baseline ('' skips it)")
     parser.add_argument("--vectors", type=Path, help="keep the real-model vectors in this .npz (reused when present)")
@@ -184,7 +187,7 @@ def child(vectors_path: Path, args) -> dict:
     with np.load(vectors_path) as stored:  # read once: an NpzFile decompresses on every access
         vectors = {name: stored[name] for name in stored.files}
     concepts = json.loads(str(vectors["concepts"]))
-    user = seed(args.links, args.tags, vectors, concepts)
+    user = seed(args.links, args.tags, vectors, concepts, html_for=args.redo if args.html else 0)
     from snapshots.models import Link
     from tagging.analysis import jobs
     from tagging.analysis import library
@@ -279,8 +282,22 @@ def old_stage(batch: int, user_id: int, vectors, concepts) -> int:
     return len(rows)
 
 
-def seed(links: int, tags: int, vectors, concepts):
-    """One person's library, written in bulk (not part of the timing)."""
+def page_html(title: str, text: str) -> bytes:
+    """A documentation-like page as the capture keeps it: about 60 KB and 1,500 elements (links,
+    inline code, navigation), 40 headings."""
+    words = text.split()
+    nav = "".join(f"<li><a href='/{title}/{i}'>{title} {i}</a></li>" for i in range(60))
+    para = " ".join(f"<a href='#{w}'>{w}</a>" if i % 6 == 0 else f"<code>{w}</code>" if i % 6 == 3 else w
+                    for i, w in enumerate(words[:120]))
+    body = "".join(f"<section id='s{i}'><h2>{title} section {i}</h2><div class='para'><p>{para}</p></div></section>"
+                   for i in range(40))
+    return (f"<!doctype html><html><head><title>{title}</title><meta name='keywords' content='{title}, notes'>"
+            f"</head><body><nav><ul>{nav}</ul></nav><main><h1>{title}</h1>{body}</main></body></html>").encode()
+
+
+def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
+    """One person's library, written in bulk (not part of the timing); the first ``html_for``
+    links' snapshots get an HTML file, and their analyses the terms read from it."""
     import numpy as np
     from django.contrib.auth import get_user_model
     from django.utils import timezone
@@ -323,6 +340,26 @@ def seed(links: int, tags: int, vectors, concepts):
                                  image_descriptor=pack(descriptor), concepts=found, inputs=["url", "text", "image"],
                                  finished_at=now, queued_at=now))
     Analysis.objects.bulk_create(analyses, batch_size=500)
+    if html_for:
+        from django.core.files.base import ContentFile
+
+        from tagging.analysis import jobs
+        from tagging.analysis import run
+
+        for snapshot in snapshots[:html_for]:
+            snapshot.html.save("page.html", ContentFile(page_html(snapshot.title, snapshot.text)), save=False)
+        Snapshot.objects.bulk_update(snapshots[:html_for], ["html"], batch_size=2000)
+        # Their analyses as a capture leaves them: the terms read from that HTML stored with the rest.
+        jobs.queue_reanalysis(Link.objects.filter(pk__in=[s.link_id for s in snapshots[:html_for]]), version, True)
+        while (claimed := run.claim(512, user.pk)) is not None:
+            for analysis in claimed.analyses:
+                text, (feature, descriptor, found) = _outputs_for(analysis.link_id, vectors, concepts)
+                analysis.text_vector, analysis.image_feature = pack(text), pack(feature)
+                analysis.image_descriptor, analysis.concepts = pack(descriptor), found
+            for analysis, got in zip(claimed.analyses, claimed.inputs):
+                analysis.terms = got.terms
+            jobs.finish_batch(claimed.analyses, claimed.token, ["text_vector", "image_feature", "image_descriptor",
+                                                                 "concepts", "terms"])
     return user
 
 

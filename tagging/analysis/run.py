@@ -23,7 +23,7 @@ from inference import InferenceError, Predictor
 from inference.bulk import embed_stored_screenshots
 from inference.bulk_pages import embed_texts_checked
 from tagging.analysis import jobs as analysis_jobs
-from tagging.analysis.inputs import Inputs, inputs_of
+from tagging.analysis.inputs import Inputs, inputs_of, stored_terms
 from tagging.analysis.predictor import model_version, predictor
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
@@ -55,7 +55,7 @@ def claim(limit: int | None = None, user_id: int | None = None) -> Claimed | Non
     token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id)
     if not batch:
         return None
-    return Claimed(token, batch, [inputs_of(a.link, a.snapshot) for a in batch])
+    return Claimed(token, batch, [inputs_of(a.link, a.snapshot, terms=stored_terms(a)) for a in batch])
 
 
 def run_batch(limit: int | None = None, user_id: int | None = None) -> int:

@@ -36,3 +36,44 @@ def test_a_failed_capture_reads_only_what_the_person_gave(alice):
     got = inputs_of(link, snapshot)
     assert got.used == ["url"] and got.image is None
     assert got.text.splitlines() == ["Celery routing", "How tasks find queues", "example docs celery routing"]
+
+
+def _analyse_without_models(limit: int = 10):
+    """Claim and store a batch as the worker does, with no model outputs (the terms are what is checked)."""
+    from tagging.analysis import run
+
+    claimed = run.claim(limit)
+    run.store_vectors(claimed, run.Embedded())
+    return claimed
+
+
+def test_a_reanalysis_of_the_same_snapshot_takes_its_stored_terms_instead_of_parsing_the_html(alice):
+    from tagging.analysis import jobs as analysis_jobs
+
+    link = captured_link(alice, "https://example.org/c", "C", "text")
+    snapshot = link.snapshots.get()
+    snapshot.html.save("page.html", ContentFile(HTML), save=True)
+    first = _analyse_without_models().inputs[0]
+    assert first.terms["headings"] == ["Workers", "Routing tasks"]
+    # The HTML is gone: only the stored terms can still give the headings and the word evidence.
+    snapshot.html.storage.delete(snapshot.html.name)
+    analysis_jobs.queue_reanalysis(Link.objects.filter(pk=link.pk), "other-model", everything=True)
+    again = _analyse_without_models().inputs[0]
+    assert again.terms == first.terms and again.page == first.page
+    assert all((a == b).all() for a, b in zip(again.lexical, first.lexical))
+
+
+def test_terms_stored_for_an_older_snapshot_are_not_taken_for_a_new_one(alice):
+    from django.utils import timezone
+
+    from tagging.analysis import jobs as analysis_jobs
+
+    link = captured_link(alice, "https://example.org/d", "D", "text")
+    link.snapshots.get().html.save("page.html", ContentFile(HTML), save=True)
+    _analyse_without_models()
+    newer = Snapshot.objects.create(link=link, status=Snapshot.Status.DONE, title="D", text="text",
+                                    finished_at=timezone.now())
+    newer.html.save("page.html", ContentFile(b"<html><body><h1>Brokers</h1></body></html>"), save=True)
+    analysis_jobs.queue_analysis(link, newer)  # what the new capture's signal does
+    got = _analyse_without_models().inputs[0]
+    assert got.terms["headings"] == ["Brokers"]

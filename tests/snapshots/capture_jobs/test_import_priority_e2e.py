@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from config.launcher import services as launcher_services
 from imports import runner, services as import_services
@@ -52,15 +53,18 @@ def test_a_hand_added_link_overtakes_an_imports_captures(worker, site, alice, se
 
     with transaction.atomic():
         by_hand = save_link(alice, site.server.url("/article?by=hand")).link.snapshots.get()
+    visible = timezone.now()  # committed: from here on the worker can claim it
     try:
         wait_for(lambda: Snapshot.objects.filter(pk=by_hand.pk, status=S.DONE).exists(), 30, "the hand-added capture")
     except AssertionError:
         raise AssertionError(f"not captured; worker log:\n{worker.log_tail(30)}") from None
     by_hand.refresh_from_db()
-    # The load-independent property: only the import captures already open when the link was saved
-    # (the child's pages in flight, and one message handed to the pool) finished before it; the hand
-    # -saved snapshot is claimed at the next free page, before any imported one; the rest waits.
-    overtaken_by = Snapshot.objects.filter(bulk=True, finished_at__gt=by_hand.created_at,
+    # The load-independent property: only the import captures already open when the saved link became
+    # visible to the worker (the child's pages in flight, and one message handed to the pool) finished
+    # before it; the hand-saved snapshot is claimed at the next free page, before any imported one; the
+    # rest waits. (Counted from the commit, not from the row's creation: until the commit the worker
+    # cannot see the row, and a page freed in between rightly goes to the next imported link.)
+    overtaken_by = Snapshot.objects.filter(bulk=True, finished_at__gt=visible,
                                            finished_at__lt=by_hand.finished_at).count()
     assert overtaken_by <= PAGES_IN_FLIGHT + 1, f"{overtaken_by} import captures went first"
     assert Snapshot.objects.filter(bulk=True).exclude(status=S.DONE).count() > IMPORTED // 2
