@@ -19,7 +19,7 @@ from tagging.scoring.index import Library
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
                                    TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Query, Scored, VocabTag,
-                                   _concepts, _Evidence, _words, nearest, neighbour_reason)
+                                   _concepts, _Evidence, _words, closeness, nearest, neighbour_reason)
 from tagging.scoring.words import name_key
 
 _KIND = {kind: i for i, kind in enumerate(VECTOR_KINDS)}
@@ -58,15 +58,13 @@ def gather_batch(queries: list[Query], library: Library, vocab: list[VocabTag], 
     if with_text:
         text = np.stack([queries[b].text for b in with_text]).astype(np.float32)
         _neighbour_votes(text, with_text, itself, library, library.text_matrix, library.text_rows, vocab, position,
-                         evidence, CAP_TEXT_NEIGHBOURS, "{n} similar {links} tagged {tag}", TYPICAL_TEXT,
-                         "text_neighbours")
+                         evidence, CAP_TEXT_NEIGHBOURS, TYPICAL_TEXT, "text_neighbours")
         _prototypes(text, with_text, itself, library, vocab, position, evidence)
         _tag_names(text, with_text, vocab, evidence)
     if with_image:
         image = np.stack([queries[b].image for b in with_image]).astype(np.float32)
         _neighbour_votes(image, with_image, itself, library, library.image_matrix, library.image_rows, vocab,
-                         position, evidence, CAP_IMAGE_NEIGHBOURS, "looks like {n} {pages} tagged {tag}",
-                         TYPICAL_IMAGE, "image_neighbours")
+                         position, evidence, CAP_IMAGE_NEIGHBOURS, TYPICAL_IMAGE, "image_neighbours")
     _lexical_votes(queries, itself, library, vocab, position, evidence)
     if words:
         _words_and_concepts(queries, vocab, evidence)
@@ -132,8 +130,8 @@ def row_medians(values: np.ndarray) -> np.ndarray:
     return (upper[:, :half].max(axis=1) + upper[:, half]) / 2
 
 
-def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, position, evidence, cap, template,
-                     fallback, kind) -> None:
+def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, position, evidence, cap, fallback,
+                     kind) -> None:
     if len(rows) == 0:
         return
     step = search_rows(len(rows))
@@ -169,7 +167,7 @@ def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fa
     sims[np.flatnonzero(mine), at[mine]] = -2.0  # a link is no evidence for itself
     tops = nearest(sims, k)
     top_sims = np.take_along_axis(sims, tops, axis=1)
-    close = np.clip((top_sims - typical[:, None]) / np.maximum(1.0 - typical, 1e-6)[:, None], 0.0, 1.0)
+    close = closeness(top_sims, typical[:, None])
     close[top_sims <= -2.0] = 0.0
     total = close.sum(axis=1)
     query, slot = np.nonzero((close > 0) & (total[:, None] > 0))
@@ -227,17 +225,13 @@ def _prototypes(text, batch_rows, itself, library, vocab, position, evidence) ->
     dots = (text @ matrix.T).astype(np.float64)
     norms = np.repeat(np.linalg.norm(matrix, axis=1).astype(np.float64)[None], len(batch_rows), axis=0)
     # Each query's own vector left out of its own tags' sums (a link in the library itself).
-    order = np.argsort(ids)
-    at_of = {}
+    column_of = {int(tag_id): c for c, tag_id in enumerate(ids)}
     pairs_q, pairs_c = [], []
     for i, b in enumerate(batch_rows):
         for tag_id in (library.row_tags[itself[b]] if itself[b] is not None else ()):
-            at = at_of.get(tag_id)
-            if at is None:
-                found = int(np.searchsorted(ids[order], tag_id))
-                at = at_of[tag_id] = int(order[found]) if found < len(ids) and ids[order][found] == tag_id else -1
-            if at >= 0:
-                pairs_q.append(i), pairs_c.append(at)
+            c = column_of.get(tag_id)
+            if c is not None:
+                pairs_q.append(i), pairs_c.append(c)
     if pairs_q:
         q, c = np.array(pairs_q), np.array(pairs_c)
         own = library._text[[itself[batch_rows[i]] for i in pairs_q]].astype(np.float32)

@@ -136,9 +136,10 @@ def gather(query: Query, library: Library, vocab: list[VocabTag]) -> dict[int, _
     return evidence
 
 
-def closeness(sims: np.ndarray, typical: float) -> np.ndarray:
-    """How much closer than typical, in [0, 1]: 0 at the person's typical similarity, 1 at identical."""
-    return np.clip((sims - typical) / max(1.0 - typical, 1e-6), 0.0, 1.0)
+def closeness(sims: np.ndarray, typical) -> np.ndarray:
+    """How much closer than typical, in [0, 1]: 0 at the person's typical similarity, 1 at identical
+    (``typical`` a number, or an array that broadcasts against ``sims``: one per query of a batch)."""
+    return np.clip((sims - typical) / np.maximum(1.0 - typical, 1e-6), 0.0, 1.0)
 
 
 def typical_similarity(sims: np.ndarray, fallback: float) -> float:
