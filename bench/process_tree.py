@@ -31,10 +31,11 @@ def proc_table() -> dict[int, Proc]:
     return table
 
 
-def descendants(table: dict[int, Proc], root: int) -> list[int]:
+def descendants(parents: dict[int, int], root: int) -> list[int]:
+    """The pids below ``root``, from each process's parent (pid -> ppid)."""
     children: dict[int, list[int]] = {}
-    for pid, proc in table.items():
-        children.setdefault(proc.ppid, []).append(pid)
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
     found, stack = [], [root]
     while stack:
         for child in children.get(stack.pop(), []):
@@ -46,24 +47,32 @@ def descendants(table: dict[int, Proc], root: int) -> list[int]:
 def tree_cpu_seconds(root: int) -> float:
     """CPU time of root and its descendants, including reaped children (renderers of closed contexts)."""
     table = proc_table()
-    ticks = sum(table[pid].cpu_ticks for pid in [root, *descendants(table, root)] if pid in table)
+    ticks = sum(table[pid].cpu_ticks for pid in [root, *descendants(parents_of(table), root)] if pid in table)
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def parents_of(table: dict[int, Proc]) -> dict[int, int]:
+    return {pid: proc.ppid for pid, proc in table.items()}
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """/proc/PID/smaps_rollup as field -> kB (Rss, Pss, Anonymous, ...); OSError or ValueError
+    when the process is gone or unreadable."""
+    lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {key: int(value.split()[0]) for key, value in (line.split(":", 1) for line in lines)}
 
 
 def _pss(pid: int) -> int:
     try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
+        return smaps_rollup(pid).get("Pss", 0) * 1024
     except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return 0
 
 
 def chromium_memory(root: int) -> tuple[int, int]:
     """Summed RSS and PSS of the Chromium processes under root."""
     table = proc_table()
-    chromium = [pid for pid in descendants(table, root) if "chrom" in table[pid].name]
+    chromium = [pid for pid in descendants(parents_of(table), root) if "chrom" in table[pid].name]
     return sum(table[pid].rss for pid in chromium), sum(_pss(pid) for pid in chromium)
 
 

@@ -245,15 +245,21 @@ def _outputs_for(link_id: int, vectors, concepts):
     return vectors["text"][t], (vectors["feature"][s], vectors["descriptor"][s], concepts[s])
 
 
+def _embedded(claimed, vectors, concepts):
+    """What the models give the claimed batch (run.Embedded, from the precomputed vectors)."""
+    from tagging.analysis import run
+    embedded = run.Embedded()
+    for n, analysis in enumerate(claimed.analyses):
+        embedded.texts[n], embedded.images[n] = _outputs_for(analysis.link_id, vectors, concepts)
+    return embedded
+
+
 def new_stage(batch: int, user_id: int, vectors, concepts) -> int:
     from tagging.analysis import run
     claimed = run.claim(batch, user_id)
     if claimed is None:
         return 0
-    embedded = run.Embedded()
-    for n, analysis in enumerate(claimed.analyses):
-        embedded.texts[n], embedded.images[n] = _outputs_for(analysis.link_id, vectors, concepts)
-    run.write(claimed, embedded)
+    run.write(claimed, _embedded(claimed, vectors, concepts))
     return len(claimed.analyses)
 
 
@@ -346,20 +352,15 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
         from tagging.analysis import jobs
         from tagging.analysis import run
 
+        if not _has_bulk_writes():
+            raise SystemExit("--html needs code with the batched writes (run.store_vectors)")
         for snapshot in snapshots[:html_for]:
             snapshot.html.save("page.html", ContentFile(page_html(snapshot.title, snapshot.text)), save=False)
         Snapshot.objects.bulk_update(snapshots[:html_for], ["html"], batch_size=2000)
-        # Their analyses as a capture leaves them: the terms read from that HTML stored with the rest.
+        # Their analyses as a capture leaves them: stored by the product, with the terms read from that HTML.
         jobs.queue_reanalysis(Link.objects.filter(pk__in=[s.link_id for s in snapshots[:html_for]]), version, True)
         while (claimed := run.claim(512, user.pk)) is not None:
-            for analysis in claimed.analyses:
-                text, (feature, descriptor, found) = _outputs_for(analysis.link_id, vectors, concepts)
-                analysis.text_vector, analysis.image_feature = pack(text), pack(feature)
-                analysis.image_descriptor, analysis.concepts = pack(descriptor), found
-            for analysis, got in zip(claimed.analyses, claimed.inputs):
-                analysis.terms = got.terms
-            jobs.finish_batch(claimed.analyses, claimed.token, ["text_vector", "image_feature", "image_descriptor",
-                                                                 "concepts", "terms"])
+            run.store_vectors(claimed, _embedded(claimed, vectors, concepts))
     return user
 
 

@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.process_tree import smaps_rollup
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every name the platform looks up (submission checks, the capture egress proxy) goes to a resolver
 # that knows only IP literals and localhost, so nothing is looked up or reached off the machine.
@@ -78,14 +80,14 @@ class Platform:
                 if os.getsid(int(proc.name)) != self.proc.pid:
                     continue
                 command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                rollup = dict(line.split(":", 1) for line in (proc / "smaps_rollup").read_text().splitlines()[1:])
+                rollup = smaps_rollup(int(proc.name))
             except (OSError, ProcessLookupError, ValueError):
                 continue
             role = _role(command)
             entry = roles.setdefault(role, {"processes": 0, "rss_mb": 0.0, "pss_mb": 0.0})
             entry["processes"] += 1
-            entry["rss_mb"] += int(rollup["Rss"].split()[0]) / 1024
-            entry["pss_mb"] += int(rollup["Pss"].split()[0]) / 1024
+            entry["rss_mb"] += rollup["Rss"] / 1024
+            entry["pss_mb"] += rollup["Pss"] / 1024
         return {role: {k: round(v, 1) for k, v in entry.items()} for role, entry in roles.items()}
 
     def create_user(self, username: str, password: str) -> str:

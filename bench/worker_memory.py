@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.memory_site import FAMILIES, build  # noqa: E402
+from bench.process_tree import descendants, smaps_rollup  # noqa: E402
 from bench.results_file import replace_section  # noqa: E402
 from bench.suggest_eval import PASSWORD, _seconds, serve, wait_analysed  # noqa: E402
 from bench.suggest_platform import ROOT, Platform  # noqa: E402
@@ -49,8 +50,7 @@ def _read(pid: int) -> dict | None:
     try:
         stat = (base / "stat").read_text()
         command = (base / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        rollup = {k: int(v.split()[0]) for k, v in
-                  (line.split(":", 1) for line in (base / "smaps_rollup").read_text().splitlines()[1:])}
+        rollup = smaps_rollup(pid)
         sid = os.getsid(pid)
     except (OSError, ValueError, ProcessLookupError):
         return None
@@ -70,15 +70,8 @@ def _libraries(pid: int) -> set[str]:
 
 def _descendants(processes: list[dict], root: int) -> list[dict]:
     """The launcher's process tree (Chromium included, whatever session it starts)."""
-    children: dict[int, list[dict]] = {}
-    for proc in processes:
-        children.setdefault(proc["ppid"], []).append(proc)
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child["pid"])
-    return found
+    by_pid = {p["pid"]: p for p in processes}
+    return [by_pid[pid] for pid in descendants({p["pid"]: p["ppid"] for p in processes}, root)]
 
 
 def _is_worker(command: str) -> bool:

@@ -108,7 +108,7 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
         everyone = _row_tags(user_id, np.concatenate([old.link_ids, new_ids]))
         kept, new_tags = everyone[:old.size], everyone[old.size:]
     else:
-        kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only=new_ids)
+        kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only_these=True)
     if kept != old.row_tags:  # some link's tags changed: built again
         rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
                      np.concatenate([old._image, newer.image[added]]),
@@ -193,12 +193,13 @@ def _projection() -> np.ndarray:
     return _PROJECTION
 
 
-def _row_tags(user_id: int, link_ids: np.ndarray, only: np.ndarray | None = None) -> list[tuple[int, ...]]:
-    """Each link's tag ids (of all the person's links, or of the ``only`` ones)."""
+def _row_tags(user_id: int, link_ids: np.ndarray, only_these: bool = False) -> list[tuple[int, ...]]:
+    """Each of ``link_ids``' tag ids, from the memberships of all the person's links (or, with
+    ``only_these``, of these links only: a few new ones)."""
     by_link: dict[int, list[int]] = {}
     pairs = Link.tags.through.objects.filter(link__user_id=user_id)
-    if only is not None:
-        pairs = pairs.filter(link_id__in=[int(i) for i in only])
+    if only_these:
+        pairs = pairs.filter(link_id__in=[int(i) for i in link_ids])
     for link_id, tag_id in pairs.order_by("pk").values_list("link_id", "tag_id").iterator(chunk_size=10_000):
         by_link.setdefault(link_id, []).append(tag_id)
     return [tuple(by_link.get(int(link_id), ())) for link_id in link_ids]
