@@ -81,6 +81,8 @@ class Snapshot(models.Model):
     # Stored assets (Django storage API: local by default, S3 or similar in production).
     screenshot = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)
     thumbnail = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)
+    # The screenshot as the image model reads it (224x224 PNG): what analyses decode. Not served.
+    model_view = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)
     full_page = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)
     html = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)
     mhtml = models.FileField(upload_to=snapshot_path, blank=True, max_length=512)

@@ -9,6 +9,9 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from inference.errors import InvalidImage
+from inference.preprocess_image import prepare_image
+
 log = logging.getLogger(__name__)
 
 PDF_MAX_PAGES = 300  # text of longer PDFs is cut here; extraction time grows with pages
@@ -42,14 +45,35 @@ def pdf_text(data: bytes, max_chars: int) -> tuple[str, str]:
     return "\n".join(part.strip() for part in parts if part.strip())[:max_chars], title
 
 
-def thumbnail_webp(image_bytes: bytes, width: int) -> bytes:
-    """A small WebP of the top of a screenshot for link lists (aspect ratio kept)."""
+def screenshot_views(image_bytes: bytes, thumbnail_width: int) -> tuple[bytes, bytes | None]:
+    """(thumbnail for link lists, the image model's view) of a screenshot, decoded once.
+
+    The model view is the screenshot as the image model reads it (inference/preprocess_image.py:
+    the top region resized to 224x224), kept as a lossless PNG. An analysis reads those same
+    pixels from it instead of decoding the whole viewport again: 1/20 of the pixels, which is
+    what lets a re-analysis of stored snapshots keep a GPU fed. None when the model would refuse
+    the image (too large); the analysis then reads the screenshot itself and reports why.
+    """
     with Image.open(io.BytesIO(image_bytes)) as image:
-        image = image.convert("RGB")
-        height = max(1, round(image.height * width / image.width))
-        small = image.resize((width, height), Image.Resampling.LANCZOS) if image.width > width else image
-        out = io.BytesIO()
-        small.save(out, "WEBP", quality=80, method=2)
+        image.load()
+        thumbnail = _thumbnail(image, thumbnail_width)
+        try:
+            view = prepare_image(image)
+        except InvalidImage as exc:
+            log.info("no model view of this screenshot: %s", exc)
+            return thumbnail, None
+    out = io.BytesIO()
+    Image.fromarray(view, "RGB").save(out, "PNG", compress_level=6)
+    return thumbnail, out.getvalue()
+
+
+def _thumbnail(image: Image.Image, width: int) -> bytes:
+    """A small WebP of the top of a screenshot for link lists (aspect ratio kept)."""
+    image = image.convert("RGB")
+    height = max(1, round(image.height * width / image.width))
+    small = image.resize((width, height), Image.Resampling.LANCZOS) if image.width > width else image
+    out = io.BytesIO()
+    small.save(out, "WEBP", quality=80, method=2)
     return out.getvalue()
 
 

@@ -31,6 +31,12 @@ class CaptureResult:
         self.assets[name] = data
         self.sizes[name] = len(data)
 
+    def keep_views(self, views: tuple[bytes, bytes | None] | None, cap: int) -> None:
+        """The thumbnail and the model view made from the screenshot (extract.screenshot_views)."""
+        thumbnail, model_view = views or (None, None)
+        self.keep("thumbnail", thumbnail, cap)
+        self.keep("model_view", model_view, cap)
+
 
 def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"

@@ -247,8 +247,8 @@ async def _keep_image(body: bytes | None, config: CaptureConfig, result: Capture
     if png is None:
         raise CapturePermanentError("the image could not be read")
     result.keep("screenshot", png, config.asset_max_bytes)
-    result.keep("thumbnail", await asyncio.to_thread(extract.thumbnail_webp, png, config.thumbnail_width),
-                config.asset_max_bytes)
+    result.keep_views(await asyncio.to_thread(extract.screenshot_views, png, config.thumbnail_width),
+                      config.asset_max_bytes)
 
 
 async def _keep_favicon(job: Job) -> None:

@@ -115,9 +115,9 @@ class PageSteps:
         if shot is None:
             return None
         self.result.keep("screenshot", shot, self.config.asset_max_bytes)
-        thumb = await self.run("thumbnail", lambda: asyncio.to_thread(extract.thumbnail_webp, shot,
+        views = await self.run("thumbnail", lambda: asyncio.to_thread(extract.screenshot_views, shot,
                                                                          self.config.thumbnail_width))
-        self.result.keep("thumbnail", thumb, self.config.asset_max_bytes)
+        self.result.keep_views(views, self.config.asset_max_bytes)
         return shot
 
     async def full_page(self, viewport_shot: bytes | None) -> None:

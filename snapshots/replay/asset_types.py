@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import mimetypes
 
-# Assets stored as files on the Snapshot (FileField names) and the one served from the text column.
-FILE_ASSETS: tuple[str, ...] = ("screenshot", "thumbnail", "full_page", "html", "mhtml", "pdf", "favicon")
-ASSET_NAMES: tuple[str, ...] = (*FILE_ASSETS, "text")
+# Assets stored as files on the Snapshot (FileField names); the model view is input for the tag
+# models only. The served ones, with the one served from the text column.
+FILE_ASSETS: tuple[str, ...] = ("screenshot", "thumbnail", "model_view", "full_page", "html", "mhtml", "pdf", "favicon")
+ASSET_NAMES: tuple[str, ...] = (*(a for a in FILE_ASSETS if a != "model_view"), "text")
 IMAGE_ASSETS = frozenset({"screenshot", "thumbnail", "full_page", "favicon"})
 DOWNLOAD_ASSETS = frozenset({"mhtml", "pdf"})
 

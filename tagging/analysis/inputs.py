@@ -103,9 +103,15 @@ def html_terms(snapshot: Snapshot) -> dict:
 
 
 def _screenshot(snapshot: Snapshot) -> str | bytes | None:
-    field = snapshot.screenshot or snapshot.thumbnail
-    if not field:
-        return None
+    """The first stored of: the model view (the model's own 224x224 pixels of the screenshot,
+    cheapest to decode), the screenshot, its thumbnail (snapshots kept before either)."""
+    for field in (snapshot.model_view, snapshot.screenshot, snapshot.thumbnail):
+        if field and (source := _stored(snapshot, field)) is not None:
+            return source
+    return None
+
+
+def _stored(snapshot: Snapshot, field) -> str | bytes | None:
     try:
         path = field.path  # local storage: the bulk path reads the file itself
     except NotImplementedError:
@@ -116,5 +122,5 @@ def _screenshot(snapshot: Snapshot) -> str | bytes | None:
         with field.open("rb") as handle:
             return handle.read()
     except OSError as exc:  # a file gone from storage is no reason to lose the text path
-        log.warning("screenshot of snapshot %s unreadable: %s", snapshot.pk, exc)
+        log.warning("%s of snapshot %s unreadable: %s", field.field.name, snapshot.pk, exc)
         return None

@@ -2,9 +2,11 @@
 import io
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from inference.preprocess_image import prepare_image
 from snapshots.capture import CapturePermanentError, CaptureRefused, CaptureResult, CaptureTransientError
 from tests.support.pageserver import pdf_with_text, png_bytes, wait_for_requests
 
@@ -37,9 +39,13 @@ def test_article_facts_text_and_assets(capturer, site):
     assert result.og_image_url == site.url("/og.png")
     assert "treats it as the main content" in result.text
     assert "footer links" not in result.text
-    assert set(result.assets) == {"screenshot", "thumbnail", "full_page", "html", "mhtml", "pdf", "favicon"}
+    assert set(result.assets) == {"screenshot", "thumbnail", "model_view", "full_page", "html", "mhtml", "pdf",
+                                  "favicon"}
     assert image_size(result.assets["screenshot"]) == (1280, 800)
     assert result.assets["thumbnail"][8:12] == b"WEBP" and image_size(result.assets["thumbnail"])[0] == 400
+    # The model view holds exactly the pixels the image model reads of the screenshot.
+    assert result.assets["model_view"].startswith(b"\x89PNG")
+    assert np.array_equal(prepare_image(result.assets["model_view"]), prepare_image(result.assets["screenshot"]))
     assert b"<title>  A Fine Article  </title>" in result.assets["html"]
     assert b"Content-Type: multipart/related" in result.assets["mhtml"][:2000]
     assert result.assets["pdf"].startswith(b"%PDF-")

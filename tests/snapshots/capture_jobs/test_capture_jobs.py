@@ -33,7 +33,7 @@ def test_capture_stores_assets_and_fills_the_links_empty_fields(alice, site, cap
     assert outcome.status == "done", snapshot.error
     assert (snapshot.status, snapshot.attempts, snapshot.error) == (S.DONE, 1, "")
     assert snapshot.http_status == 200 and snapshot.title == "Captured Article"
-    for name, magic in [("screenshot", b"\x89PNG"), ("html", b"<"), ("thumbnail", b"")]:
+    for name, magic in [("screenshot", b"\x89PNG"), ("html", b"<"), ("thumbnail", b""), ("model_view", b"\x89PNG")]:
         field = getattr(snapshot, name)
         assert field.name.startswith(f"snapshots/{alice.pk}/{snapshot.link_id}/{snapshot.pk}/{name}")
         with default_storage.open(field.name) as handle:

@@ -123,6 +123,8 @@ def test_anonymous_visitors_are_sent_to_log_in(client, captured):
 def test_unknown_or_missing_assets_are_404(alice_client, captured):
     assert alice_client.get(asset_url(captured, "passwords")).status_code == 404
     assert alice_client.get(asset_url(captured, "thumbnail")).status_code == 404  # not kept
+    captured.model_view.save("model_view.png", ContentFile(PNG))
+    assert alice_client.get(asset_url(captured, "model_view")).status_code == 404  # kept for the models only
     assert alice_client.get(reverse("snapshot-asset", kwargs={"pk": 999999, "asset": "html"})).status_code == 404
 
 
