@@ -8,10 +8,11 @@ scoring    one person with N analysed links (unit vectors as the index keeps the
 index      memory of the person's in-memory index (vectors and the word index), and the time to
            build it again from the kept arrays (what a change of the person's tags costs).
 reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots (PNG, as the capture
-           keeps them, or --screenshot-format jpeg) and a page of text,
+           keeps them, or --screenshot-format jpeg), their model views, and a page of text,
            on a fresh SQLite database (the real models, the configured backend: on a GPU machine
-           the whole command end to end on the GPU, e.g. --links 1000 --reanalyze 8192
-           --reanalyze-batch 512).
+           the whole command end to end on the GPU, e.g. --links 0 --reanalyze 8192
+           --reanalyze-batch 512 --reanalyze-jobs 1 4 8 --model-views on off). One run per
+           processes x model views (kept, or none as in snapshots made before the capture kept them).
 """
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ from PIL import Image, ImageOps
 from django.core.files.base import ContentFile
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from snapshots.capture.extract import thumbnail_webp
+from snapshots.capture.extract import screenshot_views
 from snapshots.models import Link, Snapshot
 user = get_user_model().objects.create_user("bench")
 text = open(os.environ["BENCH_TEXT"]).read()
@@ -128,20 +129,25 @@ for n in range(min(int(os.environ["BENCH_LINKS"]), 64)):  # distinct real-lookin
     out = io.BytesIO()
     # As the capture keeps them: a PNG from Chromium's fast zlib setting (compress level 1), or a JPEG.
     image.save(out, "PNG", compress_level=1) if fmt == "png" else image.save(out, "JPEG", quality=85)
-    shots.append((out.getvalue(), thumbnail_webp(out.getvalue(), 400)))
+    shots.append((out.getvalue(), *screenshot_views(out.getvalue(), 400)))
 for n in range(int(os.environ["BENCH_LINKS"])):
-    shot, thumb = shots[n % len(shots)]
+    shot, thumb, view = shots[n % len(shots)]
     link = Link.objects.create(user=user, url=f"https://example.org/page/{n}", title=f"Page {n}", page_text=text)
     snap = Snapshot.objects.create(link=link, status="done", text=text, title=link.title, finished_at=timezone.now())
     snap.screenshot.save(f"screenshot.{fmt}", ContentFile(shot), save=False)
+    snap.model_view.save("model_view.png", ContentFile(view), save=False)
     snap.thumbnail.save("thumbnail.webp", ContentFile(thumb), save=True)
 """
+# Snapshots kept before the capture made model views: the analysis decodes the screenshot itself.
+DROP_MODEL_VIEWS = "from snapshots.models import Snapshot; Snapshot.objects.update(model_view='')"
 PAGE = ROOT / "tests" / "inference" / "fixtures" / "docs_page.png"  # a real 1280x800 docs-page screenshot
 TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the rendered HTML and the readable "
         "text. The tag models read the screenshot and the text and suggest tags from the person's vocabulary. ") * 10
 
 
-def bench_reanalyze(count: int, batch: int = 128, screenshot_format: str = "png") -> dict:
+def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int]]) -> list[dict]:
+    """`reanalyze --all` once per (model views kept, processes) in ``runs``, on one database: the
+    runs with model views first, then they are dropped from the rows for the others."""
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": tmp,
                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "LINKSHOT_LIST_CACHE_SECONDS": "0",
@@ -155,18 +161,29 @@ def bench_reanalyze(count: int, batch: int = 128, screenshot_format: str = "png"
                             "BENCH_FORMAT": screenshot_format}, capture_output=True)
         subprocess.run([*manage, "reanalyze", "--batch", "8"], cwd=ROOT, env=env, check=True,  # warm: load models
                        capture_output=True)
-        start = time.perf_counter()
-        run = subprocess.Popen([*manage, "reanalyze", "--all", "--batch", str(batch)], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        progress = _progress_times(run.stderr)
-        stdout = run.stdout.read().decode()
-        if run.wait() != 0:
-            raise RuntimeError(f"manage.py reanalyze failed: {stdout[-2000:]}")
-        elapsed = time.perf_counter() - start
+        results, views_kept = [], True
+        for views, jobs in sorted(runs, key=lambda run: not run[0]):
+            if views_kept and not views:
+                subprocess.run([*manage, "shell", "-c", DROP_MODEL_VIEWS], cwd=ROOT, env=env, check=True)
+                views_kept = False
+            result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs)], env)
+            results.append({"links": count, "batch": batch, "screenshots": screenshot_format, "model_views": views,
+                            "jobs": jobs, **result})
+            print(results[-1], flush=True)
+    return results
+
+
+def _reanalyze_once(command: list[str], env: dict) -> dict:
+    start = time.perf_counter()
+    run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    progress, errors = _progress_times(run.stderr)
+    stdout = run.stdout.read().decode()
+    if run.wait() != 0:
+        raise RuntimeError(f"manage.py reanalyze failed: {stdout[-2000:]}\n{errors[-4000:]}")
+    elapsed = time.perf_counter() - start
     report = stdout.strip().splitlines()
     analysed = next(line for line in report if line.startswith("Analysed"))
-    rate = float(analysed.rsplit("(", 1)[1].split()[0])
-    result = {"links": count, "batch": batch, "screenshots": screenshot_format, "command_s": round(elapsed, 1), "links_per_s": rate,
+    result = {"command_s": round(elapsed, 1), "links_per_s": float(analysed.rsplit("(", 1)[1].split()[0]),
               "report": " ".join(report)}
     if len(progress) >= 3:
         # After the first batch: the first one also pays each graph's first use (compile or cache
@@ -176,9 +193,10 @@ def bench_reanalyze(count: int, batch: int = 128, screenshot_format: str = "png"
     return result
 
 
-def _progress_times(stream) -> list[tuple[float, int]]:
-    """(time seen, links done) for each progress update the command writes ("\\r  done/total links ...")."""
-    seen, buffer = [], ""
+def _progress_times(stream) -> tuple[list[tuple[float, int]], str]:
+    """(time seen, links done) for each progress update the command writes ("\\r  done/total links ..."),
+    and the other lines it wrote there (warnings, a traceback)."""
+    seen, other, buffer = [], [], ""
     while chunk := os.read(stream.fileno(), 4096):
         buffer += chunk.decode(errors="replace")
         *updates, buffer = buffer.replace("\n", "\r").split("\r")
@@ -186,7 +204,9 @@ def _progress_times(stream) -> list[tuple[float, int]]:
             done = update.strip().split(" ", 1)[0].split("/")[0]
             if done.isdigit() and "/" in update:
                 seen.append((time.perf_counter(), int(done)))
-    return seen
+            elif update.strip():
+                other.append(update)
+    return seen, "\n".join(other + [buffer])
 
 
 def main() -> None:
@@ -196,32 +216,44 @@ def main() -> None:
     parser.add_argument("--reanalyze-batch", type=int, default=128, help="reanalyze --batch (links per model batch)")
     parser.add_argument("--screenshot-format", choices=("png", "jpeg"), default="png",
                         help="the stored viewport screenshots: png as the capture keeps them, or jpeg")
+    parser.add_argument("--reanalyze-jobs", type=int, nargs="+", default=[1],
+                        help="reanalyze --jobs (processes); one run for each")
+    parser.add_argument("--model-views", choices=("on", "off"), nargs="+", default=["on"],
+                        help="on: the snapshots keep model views as the capture makes them; off: as "
+                             "snapshots kept before it (the screenshot is decoded); one run for each")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    scoring = bench_scoring(args.links, np.random.default_rng(5))
+    scoring = bench_scoring(args.links, np.random.default_rng(5)) if args.links else None
     print(scoring, flush=True)
-    reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format) if args.reanalyze else None
-    print(reanalysis, flush=True)
+    runs = [(views == "on", jobs) for views in args.model_views for jobs in args.reanalyze_jobs]
+    reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs) \
+        if args.reanalyze else []
     if args.write:
         write(scoring, reanalysis)
 
 
-def write(scoring: dict, reanalysis: dict | None) -> None:
+def write(scoring: dict | None, reanalysis: list[dict]) -> None:
     lines = [f"`bench/suggest_speed.py`, {datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()}, "
-             f"{os.cpu_count()} cores.", "",
-             f"Scoring one link against {scoring['links']:,} analysed links of one person (300 tags), model "
-             f"inference excluded: p50 {scoring['score_p50_ms']} ms, p95 {scoring['score_p95_ms']} ms "
-             f"(target <= 50 ms). Baseline in the same run, the same neighbour search as a Python loop over "
-             f"rows: {scoring['python_loop_ms']} ms. The index (384-d text + 256-d projected screenshot, "
-             f"float32, and the word index of 100 terms a link) takes {scoring['index_mb']} MB for these links "
-             f"and {scoring['library_build_s']} s to build again after a tag change; it grows linearly, so one machine holds a few people of a million links; past that the index is sharded "
-             "by person (each person's links are scored only against their own), or moved to an ANN "
-             "library (faiss IVF-PQ, usearch) on the same stored vectors.", ""]
+             f"{os.cpu_count()} cores.", ""]
+    if scoring:
+        lines += [f"Scoring one link against {scoring['links']:,} analysed links of one person (300 tags), model "
+                  f"inference excluded: p50 {scoring['score_p50_ms']} ms, p95 {scoring['score_p95_ms']} ms "
+                  f"(target <= 50 ms). Baseline in the same run, the same neighbour search as a Python loop over "
+                  f"rows: {scoring['python_loop_ms']} ms. The index (384-d text + 256-d projected screenshot, "
+                  f"float32, and the word index of 100 terms a link) takes {scoring['index_mb']} MB for these links "
+                  f"and {scoring['library_build_s']} s to build again after a tag change; it grows linearly, so one "
+                  "machine holds a few people of a million links; past that the index is sharded "
+                  "by person (each person's links are scored only against their own), or moved to an ANN "
+                  "library (faiss IVF-PQ, usearch) on the same stored vectors.", ""]
     if reanalysis:
-        lines += [f"`manage.py reanalyze --all` over {reanalysis['links']} links (1280x800 {reanalysis['screenshots'].upper()} "
-                  f"screenshot of a real docs page and about 2,000 characters of text each), CPU, onnxruntime: {reanalysis['links_per_s']} "
-                  f"links/s once the models are loaded (target >= 3 links/s); the whole command took "
-                  f"{reanalysis['command_s']} s. It said: {reanalysis['report']}", ""]
+        first = reanalysis[0]
+        lines += [f"`manage.py reanalyze --all` over {first['links']} links at batch {first['batch']} (1280x800 "
+                  f"{first['screenshots'].upper()} screenshot of a real docs page and about 2,000 characters of "
+                  "text each), the configured backend (target >= 3 links/s on the CPU):", "",
+                  "| model views | processes | links/s | after the first batch | command s |", "|---|---|---|---|---|"]
+        lines += [f"| {'kept' if r['model_views'] else 'none'} | {r['jobs']} | {r['links_per_s']} | "
+                  f"{r.get('links_per_s_after_first_batch', '')} | {r['command_s']} |" for r in reanalysis]
+        lines += ["", f"It said, last: {reanalysis[-1]['report']}", ""]
     replace_section("Suggestions: speed", lines)
 
 

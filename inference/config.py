@@ -39,6 +39,7 @@ ENV_TORCH_AOT_SHAPES = "LINKSHOT_TORCH_AOT_SHAPES"
 ENV_TORCH_DEPTHWISE = "LINKSHOT_TORCH_DEPTHWISE"
 ENV_ORT_THREADS = "LINKSHOT_ORT_THREADS"
 ENV_BULK_CPU_SHARE = "LINKSHOT_BULK_CPU_SHARE"
+ENV_DECODE_WORKERS = "LINKSHOT_DECODE_WORKERS"
 
 # The checkout's data directory: where the Django side keeps everything by default too.
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -77,6 +78,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_TORCH_DEPTHWISE, "cudnn", "compiled image depthwise convolutions: cudnn or taps"),
     Variable(ENV_ORT_THREADS, "0", "onnxruntime intra-op threads, an integer >= 0 (0: one per core)"),
     Variable(ENV_BULK_CPU_SHARE, "0", "share of each bulk batch decoded on the CPU on GPU hosts, 0 to 1"),
+    Variable(ENV_DECODE_WORKERS, "0", "decoding processes of the bulk path on GPU hosts (0: all cores but two)"),
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -257,6 +259,10 @@ def point_inductor_cache(folder: Path) -> None:
 
 def ort_threads() -> int:
     return _read(ENV_ORT_THREADS, _number(int, 0), 0, "an integer >= 0 (0: one thread per core)")
+
+
+def decode_workers() -> int:
+    return _read(ENV_DECODE_WORKERS, _number(int, 0), 0, "an integer >= 0 (0: all cores but two)")
 
 
 def bulk_cpu_share() -> float:

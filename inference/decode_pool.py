@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import config
 from .config import Limits
 from .errors import InvalidImage
 
@@ -31,11 +32,13 @@ Submitted = list[tuple[list[int], list[str], Future]]  # (rows, their files, fut
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_pool_pid = os.getpid()
 
 
 def default_workers() -> int:
-    """All cores but two: one for the thread that feeds the GPU, one for file reads and the rest."""
-    return max(1, (os.cpu_count() or 2) - 2)
+    """LINKSHOT_DECODE_WORKERS, or all cores but two: one for the thread that feeds the GPU, one
+    for file reads and the rest."""
+    return config.decode_workers() or max(1, (os.cpu_count() or 2) - 2)
 
 
 def decode_chunk(paths: list[str], rows: list[int], limits: Limits) -> list[tuple[int, Any, str | None]]:
@@ -53,9 +56,11 @@ def decode_chunk(paths: list[str], rows: list[int], limits: Limits) -> list[tupl
 
 def pool(workers: int | None = None) -> ProcessPoolExecutor:
     """This process's decode pool (started once; a larger `workers` starts a larger one)."""
-    global _pool, _pool_size
+    global _pool, _pool_size, _pool_pid
     workers = workers or default_workers()
     with _lock:
+        if _pool_pid != os.getpid():  # a forked child: the parent's pool is not this process's to use
+            _pool, _pool_size, _pool_pid = None, 0, os.getpid()
         if _pool is None or _pool_size < workers:
             if _pool is not None:
                 _pool.shutdown(wait=False, cancel_futures=True)
@@ -113,6 +118,12 @@ def warm_up(workers: int | None = None) -> None:
 
 
 @atexit.register
-def _shutdown() -> None:
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+def shutdown(wait: bool = False) -> None:
+    """Stop this process's pool. Run at exit; a multiprocessing child must call it itself, with
+    ``wait``: such a child ends without atexit handlers by waiting for its own children, and the
+    pool's processes would wait for work forever."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is not None and _pool_pid == os.getpid():
+            _pool.shutdown(wait=wait, cancel_futures=True)
+        _pool, _pool_size = None, 0

@@ -2,6 +2,7 @@
 bad files reported by row, work done in other processes, nothing lost when a worker dies."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 
@@ -60,3 +61,32 @@ def test_chunks_of_a_killed_worker_are_decoded_here_and_the_next_batch_gets_a_ne
     again = decode_pool.submit(paths[:4], range(4), Limits(), chunk=2, workers=2)
     assert decode_pool.pool(2) is not first
     assert [row for row, _, error in decode_pool.collect(again, Limits()) if error is None] == [0, 1, 2, 3]
+
+
+def _decode_in_child(paths: list, done) -> None:
+    done.put(len(decode_pool.collect(decode_pool.submit(paths, list(range(len(paths))), Limits(), workers=2),
+                                     Limits())))
+    decode_pool.shutdown(wait=True)
+
+
+def test_a_process_that_used_its_pool_ends_after_shutting_it_down(tmp_path):
+    # As `reanalyze --jobs` runs: a spawned child decoding through its own pool. Without the
+    # shutdown the child's exit waits on the pool's processes forever.
+    context = multiprocessing.get_context("spawn")
+    done = context.Queue()
+    child = context.Process(target=_decode_in_child, args=(screenshots(tmp_path, 3), done))
+    child.start()
+    assert done.get(timeout=60) == 3
+    child.join(30)
+    assert child.exitcode == 0
+
+
+def test_a_forked_child_starts_its_own_pool_instead_of_using_the_parents():
+    parent_pool = decode_pool.pool(1)
+    context = multiprocessing.get_context("fork")
+    answer = context.Queue()
+    child = context.Process(target=lambda: answer.put(decode_pool.pool(1) is not parent_pool))
+    child.start()
+    assert answer.get(timeout=60) is True
+    child.join(30)
+    assert child.exitcode == 0

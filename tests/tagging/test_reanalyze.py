@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
+import signal
+import threading
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
+from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots.models import Link
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
 from tagging.analysis.predictor import model_version
+from tagging.analysis.vectors import unpack
 from tagging.models import Analysis
+from tests.support.celery_worker import wait_for
 from tests.tagging.helpers import captured_link, screenshot_png
 
 
@@ -58,3 +67,53 @@ def test_an_interrupted_run_is_resumed(alice, analysed):
 def test_an_unknown_person_is_a_clear_error(analysed):
     with pytest.raises(CommandError, match="There is no user named 'carol'"):
         reanalyze("--user", "carol")
+
+
+@pytest.mark.django_db(transaction=True)  # the processes read what this test wrote
+def test_several_processes_analyse_every_link_once_with_the_same_vectors(alice):
+    for n in range(6):
+        captured_link(alice, f"https://example.org/{n}", f"Page {n}", f"Text about topic {n}.",
+                      screenshot=screenshot_png(stripe=(20 * n, 60, 160)))
+    out = reanalyze("--user", "alice", "--jobs", "2", "--batch", "2")
+    assert "Models loaded (onnxruntime) in 2 processes" in out and "Analysed 6 links" in out
+    rows = {a.link_id: a for a in Analysis.objects.filter(user=alice)}
+    assert {a.status for a in rows.values()} == {"done"} and {a.attempts for a in rows.values()} == {1}
+    assert len({a.claim for a in rows.values()}) == 3  # three batches of two, none claimed twice
+    reanalyze("--user", "alice", "--all")  # one process, the reference
+    for again in Analysis.objects.filter(user=alice):
+        before = rows[again.link_id]
+        assert again.inputs == before.inputs and "image" in again.inputs
+        assert np.allclose(unpack(again.image_feature, FEATURE_DIM), unpack(before.image_feature, FEATURE_DIM), atol=1e-3)
+        assert np.allclose(unpack(again.text_vector, TEXT_DIM), unpack(before.text_vector, TEXT_DIM), atol=1e-3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_killed_at_start_is_reported_and_the_other_does_the_work(alice):
+    for n in range(4):
+        captured_link(alice, f"https://example.org/{n}", f"Page {n}", "text")
+    errors = []
+
+    def run() -> None:
+        try:
+            reanalyze("--user", "alice", "--jobs", "2")
+        except CommandError as exc:
+            errors.append(str(exc))
+        finally:
+            connection.close()  # this thread's own connection
+
+    command = threading.Thread(target=run)
+    command.start()
+    # Killed as the kernel's out-of-memory killer would, before it could claim anything (it is still
+    # starting its interpreter).
+    victim = wait_for(lambda: [p for p in multiprocessing.active_children() if p.name == "reanalyze-1"], 30,
+                      "the first analysing process")[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    command.join(180)
+    assert errors and "1 of 2 analysing processes failed (reanalyze-1: -9)" in errors[0]
+    assert "run the command again" in errors[0]
+    assert set(Analysis.objects.filter(user=alice).values_list("status", flat=True)) == {"done"}
+
+
+def test_jobs_and_batch_must_be_positive(analysed):
+    with pytest.raises(CommandError, match="at least 1"):
+        reanalyze("--jobs", "0")

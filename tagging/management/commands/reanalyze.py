@@ -4,7 +4,9 @@ Without --all it analyses links that were never analysed, whose analysis failed,
 analysed by other model weights; with --all it redoes every one. The queue lives in the
 database, so an interrupted run is finished by running the command again (it first drains what
 is still pending), and a running inference worker may share the work. The models embed one
-batch while the previous one is written (tagging/analysis/run.py, ``drain``).
+batch while the previous one is written (tagging/analysis/run.py, ``drain``); with ``--jobs N``
+that many processes drain the queue together, each with its own models
+(tagging/analysis/drain_processes.py): on a GPU host one process's database work is the limit.
 """
 from __future__ import annotations
 
@@ -14,11 +16,11 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from inference.specs import IMAGE, TEXT
 from snapshots.models import Link
+from tagging.analysis import drain_processes
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
-from tagging.analysis.predictor import model_version, predictor
+from tagging.analysis.predictor import load_models, model_version
 from tagging.models import Analysis
 
 
@@ -29,8 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="only this person's links (username)")
         parser.add_argument("--all", action="store_true", help="redo every link, not only missing/outdated ones")
         parser.add_argument("--batch", type=int, default=128, help="links per model batch (default 128)")
+        parser.add_argument("--jobs", type=int, default=1,
+                            help="processes analysing at once, each loading the models (default 1); "
+                                 "on a GPU host several keep the GPU busy")
 
-    def handle(self, *args, user=None, all=False, batch=128, **options) -> None:
+    def handle(self, *args, user=None, all=False, batch=128, jobs=1, **options) -> None:
+        if batch < 1 or jobs < 1:
+            raise CommandError("--batch and --jobs must be at least 1.")
         person = self._person(user)
         links = Link.objects.filter(user=person) if person else Link.objects.all()
         pending = Analysis.objects.filter(link__in=links, status__in=[Analysis.Status.PENDING, Analysis.Status.RUNNING])
@@ -39,15 +46,20 @@ class Command(BaseCommand):
         else:
             queued = analysis_jobs.queue_reanalysis(links, model_version(), all)
             self.stdout.write(f"Queued {queued} of {links.count()} links for analysis.")
-        self._load_models()
-        self._drain(pending, person, batch)
-
-    def _load_models(self) -> None:
-        started = time.monotonic()
-        model = predictor()
-        model.backend(IMAGE), model.backend(TEXT)
-        backends = ", ".join(sorted(set(model.backend_names().values())))
-        self.stdout.write(f"Models loaded ({backends}) in {time.monotonic() - started:.1f} s.")
+        user_id, total = (person.pk if person else None), pending.count()
+        if jobs == 1:
+            backends, seconds = load_models()
+            self.stdout.write(f"Models loaded ({backends}) in {seconds:.1f} s.")
+            batches = analyze.drain(limit=batch, user_id=user_id)
+        else:
+            processes = drain_processes.DrainProcesses(jobs, limit=batch, user_id=user_id)
+            backends, seconds = processes.models_loaded()
+            self.stdout.write(f"Models loaded ({backends}) in {jobs} processes in {seconds:.1f} s.")
+            batches = processes.batches()
+        try:
+            self._report(batches, total)
+        except drain_processes.DrainProcessFailed as exc:
+            raise CommandError(str(exc)) from exc
 
     def _person(self, username: str | None):
         if username is None:
@@ -57,9 +69,10 @@ class Command(BaseCommand):
             raise CommandError(f"There is no user named {username!r}.")
         return person
 
-    def _drain(self, pending, person, batch: int) -> None:
-        total, done, started = pending.count(), 0, time.monotonic()
-        for claimed in analyze.drain(limit=batch, user_id=person.pk if person else None):
+    def _report(self, batches, total: int) -> None:
+        """A progress line per batch done, then the total and the rate."""
+        done, started = 0, time.monotonic()
+        for claimed in batches:
             done += claimed
             rate = done / max(time.monotonic() - started, 1e-6)
             left = max(total - done, 0) / rate if rate else 0

@@ -1,0 +1,111 @@
+"""Pending analyses drained by several processes at once (``manage.py reanalyze --jobs N``).
+
+On a GPU host one draining process is limited by its database stage (claim, inputs, storing
+vectors, scoring), which runs in one thread, while the models alone do several times its rate
+(bench/RESULTS.md). Each process here is a whole :func:`run.drain` with its own models and
+database connection: the claim protocol already lets any number of workers share the queue
+without analysing a row twice. The processes are started with "spawn", not forked: the calling
+process may hold model sessions and their threads (onnxruntime is not fork-safe), and a fresh
+interpreter loads its own. Each is told the database and media folder the command uses.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from collections.abc import Iterator
+
+import django
+from django.conf import settings
+from django.db import connections
+
+from inference import config as inference_config
+from inference import decode_pool
+
+POLL_S = 0.5
+
+
+class DrainProcessFailed(RuntimeError):
+    """A draining process exited with an error; what it had claimed is re-sent once stale."""
+
+
+class DrainProcesses:
+    """``jobs`` processes draining the queue; each first loads its models, then reports every batch."""
+
+    def __init__(self, jobs: int, limit: int | None = None, user_id: int | None = None) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.jobs, self.messages = jobs, context.Queue()
+        where = {"database": connections["default"].settings_dict["NAME"], "media_root": str(settings.MEDIA_ROOT)}
+        # Not daemonic: a process decodes screenshots in processes of its own on GPU hosts
+        # (inference/decode_pool.py); they are stopped in _stop if the command ends early.
+        self.children = [context.Process(target=_drain_in_child, args=(self.messages, jobs, limit, user_id, where),
+                                         name=f"reanalyze-{n + 1}") for n in range(jobs)]
+        for child in self.children:
+            child.start()
+        self._early: list[int] = []  # batches reported before every process had its models
+
+    def models_loaded(self) -> tuple[str, float]:
+        """Wait until each process has loaded its models (or ended): (backends, slowest seconds)."""
+        loaded = []
+        # A process that ended before it loaded (killed, failed) is not waited for.
+        while len(loaded) + sum(not child.is_alive() for child in self.children) < self.jobs:
+            try:
+                message = self.messages.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            (loaded if isinstance(message, tuple) else self._early).append(message)
+        names = ", ".join(sorted({name for name, _ in loaded})) or "none"
+        return names, max((seconds for _, seconds in loaded), default=0.0)
+
+    def batches(self) -> Iterator[int]:
+        """Each batch's size as a process finishes it, until all have stopped; a process that
+        failed is reported after the others finished (DrainProcessFailed)."""
+        try:
+            yield from self._early
+            yield from (m for m in self._messages() if not isinstance(m, tuple))
+        finally:
+            self._stop()
+        failed = [child for child in self.children if child.exitcode != 0]
+        if failed:
+            codes = ", ".join(f"{child.name}: {child.exitcode}" for child in failed)
+            raise DrainProcessFailed(f"{len(failed)} of {self.jobs} analysing processes failed ({codes}); the "
+                                     "analyses they held go back to pending when they are found stale: run the "
+                                     "command again")
+
+    def _messages(self) -> Iterator:
+        while any(child.is_alive() for child in self.children) or not self.messages.empty():
+            try:
+                yield self.messages.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+
+    def _stop(self) -> None:
+        for child in self.children:
+            if child.is_alive():
+                child.terminate()
+            child.join()
+
+
+def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None, where: dict) -> None:
+    _share_cores(jobs)
+    django.setup()
+    connections["default"].settings_dict["NAME"] = where["database"]  # before its first query
+    settings.MEDIA_ROOT = where["media_root"]
+    # Imported once Django is set up in this new interpreter: the analysis code imports models.
+    from tagging.analysis import run
+    from tagging.analysis.predictor import load_models
+
+    try:
+        messages.put(load_models())
+        for claimed in run.drain(limit=limit, user_id=user_id):
+            messages.put(claimed)
+    finally:
+        decode_pool.shutdown(wait=True)  # or this process would never end (see there)
+
+
+def _share_cores(jobs: int) -> None:
+    """Give each process its share of the cores for model threads and screenshot decoding,
+    unless the environment already says how many."""
+    cores = os.cpu_count() or 1
+    os.environ.setdefault(inference_config.ENV_ORT_THREADS, str(max(1, cores // jobs)))
+    os.environ.setdefault(inference_config.ENV_DECODE_WORKERS, str(max(1, (cores - 2) // jobs)))
