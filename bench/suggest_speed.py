@@ -86,7 +86,7 @@ def bench_scoring(n: int, rng) -> dict:
     built = time.perf_counter() - started
     # What a tag change costs: the worker builds the person's Library again from the kept arrays.
     started = time.perf_counter()
-    Library(library.link_ids, library._text, library.image_matrix, library.row_tags, library.terms)
+    Library(library.link_ids, library.text, library.image_matrix, library.row_tags, library.terms)
     rebuilt = time.perf_counter() - started
     page = PageWords.of("Some page about tag17 and more", "https://example.org/tag17/page", "", "body " * 300)
     timings = []

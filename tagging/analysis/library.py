@@ -110,8 +110,8 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     else:
         kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only_these=True)
     if kept != old.row_tags:  # some link's tags changed: built again
-        rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old._text, newer.text[added]]),
-                     np.concatenate([old._image, newer.image[added]]),
+        rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old.text, newer.text[added]]),
+                     np.concatenate([old.image, newer.image[added]]),
                      old.terms + new_terms)
         return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
     old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
@@ -125,7 +125,7 @@ def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entr
     row_tags = _row_tags(user_id, old.link_ids)
     if row_tags == old.row_tags:
         return _Entry(entry.stamp, version, old)
-    rows = _Rows(old.link_ids, old._text, old._image, old.terms)
+    rows = _Rows(old.link_ids, old.text, old.image, old.terms)
     return _Entry(entry.stamp, version, _build(user_id, rows, row_tags))
 
 

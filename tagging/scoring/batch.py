@@ -234,7 +234,7 @@ def _prototypes(text, batch_rows, itself, library, vocab, position, evidence) ->
                 pairs_q.append(i), pairs_c.append(c)
     if pairs_q:
         q, c = np.array(pairs_q), np.array(pairs_c)
-        own = library._text[[itself[batch_rows[i]] for i in pairs_q]].astype(np.float32)
+        own = library.text[[itself[batch_rows[i]] for i in pairs_q]].astype(np.float32)
         reduced = matrix[c] - own
         dots[q, c] = np.einsum("pd,pd->p", reduced, text[q]).astype(np.float64)
         norms[q, c] = np.linalg.norm(reduced, axis=1)

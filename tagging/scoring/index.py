@@ -51,6 +51,16 @@ class Library:
         self.combination: tuple[tuple[int, ...], Combination | None] | None = None
         self.changed_since_learnt = 0
 
+    @property
+    def text(self) -> np.ndarray:
+        """Every row's text vector as kept (float16 in the cache; zeros where a link has none)."""
+        return self._text
+
+    @property
+    def image(self) -> np.ndarray:
+        """Every row's projected screenshot vector as kept, like :attr:`text`."""
+        return self._image
+
     def prototype_sums(self) -> tuple[np.ndarray, np.ndarray]:
         """The tag ids and, row by row, the sum of the text vectors of each tag's links (float64;
         computed on first use, then kept current by :meth:`replace_rows`)."""

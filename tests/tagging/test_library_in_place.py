@@ -22,8 +22,8 @@ def same_scores(got, expected) -> None:
 def test_replaced_and_added_rows_score_like_a_rebuild():
     rng = np.random.default_rng(11)
     whole, vocab, centres = person(rng, links=500)
-    text = whole._text.astype(np.float16)
-    image = whole._image.astype(np.float16)
+    text = whole.text.astype(np.float16)
+    image = whole.image.astype(np.float16)
     first = 420  # the library before: 420 links, then 80 more join
     kept = Library(whole.link_ids[:first].copy(), text[:first].copy(), image[:first].copy(), whole.row_tags[:first],
                    list(whole.terms[:first]))
