@@ -1,7 +1,7 @@
 """Reanalyze without the model call: claim, read inputs, store vectors, score, store suggestions.
 
     .venv/bin/python bench/reanalyze.py [--links 20000] [--tags 300] [--redo 2560] [--batch 128]
-                                        [--databases sqlite postgres] [--baseline REF] [--write]
+                                        [--databases sqlite postgres] [--baseline REF] [--jobs N] [--write]
                                         [--profile DIR] [--html]
 
 One person with ``--links`` analysed links (1-3 of ``--tags`` tags each, a snapshot with a title
@@ -19,7 +19,8 @@ The baseline is the same stage at ``--baseline`` (default: the commit before the
 checked out in a temporary worktree and measured in the same run, on the same databases, with
 the same vectors. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
-Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it. With
+Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it. ``--jobs N``: N processes drain the queue together, as ``reanalyze --jobs`` runs them (the count
+of library rebuilds shows how often a process had to read the whole library again). With
 ``--profile DIR`` each child runs its batches under cProfile and leaves DIR/<code>-<database>.prof
 (the profiler slows it: the figures of a profiled run are not the benchmark's).
 """
@@ -104,7 +105,7 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
            "LINKSHOT_CACHE_PREFIX": f"bench-reanalyze-{os.getpid()}"}
     command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
                "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
-               "--batch", str(args.batch)] + (["--html"] if args.html else [])
+               "--batch", str(args.batch), "--jobs", str(args.jobs)] + (["--html"] if args.html else [])
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         label = "baseline" if tree != ROOT else "tree"
@@ -128,6 +129,8 @@ def main() -> None:
     parser.add_argument("--tags", type=int, default=300)
     parser.add_argument("--redo", type=int, default=2560, help="links re-analysed (of --links)")
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes draining the queue together, as reanalyze --jobs runs them")
     parser.add_argument("--html", action="store_true",
                         help="give the re-analysed links' snapshots a captured HTML file (~50 KB, 40 headings)")
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
@@ -196,33 +199,105 @@ def child(vectors_path: Path, args) -> dict:
 
     redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
     jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
+    others = Others(args.jobs - 1, vectors_path, args.batch, user.pk)  # each ready as this one below
     service.vocabulary(user.pk)  # tag names embedded once per process (the real text model), as a worker keeps them
     library.library_for(user.pk)  # the index loaded once, as a running worker keeps it
-    stage = new_stage if _has_bulk_writes() else old_stage
+    rebuilds = count_rebuilds()
     queries = QueryCount()
     profiler = None
     if args.profile:
         import cProfile
         profiler = cProfile.Profile()
-    done, batches, started = 0, 0, time.perf_counter()
+    others.wait_ready()
+    started = time.perf_counter()
+    others.go()
     with connection.execute_wrapper(queries):
         if profiler:
             profiler.enable()
-        while True:
-            claimed = stage(args.batch, user.pk, vectors, concepts)
-            if not claimed:
-                break
-            done, batches = done + claimed, batches + 1
+        done, batches = drain_stage(args.batch, user.pk, vectors, concepts)
         if profiler:
             profiler.disable()
+    theirs = others.results()
     elapsed = time.perf_counter() - started
     if profiler:
         profiler.dump_stats(str(args.profile))
     from tagging.models import Analysis, TagSuggestion
     assert Analysis.objects.filter(user=user, status="done").count() == args.links
-    return {"links": args.links, "redone": done, "seconds": round(elapsed, 2), "links_per_s": round(done / elapsed, 1),
-            "queries_per_batch": round(queries.count / max(batches, 1), 1),
+    done += sum(n for n, _ in theirs)
+    return {"links": args.links, "jobs": args.jobs, "redone": done, "seconds": round(elapsed, 2),
+            "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
+            "library_rebuilds": rebuilds[0] + sum(r for _, r in theirs),
             "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
+
+
+def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
+    """(links, batches) this process drained."""
+    stage = new_stage if _has_bulk_writes() else old_stage
+    done = batches = 0
+    while claimed := stage(batch, user_id, vectors, concepts):
+        done, batches = done + claimed, batches + 1
+    return done, batches
+
+
+def count_rebuilds() -> list[int]:
+    """A counter of the person's library being built from scratch (tagging/analysis/library.py)."""
+    from tagging.analysis import library
+    counter, build = [0], library._build
+
+    def counted(*args, **kwargs):
+        counter[0] += 1
+        return build(*args, **kwargs)
+
+    library._build = counted
+    return counter
+
+
+class Others:
+    """The other ``count`` draining processes (spawned; each loads what this one loads, then waits
+    for the start, so that only the draining is timed)."""
+
+    def __init__(self, count: int, vectors_path: Path, batch: int, user_id: int) -> None:
+        import multiprocessing
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.start, self.answers = context.Semaphore(0), context.Event(), context.Queue()
+        self.processes = [context.Process(target=other_drainer, args=(vectors_path, batch, user_id, self.ready,
+                                                                       self.start, self.answers))
+                          for _ in range(count)]
+        for process in self.processes:
+            process.start()
+
+    def wait_ready(self) -> None:
+        for _ in self.processes:
+            self.ready.acquire()
+
+    def go(self) -> None:
+        self.start.set()
+
+    def results(self) -> list[tuple[int, int]]:
+        """(links drained, library rebuilds) of each."""
+        got = [self.answers.get(timeout=3600) for _ in self.processes]
+        for process in self.processes:
+            process.join()
+        return got
+
+
+def other_drainer(vectors_path: Path, batch: int, user_id: int, ready, start, answers) -> None:
+    import django
+    django.setup()
+    import numpy as np
+    from tagging.analysis import library
+    from tagging.suggestions import service
+
+    with np.load(vectors_path) as stored:
+        vectors = {name: stored[name] for name in stored.files}
+    concepts = json.loads(str(vectors["concepts"]))
+    service.vocabulary(user_id)
+    library.library_for(user_id)
+    rebuilds = count_rebuilds()
+    ready.release()
+    start.wait()
+    done, _ = drain_stage(batch, user_id, vectors, concepts)
+    answers.put((done, rebuilds[0]))
 
 
 class QueryCount:

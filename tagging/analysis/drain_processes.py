@@ -104,8 +104,12 @@ def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None,
 
 
 def _share_cores(jobs: int) -> None:
-    """Give each process its share of the cores for model threads and screenshot decoding,
-    unless the environment already says how many."""
+    """Give each process its share of the cores for model threads, the scoring's matrix products
+    (numpy's BLAS, read when numpy is first imported: before django.setup) and screenshot decoding,
+    unless the environment already says how many. N processes that each start a thread per core
+    would keep N times the cores busy, and BLAS threads spin while they wait."""
     cores = os.cpu_count() or 1
-    os.environ.setdefault(inference_config.ENV_ORT_THREADS, str(max(1, cores // jobs)))
+    share = str(max(1, cores // jobs))
+    for variable in (inference_config.ENV_ORT_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, share)
     os.environ.setdefault(inference_config.ENV_DECODE_WORKERS, str(max(1, (cores - 2) // jobs)))

@@ -9,7 +9,9 @@ Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are 
 It is built from the stored float16 vectors on first use in the inference worker, then kept up to
 date incrementally: a cheap count/max query tells whether analyses were added, redone or deleted.
 Redone links (a re-analysis) get their new vectors in place (Library.replace_rows); new links are
-added with their own tags read; a deletion rebuilds it. Tag memberships are read again only when
+added with their own tags read; a deletion rebuilds it. Where the count says rows are missing
+that finished before the latest time seen (another process's batch, committed late), they are
+found by id and added too. Tag memberships are read again only when
 the person's memberships token (tagging/memberships.py) says a link's tags changed, or on every
 use where no shared cache exists (then they are compared, and the library rebuilt only if they
 differ).
@@ -90,10 +92,13 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     old = entry.library
     newer = _load(_done(user_id).filter(finished_at__gt=entry.stamp[1]))
     position = old.row_of()
+    if old.size + sum(int(i) not in position for i in newer.link_ids) != stamp[0]:
+        late = _committed_late(user_id, old, newer)
+        if late is None:  # something was deleted or queued again: start over
+            return _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
+        newer = _joined(newer, late)
     at = np.array([position.get(int(i), -1) for i in newer.link_ids], np.int64)
     known = at >= 0
-    if old.size + int((~known).sum()) != stamp[0]:  # something was deleted: start over
-        return _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
     if known.any():
         old.replace_rows(at[known], newer.text[known], newer.image[known],
                          [t for t, k in zip(newer.terms, known) if k])
@@ -117,6 +122,29 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
     _count_changed(old, int(added.sum()))
     return _Entry(stamp, version if moved else entry.members_version, old)
+
+
+# Rows finished before the last stamp but committed after it are read by id below this many, else
+# the library is built again.
+MAX_LATE_ROWS = 10_000
+
+
+def _committed_late(user_id: int, old: Library, newer: _Rows) -> _Rows | None:
+    """Done analyses that neither the library nor ``newer`` holds: batches whose finish time came
+    before the stamp's latest but whose transaction ended after it was read (another process
+    draining the same queue, as ``reanalyze --jobs`` runs). None when some link of the library is
+    no longer done (deleted or queued again), which only a rebuild takes out, or when too many are."""
+    done = set(_done(user_id).values_list("link_id", flat=True))
+    have = set(old.row_of()) | {int(i) for i in newer.link_ids}
+    missing = done - have
+    if have - done or len(missing) > MAX_LATE_ROWS:
+        return None
+    return _load(_done(user_id).filter(link_id__in=sorted(missing)))
+
+
+def _joined(first: _Rows, second: _Rows) -> _Rows:
+    return _Rows(np.concatenate([first.link_ids, second.link_ids]), np.concatenate([first.text, second.text]),
+                 np.concatenate([first.image, second.image]), first.terms + second.terms)
 
 
 def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entry:

@@ -1,6 +1,8 @@
 """The per-person vector index: built from stored vectors, refreshed when analyses or tags change."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -44,6 +46,20 @@ def test_new_analyses_join_and_deleted_links_leave(alice):
     assert index.text_matrix.dtype == np.float32 and index.text_matrix.shape == (2, 384)
     first.delete()
     assert list(library.library_for(alice.pk).link_ids) == [second.pk]
+
+
+def test_a_batch_committed_after_a_later_one_joins_in_place(alice):
+    first, second = analysed(alice, 0), analysed(alice, 1)
+    index = library.library_for(alice.pk)
+    # Another process's batch: its finish time was taken before the latest one the index has seen,
+    # its transaction ended after the index read them (reanalyze --jobs).
+    late = analysed(alice, 2)
+    Analysis.objects.filter(link=late).update(finished_at=Analysis.objects.get(link=second).finished_at
+                                              - timedelta(seconds=1))
+    again = library.library_for(alice.pk)
+    assert again is index  # brought up to date, not built again
+    assert sorted(again.link_ids.tolist()) == sorted([first.pk, second.pk, late.pk])
+    assert again.text_of(again.row_of()[late.pk])[2] == pytest.approx(1.0)
 
 
 def test_stored_terms_come_with_the_index_and_follow_new_analyses(alice):
