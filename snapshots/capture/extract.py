@@ -58,13 +58,22 @@ def screenshot_views(image_bytes: bytes, thumbnail_width: int) -> tuple[bytes, b
         image.load()
         thumbnail = _thumbnail(image, thumbnail_width)
         try:
-            view = prepare_image(image)
+            return thumbnail, _png(prepare_image(image))
         except InvalidImage as exc:
             log.info("no model view of this screenshot: %s", exc)
             return thumbnail, None
+
+
+def model_view(image_bytes: bytes) -> bytes:
+    """The model view of a screenshot stored before the capture made them (manage.py
+    model_views); InvalidImage when it cannot be read or the model would refuse it."""
+    return _png(prepare_image(image_bytes))
+
+
+def _png(pixels) -> bytes:
     out = io.BytesIO()
-    Image.fromarray(view, "RGB").save(out, "PNG", compress_level=6)
-    return thumbnail, out.getvalue()
+    Image.fromarray(pixels, "RGB").save(out, "PNG", compress_level=6)
+    return out.getvalue()
 
 
 def _thumbnail(image: Image.Image, width: int) -> bytes:
