@@ -92,12 +92,13 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     old = entry.library
     newer = _load(_done(user_id).filter(finished_at__gt=entry.stamp[1]))
     position = old.row_of()
-    if old.size + sum(int(i) not in position for i in newer.link_ids) != stamp[0]:
+    at = np.array([position.get(int(i), -1) for i in newer.link_ids], np.int64)
+    if old.size + int((at < 0).sum()) != stamp[0]:
         late = _committed_late(user_id, old, newer)
         if late is None:  # something was deleted or queued again: start over
             return _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
         newer = _joined(newer, late)
-    at = np.array([position.get(int(i), -1) for i in newer.link_ids], np.int64)
+        at = np.concatenate([at, np.full(len(late.link_ids), -1, np.int64)])  # none of them is in the library
     known = at >= 0
     if known.any():
         old.replace_rows(at[known], newer.text[known], newer.image[known],
@@ -115,9 +116,7 @@ def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, mov
     else:
         kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only_these=True)
     if kept != old.row_tags:  # some link's tags changed: built again
-        rows = _Rows(np.concatenate([old.link_ids, new_ids]), np.concatenate([old.text, newer.text[added]]),
-                     np.concatenate([old.image, newer.image[added]]),
-                     old.terms + new_terms)
+        rows = _joined(_rows_of(old), _Rows(new_ids, newer.text[added], newer.image[added], new_terms))
         return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
     old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
     _count_changed(old, int(added.sum()))
@@ -142,6 +141,10 @@ def _committed_late(user_id: int, old: Library, newer: _Rows) -> _Rows | None:
     return _load(_done(user_id).filter(link_id__in=sorted(missing)))
 
 
+def _rows_of(library: Library) -> _Rows:
+    return _Rows(library.link_ids, library.text, library.image, library.terms)
+
+
 def _joined(first: _Rows, second: _Rows) -> _Rows:
     return _Rows(np.concatenate([first.link_ids, second.link_ids]), np.concatenate([first.text, second.text]),
                  np.concatenate([first.image, second.image]), first.terms + second.terms)
@@ -153,8 +156,7 @@ def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entr
     row_tags = _row_tags(user_id, old.link_ids)
     if row_tags == old.row_tags:
         return _Entry(entry.stamp, version, old)
-    rows = _Rows(old.link_ids, old.text, old.image, old.terms)
-    return _Entry(entry.stamp, version, _build(user_id, rows, row_tags))
+    return _Entry(entry.stamp, version, _build(user_id, _rows_of(old), row_tags))
 
 
 # A learnt combination (scoring/calibration.py) is kept while no link's tags changed and at most
