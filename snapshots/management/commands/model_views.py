@@ -13,10 +13,10 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.commands import person_named
 from inference.errors import InvalidImage
 from snapshots.capture.extract import model_view
 from snapshots.models import Snapshot
@@ -33,10 +33,7 @@ class Command(BaseCommand):
         if batch < 1:
             raise CommandError("--batch must be at least 1.")
         missing = Snapshot.objects.filter(status=Snapshot.Status.DONE, model_view="").exclude(screenshot="")
-        if user is not None:
-            person = get_user_model().objects.filter(username=user).first()
-            if person is None:
-                raise CommandError(f"There is no user named {user!r}.")
+        if (person := person_named(user)) is not None:
             missing = missing.filter(link__user=person)
         total, made, unreadable, after = missing.count(), 0, [], 0
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 import time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.commands import person_named
 from snapshots.models import Link
 from tagging.analysis import drain_processes
 from tagging.analysis import jobs as analysis_jobs
@@ -38,7 +38,7 @@ class Command(BaseCommand):
     def handle(self, *args, user=None, all=False, batch=128, jobs=1, **options) -> None:
         if batch < 1 or jobs < 1:
             raise CommandError("--batch and --jobs must be at least 1.")
-        person = self._person(user)
+        person = person_named(user)
         links = Link.objects.filter(user=person) if person else Link.objects.all()
         pending = Analysis.objects.filter(link__in=links, status__in=[Analysis.Status.PENDING, Analysis.Status.RUNNING])
         if all and pending.exists():  # an interrupted --all run: finish it instead of starting over
@@ -60,14 +60,6 @@ class Command(BaseCommand):
             self._report(batches, total)
         except drain_processes.DrainProcessFailed as exc:
             raise CommandError(str(exc)) from exc
-
-    def _person(self, username: str | None):
-        if username is None:
-            return None
-        person = get_user_model().objects.filter(username=username).first()
-        if person is None:
-            raise CommandError(f"There is no user named {username!r}.")
-        return person
 
     def _report(self, batches, total: int) -> None:
         """A progress line per batch done, then the total and the rate."""
