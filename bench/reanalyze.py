@@ -40,10 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, drain_stage, load_vectors,  # noqa: E402
+                                   embedded, has_bulk_writes, outputs_for, ready_to_drain)
+
 BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ls_reanalyze")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
-TEXTS, SCREENSHOTS = 1000, 32  # distinct model inputs embedded once
 
 
 def syllable_names(n: int) -> list[str]:
@@ -119,7 +121,8 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
 def baseline_tree(ref: str, tmp: Path) -> Path:
     tree = tmp / "baseline"
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), ref], cwd=ROOT, check=True, capture_output=True)
-    (tree / "bench" / "reanalyze.py").write_text(Path(__file__).read_text())
+    for name in ("reanalyze.py", "reanalyze_drain.py"):  # this bench, driving the baseline's code
+        (tree / "bench" / name).write_text((ROOT / "bench" / name).read_text())
     return tree
 
 
@@ -180,29 +183,22 @@ def main() -> None:
 def child(vectors_path: Path, args) -> dict:
     import django
     django.setup()
-    import numpy as np
     from django.core.management import call_command
     from django.db import connection
 
     call_command("migrate", verbosity=0)
     if connection.vendor == "postgresql":
         call_command("flush", interactive=False, verbosity=0)
-    with np.load(vectors_path) as stored:  # read once: an NpzFile decompresses on every access
-        vectors = {name: stored[name] for name in stored.files}
-    concepts = json.loads(str(vectors["concepts"]))
+    vectors, concepts = load_vectors(vectors_path)
     user = seed(args.links, args.tags, vectors, concepts, html_for=args.redo if args.html else 0)
     from snapshots.models import Link
     from tagging.analysis import jobs
-    from tagging.analysis import library
     from tagging.analysis.predictor import model_version
-    from tagging.suggestions import service
 
     redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
     jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
     others = Others(args.jobs - 1, vectors_path, args.batch, user.pk)  # each ready as this one below
-    service.vocabulary(user.pk)  # tag names embedded once per process (the real text model), as a worker keeps them
-    library.library_for(user.pk)  # the index loaded once, as a running worker keeps it
-    rebuilds = count_rebuilds()
+    rebuilds = ready_to_drain(user.pk)
     queries = QueryCount()
     profiler = None
     if args.profile:
@@ -228,139 +224,6 @@ def child(vectors_path: Path, args) -> dict:
             "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
             "library_rebuilds": rebuilds[0] + sum(r for _, r in theirs),
             "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
-
-
-def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
-    """(links, batches) this process drained."""
-    stage = new_stage if _has_bulk_writes() else old_stage
-    done = batches = 0
-    while claimed := stage(batch, user_id, vectors, concepts):
-        done, batches = done + claimed, batches + 1
-    return done, batches
-
-
-def count_rebuilds() -> list[int]:
-    """A counter of the person's library being built from scratch (tagging/analysis/library.py)."""
-    from tagging.analysis import library
-    counter, build = [0], library._build
-
-    def counted(*args, **kwargs):
-        counter[0] += 1
-        return build(*args, **kwargs)
-
-    library._build = counted
-    return counter
-
-
-class Others:
-    """The other ``count`` draining processes (spawned; each loads what this one loads, then waits
-    for the start, so that only the draining is timed)."""
-
-    def __init__(self, count: int, vectors_path: Path, batch: int, user_id: int) -> None:
-        import multiprocessing
-        context = multiprocessing.get_context("spawn")
-        self.ready, self.start, self.answers = context.Semaphore(0), context.Event(), context.Queue()
-        self.processes = [context.Process(target=other_drainer, args=(vectors_path, batch, user_id, self.ready,
-                                                                       self.start, self.answers))
-                          for _ in range(count)]
-        for process in self.processes:
-            process.start()
-
-    def wait_ready(self) -> None:
-        for _ in self.processes:
-            self.ready.acquire()
-
-    def go(self) -> None:
-        self.start.set()
-
-    def results(self) -> list[tuple[int, int]]:
-        """(links drained, library rebuilds) of each."""
-        got = [self.answers.get(timeout=3600) for _ in self.processes]
-        for process in self.processes:
-            process.join()
-        return got
-
-
-def other_drainer(vectors_path: Path, batch: int, user_id: int, ready, start, answers) -> None:
-    import django
-    django.setup()
-    import numpy as np
-    from tagging.analysis import library
-    from tagging.suggestions import service
-
-    with np.load(vectors_path) as stored:
-        vectors = {name: stored[name] for name in stored.files}
-    concepts = json.loads(str(vectors["concepts"]))
-    service.vocabulary(user_id)
-    library.library_for(user_id)
-    rebuilds = count_rebuilds()
-    ready.release()
-    start.wait()
-    done, _ = drain_stage(batch, user_id, vectors, concepts)
-    answers.put((done, rebuilds[0]))
-
-
-class QueryCount:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
-def _has_bulk_writes() -> bool:
-    from tagging.analysis import run
-    return hasattr(run, "store_vectors")
-
-
-def _outputs_for(link_id: int, vectors, concepts):
-    """The vectors the models give this link (precomputed by the real models; see make_vectors)."""
-    t, s = link_id % TEXTS, link_id % SCREENSHOTS
-    return vectors["text"][t], (vectors["feature"][s], vectors["descriptor"][s], concepts[s])
-
-
-def _embedded(claimed, vectors, concepts):
-    """What the models give the claimed batch (run.Embedded, from the precomputed vectors)."""
-    from tagging.analysis import run
-    embedded = run.Embedded()
-    for n, analysis in enumerate(claimed.analyses):
-        embedded.texts[n], embedded.images[n] = _outputs_for(analysis.link_id, vectors, concepts)
-    return embedded
-
-
-def new_stage(batch: int, user_id: int, vectors, concepts) -> int:
-    from tagging.analysis import run
-    claimed = run.claim(batch, user_id)
-    if claimed is None:
-        return 0
-    run.write(claimed, _embedded(claimed, vectors, concepts))
-    return len(claimed.analyses)
-
-
-def old_stage(batch: int, user_id: int, vectors, concepts) -> int:
-    """The baseline's run.analyse after its model call, and its run_batch after that (row by row)."""
-    from tagging.analysis import jobs
-    from tagging.analysis.inputs import inputs_of
-    from tagging.analysis.predictor import model_version
-    from tagging.analysis.vectors import pack
-    from tagging.suggestions import service
-    token, rows = jobs.claim_batch(batch, user_id)
-    if not rows:
-        return 0
-    inputs = [inputs_of(a.link, a.snapshot) for a in rows]
-    done = []
-    for analysis, got in zip(rows, inputs):
-        text, (feature, descriptor, found) = _outputs_for(analysis.link_id, vectors, concepts)
-        fields = dict(text_vector=pack(text), image_feature=pack(feature), image_descriptor=pack(descriptor),
-                      concepts=[[name, round(p, 4)] for name, p in found], inputs=got.used,
-                      model_version=model_version(), terms=got.terms)
-        if jobs.finish(analysis, token, **fields):
-            for name, value in fields.items():
-                setattr(analysis, name, value)
-            done.append((analysis, got))
-    service.suggest_for(done)
-    return len(rows)
 
 
 def page_html(title: str, text: str) -> bytes:
@@ -407,7 +270,7 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
     through = Link.tags.through
     pairs = []
     for link in created:
-        # The tag of the link's text topic (from its pk, as _outputs_for picks vectors), 0-2 more.
+        # The tag of the link's text topic (from its pk, as outputs_for picks vectors), 0-2 more.
         topic = link.pk % TEXTS % tags
         extra = rng.integers(0, tags, 2)[: rng.integers(0, 3)]
         pairs += [through(link_id=link.pk, tag_id=vocab[t].pk) for t in {topic, *map(int, extra)}]
@@ -415,7 +278,7 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
     version = model_version()
     analyses = []
     for link, snapshot in zip(created, snapshots):
-        text, (feature, descriptor, found) = _outputs_for(link.pk, vectors, concepts)
+        text, (feature, descriptor, found) = outputs_for(link.pk, vectors, concepts)
         analyses.append(Analysis(link=link, user=user, snapshot=snapshot, status="done", model_version=version,
                                  text_vector=pack(text), image_feature=pack(feature),
                                  image_descriptor=pack(descriptor), concepts=found, inputs=["url", "text", "image"],
@@ -427,7 +290,7 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
         from tagging.analysis import jobs
         from tagging.analysis import run
 
-        if not _has_bulk_writes():
+        if not has_bulk_writes():
             raise SystemExit("--html needs code with the batched writes (run.store_vectors)")
         for snapshot in snapshots[:html_for]:
             snapshot.html.save("page.html", ContentFile(page_html(snapshot.title, snapshot.text)), save=False)
@@ -435,7 +298,7 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
         # Their analyses as a capture leaves them: stored by the product, with the terms read from that HTML.
         jobs.queue_reanalysis(Link.objects.filter(pk__in=[s.link_id for s in snapshots[:html_for]]), version, True)
         while (claimed := run.claim(512, user.pk)) is not None:
-            run.store_vectors(claimed, _embedded(claimed, vectors, concepts))
+            run.store_vectors(claimed, embedded(claimed, vectors, concepts))
     return user
 
 

@@ -1,0 +1,150 @@
+"""bench/reanalyze.py's draining side: the product's reanalysis stage without the model call, in
+one or several processes (run inside a Django-configured child; models import lazily)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+TEXTS, SCREENSHOTS = 1000, 32  # distinct model inputs embedded once (bench/reanalyze.py, make_vectors)
+
+
+def load_vectors(path: Path) -> tuple[dict, list]:
+    """The real models' vectors kept by make_vectors, and their concepts."""
+    import numpy as np
+    with np.load(path) as stored:  # read once: an NpzFile decompresses on every access
+        vectors = {name: stored[name] for name in stored.files}
+    return vectors, json.loads(str(vectors["concepts"]))
+
+
+def ready_to_drain(user_id: int) -> list[int]:
+    """What a running worker keeps loaded, loaded before the timing; returns the rebuild counter."""
+    from tagging.analysis import library
+    from tagging.suggestions import service
+    service.vocabulary(user_id)  # tag names embedded once per process (the real text model)
+    library.library_for(user_id)  # the index loaded once
+    return count_rebuilds()
+
+
+def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
+    """(links, batches) this process drained."""
+    stage = new_stage if has_bulk_writes() else old_stage
+    done = batches = 0
+    while claimed := stage(batch, user_id, vectors, concepts):
+        done, batches = done + claimed, batches + 1
+    return done, batches
+
+
+def count_rebuilds() -> list[int]:
+    """A counter of the person's library being built from scratch (tagging/analysis/library.py)."""
+    from tagging.analysis import library
+    counter, build = [0], library._build
+
+    def counted(*args, **kwargs):
+        counter[0] += 1
+        return build(*args, **kwargs)
+
+    library._build = counted
+    return counter
+
+
+class Others:
+    """The other ``count`` draining processes (spawned; each loads what this one loads, then waits
+    for the start, so that only the draining is timed)."""
+
+    def __init__(self, count: int, vectors_path: Path, batch: int, user_id: int) -> None:
+        import multiprocessing
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.start, self.answers = context.Semaphore(0), context.Event(), context.Queue()
+        self.processes = [context.Process(target=other_drainer, args=(vectors_path, batch, user_id, self.ready,
+                                                                       self.start, self.answers))
+                          for _ in range(count)]
+        for process in self.processes:
+            process.start()
+
+    def wait_ready(self) -> None:
+        for _ in self.processes:
+            self.ready.acquire()
+
+    def go(self) -> None:
+        self.start.set()
+
+    def results(self) -> list[tuple[int, int]]:
+        """(links drained, library rebuilds) of each."""
+        got = [self.answers.get(timeout=3600) for _ in self.processes]
+        for process in self.processes:
+            process.join()
+        return got
+
+
+def other_drainer(vectors_path: Path, batch: int, user_id: int, ready, start, answers) -> None:
+    import django
+    django.setup()
+    vectors, concepts = load_vectors(vectors_path)
+    rebuilds = ready_to_drain(user_id)
+    ready.release()
+    start.wait()
+    done, _ = drain_stage(batch, user_id, vectors, concepts)
+    answers.put((done, rebuilds[0]))
+
+
+class QueryCount:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def has_bulk_writes() -> bool:
+    from tagging.analysis import run
+    return hasattr(run, "store_vectors")
+
+
+def outputs_for(link_id: int, vectors, concepts):
+    """The vectors the models give this link (precomputed by the real models; see make_vectors)."""
+    t, s = link_id % TEXTS, link_id % SCREENSHOTS
+    return vectors["text"][t], (vectors["feature"][s], vectors["descriptor"][s], concepts[s])
+
+
+def embedded(claimed, vectors, concepts):
+    """What the models give the claimed batch (run.Embedded, from the precomputed vectors)."""
+    from tagging.analysis import run
+    out = run.Embedded()
+    for n, analysis in enumerate(claimed.analyses):
+        out.texts[n], out.images[n] = outputs_for(analysis.link_id, vectors, concepts)
+    return out
+
+
+def new_stage(batch: int, user_id: int, vectors, concepts) -> int:
+    from tagging.analysis import run
+    claimed = run.claim(batch, user_id)
+    if claimed is None:
+        return 0
+    run.write(claimed, embedded(claimed, vectors, concepts))
+    return len(claimed.analyses)
+
+
+def old_stage(batch: int, user_id: int, vectors, concepts) -> int:
+    """The baseline's run.analyse after its model call, and its run_batch after that (row by row)."""
+    from tagging.analysis import jobs
+    from tagging.analysis.inputs import inputs_of
+    from tagging.analysis.predictor import model_version
+    from tagging.analysis.vectors import pack
+    from tagging.suggestions import service
+    token, rows = jobs.claim_batch(batch, user_id)
+    if not rows:
+        return 0
+    inputs = [inputs_of(a.link, a.snapshot) for a in rows]
+    done = []
+    for analysis, got in zip(rows, inputs):
+        text, (feature, descriptor, found) = outputs_for(analysis.link_id, vectors, concepts)
+        fields = dict(text_vector=pack(text), image_feature=pack(feature), image_descriptor=pack(descriptor),
+                      concepts=[[name, round(p, 4)] for name, p in found], inputs=got.used,
+                      model_version=model_version(), terms=got.terms)
+        if jobs.finish(analysis, token, **fields):
+            for name, value in fields.items():
+                setattr(analysis, name, value)
+            done.append((analysis, got))
+    service.suggest_for(done)
+    return len(rows)
