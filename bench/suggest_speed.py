@@ -166,7 +166,9 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
             if views_kept and not views:
                 subprocess.run([*manage, "shell", "-c", DROP_MODEL_VIEWS], cwd=ROOT, env=env, check=True)
                 views_kept = False
-            result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs)], env)
+            # -v 2: the command's stage times (database or models) close its report
+            result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
+                                      "-v", "2"], env)
             results.append({"links": count, "batch": batch, "screenshots": screenshot_format, "model_views": views,
                             "jobs": jobs, **result})
             print(results[-1], flush=True)

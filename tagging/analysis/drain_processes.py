@@ -10,6 +10,7 @@ interpreter loads its own. Each is told the database and media folder the comman
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import queue
@@ -42,7 +43,8 @@ class DrainProcesses:
                                          name=f"reanalyze-{n + 1}") for n in range(jobs)]
         for child in self.children:
             child.start()
-        self._early: list[int] = []  # batches reported before every process had its models
+        self._early: list = []  # what came before every process had its models (batches, stage times)
+        self.times = None  # the processes' stage times together, once they have ended (run.StageTimes)
 
     def models_loaded(self) -> tuple[str, float]:
         """Wait until each process has loaded its models (or ended): (backends, slowest seconds)."""
@@ -61,8 +63,11 @@ class DrainProcesses:
         """Each batch's size as a process finishes it, until all have stopped; a process that
         failed is reported after the others finished (DrainProcessFailed)."""
         try:
-            yield from self._early
-            yield from (m for m in self._messages() if not isinstance(m, tuple))
+            for message in itertools.chain(self._early, self._messages()):
+                if isinstance(message, int):
+                    yield message
+                elif not isinstance(message, tuple):  # a process's stage times, sent as it ends
+                    self._add_times(message)
         finally:
             self._stop()
         failed = [child for child in self.children if child.exitcode != 0]
@@ -71,6 +76,12 @@ class DrainProcesses:
             raise DrainProcessFailed(f"{len(failed)} of {self.jobs} analysing processes failed ({codes}); the "
                                      "analyses they held go back to pending when they are found stale: run the "
                                      "command again")
+
+    def _add_times(self, times) -> None:
+        if self.times is None:
+            self.times = times
+        else:
+            self.times.add(times)
 
     def _messages(self) -> Iterator:
         while any(child.is_alive() for child in self.children) or not self.messages.empty():
@@ -95,10 +106,12 @@ def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None,
     from tagging.analysis import run
     from tagging.analysis.predictor import load_models
 
+    times = run.StageTimes()
     try:
         messages.put(load_models())
-        for claimed in run.drain(limit=limit, user_id=user_id):
+        for claimed in run.drain(limit=limit, user_id=user_id, times=times):
             messages.put(claimed)
+        messages.put(times)
     finally:
         decode_pool.shutdown(wait=True)  # or this process would never end (see there)
 

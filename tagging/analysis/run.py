@@ -45,6 +45,33 @@ class Claimed:
 
 
 @dataclass
+class StageTimes:
+    """Seconds a drain spent in each stage, where a re-analysis waits: ``claim`` (claiming a batch and
+    reading its inputs), ``waiting`` (for the models to finish the batch), ``store`` (the vectors'
+    UPDATE) and ``suggest`` (scoring and the suggestions' writes) in the draining thread, and
+    ``models`` (both models over a batch) in the models' thread, which overlaps the others."""
+    claim: float = 0.0
+    waiting: float = 0.0
+    store: float = 0.0
+    suggest: float = 0.0
+    models: float = 0.0
+    batches: int = 0
+
+    STAGES = ("claim", "waiting", "store", "suggest", "models")
+
+    def add(self, other: "StageTimes") -> None:
+        for name in (*self.STAGES, "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def summary(self) -> str:
+        labels = {"claim": "claiming and reading inputs", "waiting": "waiting for the models",
+                  "store": "storing vectors", "suggest": "scoring and suggestions", "models": "models (beside them)"}
+        batches = f"{self.batches} batch" + ("" if self.batches == 1 else "es")
+        return f"Stage times over {batches}: " + ", ".join(
+            f"{labels[name]} {getattr(self, name):.2f} s" for name in self.STAGES) + "."
+
+
+@dataclass
 class Embedded:
     """The models' outputs for a batch, by position in it; a position missing had no such input."""
     images: dict[int, tuple[np.ndarray, np.ndarray, list]] = field(default_factory=dict)  # feature, descriptor, concepts
@@ -99,34 +126,48 @@ def _malloc_trim():
     return _TRIM[0]
 
 
-def drain(limit: int | None = None, user_id: int | None = None) -> Iterator[int]:
+def drain(limit: int | None = None, user_id: int | None = None, times: StageTimes | None = None) -> Iterator[int]:
     """Analyse every pending analysis (of one person if given); yields each batch's size.
 
     The models run in a second thread, one batch ahead: the next batch is claimed and handed to
     them before this one is written, so the GPU (or the CPU's model threads) never waits for the
-    database. Only this thread touches the database.
+    database. Only this thread touches the database. ``times`` collects the seconds of each stage.
     """
-    model = predictor()
+    model, times = predictor(), times if times is not None else StageTimes()
     with ThreadPoolExecutor(1, thread_name_prefix="embed") as models:
         # Until a claim finds nothing: a batch the models failed on goes back to pending after the
         # next claim was made, and is taken again (its attempts bound the retries).
-        while (ahead := _start(models, model, limit, user_id)) is not None:
+        while (ahead := _start(models, model, limit, user_id, times)) is not None:
             while ahead is not None:
                 claimed, job = ahead
-                ahead = _start(models, model, limit, user_id)  # queued behind this batch in the model thread
+                ahead = _start(models, model, limit, user_id, times)  # queued behind this batch in the model thread
+                started = time.perf_counter()
                 try:
                     embedded = job.result()
                 except InferenceError as exc:
                     _failed(claimed, exc)
                 else:
-                    write(claimed, embedded)
+                    times.waiting += time.perf_counter() - started
+                    write(claimed, embedded, times)
                 release_memory()
+                times.batches += 1
                 yield len(claimed.analyses)
 
 
-def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id) -> tuple[Claimed, Future] | None:
+def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id,
+           times: StageTimes) -> tuple[Claimed, Future] | None:
+    started = time.perf_counter()
     claimed = claim(limit, user_id)
-    return None if claimed is None else (claimed, models.submit(embed, claimed, model))
+    times.claim += time.perf_counter() - started
+    return None if claimed is None else (claimed, models.submit(_timed_embed, claimed, model, times))
+
+
+def _timed_embed(claimed: Claimed, model: Predictor, times: StageTimes) -> Embedded:
+    started = time.perf_counter()
+    try:
+        return embed(claimed, model)
+    finally:
+        times.models += time.perf_counter() - started
 
 
 def _failed(claimed: Claimed, exc: Exception) -> None:
@@ -147,10 +188,15 @@ def embed(claimed: Claimed, model: Predictor) -> Embedded:
     return Embedded(images=images, texts=dict(zip(texts.indices, texts.embeddings)))
 
 
-def write(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, Inputs]]:
+def write(claimed: Claimed, embedded: Embedded, times: StageTimes | None = None) -> list[tuple[Analysis, Inputs]]:
     """Store the batch's vectors (fenced by its claim) and its suggestions; returns the analyses written."""
+    started = time.perf_counter()
     stored = store_vectors(claimed, embedded)
+    stored_at = time.perf_counter()
     suggestions.suggest_for(stored)
+    if times is not None:
+        times.store += stored_at - started
+        times.suggest += time.perf_counter() - stored_at
     return stored
 
 

@@ -99,10 +99,10 @@ def test_drain_embeds_the_next_batch_while_one_is_written(alice, monkeypatch):
         events.append(("embed in main thread", threading.current_thread() is main))
         return embed(claimed, model)
 
-    def recorded_write(claimed, embedded):
+    def recorded_write(claimed, embedded, *times):
         events.append(("write", len(claimed.analyses)))
         assert threading.current_thread() is main  # only this thread touches the database
-        return write(claimed, embedded)
+        return write(claimed, embedded, *times)
 
     monkeypatch.setattr(analyze, "claim", recorded_claim)
     monkeypatch.setattr(analyze, "embed", recorded_embed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import re
 import signal
 import threading
 
@@ -60,8 +61,19 @@ def test_all_redoes_everything_of_one_person(alice, bob, analysed):
 def test_an_interrupted_run_is_resumed(alice, analysed):
     analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), model_version(), everything=True)
     analyze.run_batch(limit=1, user_id=alice.pk)  # the run stopped after one batch
-    out = reanalyze("--user", "alice", "--all")
+    out = reanalyze("--user", "alice", "--all", "-v", "2")
     assert "Resuming: 2 analyses still pending" in out and "Analysed 2 links" in out
+    assert stage_seconds(out, "1 batch")["models (beside them)"] > 0  # the models really ran, and were timed
+
+
+def stage_seconds(out: str, batches: str) -> dict[str, float]:
+    """The stage times `reanalyze -v 2` reports, by stage."""
+    line = re.search(rf"Stage times over {batches}: (.*)\.", out)
+    assert line, out
+    times = {m[1].strip(): float(m[2]) for m in re.finditer(r"([a-z ()]+?) (\d+\.\d+) s", line[1])}
+    assert list(times) == ["claiming and reading inputs", "waiting for the models", "storing vectors",
+                           "scoring and suggestions", "models (beside them)"], line[0]
+    return times
 
 
 def test_an_unknown_person_is_a_clear_error(analysed):
@@ -74,8 +86,9 @@ def test_several_processes_analyse_every_link_once_with_the_same_vectors(alice):
     for n in range(6):
         captured_link(alice, f"https://example.org/{n}", f"Page {n}", f"Text about topic {n}.",
                       screenshot=screenshot_png(stripe=(20 * n, 60, 160)))
-    out = reanalyze("--user", "alice", "--jobs", "2", "--batch", "2")
+    out = reanalyze("--user", "alice", "--jobs", "2", "--batch", "2", "-v", "2")
     assert "Models loaded (onnxruntime) in 2 processes" in out and "Analysed 6 links" in out
+    assert "(the 2 processes together)" in out and stage_seconds(out, "3 batches")["models (beside them)"] > 0
     rows = {a.link_id: a for a in Analysis.objects.filter(user=alice)}
     assert {a.status for a in rows.values()} == {"done"} and {a.attempts for a in rows.values()} == {1}
     assert len({a.claim for a in rows.values()}) == 3  # three batches of two, none claimed twice

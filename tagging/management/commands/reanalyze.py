@@ -35,7 +35,7 @@ class Command(BaseCommand):
                             help="processes analysing at once, each loading the models (default 1); "
                                  "on a GPU host several keep the GPU busy")
 
-    def handle(self, *args, user=None, all=False, batch=128, jobs=1, **options) -> None:
+    def handle(self, *args, user=None, all=False, batch=128, jobs=1, verbosity=1, **options) -> None:
         if batch < 1 or jobs < 1:
             raise CommandError("--batch and --jobs must be at least 1.")
         person = person_named(user)
@@ -50,7 +50,8 @@ class Command(BaseCommand):
         if jobs == 1:
             backends, seconds = load_models()
             self.stdout.write(f"Models loaded ({backends}) in {seconds:.1f} s.")
-            batches = analyze.drain(limit=batch, user_id=user_id)
+            times = analyze.StageTimes()
+            batches = analyze.drain(limit=batch, user_id=user_id, times=times)
         else:
             processes = drain_processes.DrainProcesses(jobs, limit=batch, user_id=user_id)
             backends, seconds = processes.models_loaded()
@@ -60,6 +61,10 @@ class Command(BaseCommand):
             self._report(batches, total)
         except drain_processes.DrainProcessFailed as exc:
             raise CommandError(str(exc)) from exc
+        if jobs > 1:
+            times = processes.times
+        if verbosity >= 2 and times is not None:  # where the time went: the database or the models
+            self.stdout.write(times.summary() + ("" if jobs == 1 else f" (the {jobs} processes together)"))
 
     def _report(self, batches, total: int) -> None:
         """A progress line per batch done, then the total and the rate."""
