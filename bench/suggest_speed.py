@@ -8,7 +8,8 @@ scoring    one person with N analysed links (unit vectors as the index keeps the
 index      memory of the person's in-memory index (vectors and the word index), and the time to
            build it again from the kept arrays (what a change of the person's tags costs).
 reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots (PNG, as the capture
-           keeps them, or --screenshot-format jpeg), their model views, and a page of text,
+           keeps them, or --screenshot-format jpeg), their model views, and a page of text, each
+           link with 1-2 of the person's --reanalyze-tags tags (so each is scored against them),
            on a fresh SQLite database (the real models, the configured backend: on a GPU machine
            the whole command end to end on the GPU, e.g. --links 0 --reanalyze 8192
            --reanalyze-batch 512 --reanalyze-jobs 1 4 8 --model-views on off). One run per
@@ -113,30 +114,38 @@ def bench_scoring(n: int, rng) -> dict:
 REANALYZE_SETUP = """
 import io, os
 from PIL import Image, ImageOps
-from django.core.files.base import ContentFile
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils import timezone
 from snapshots.capture.extract import screenshot_views
 from snapshots.models import Link, Snapshot
+from tagging.models import Tag
 user = get_user_model().objects.create_user("bench")
 text = open(os.environ["BENCH_TEXT"]).read()
-fmt = os.environ["BENCH_FORMAT"]
+fmt, count = os.environ["BENCH_FORMAT"], int(os.environ["BENCH_LINKS"])
 page = Image.open(os.environ["BENCH_PAGE"]).convert("RGB")
 shots = []
-for n in range(min(int(os.environ["BENCH_LINKS"]), 64)):  # distinct real-looking viewports, cycled
+for n in range(min(count, 64)):  # distinct real-looking viewports, cycled: stored once, shared by the rows
     image = page.transform(page.size, Image.AFFINE, (1, 0, 0, 0, 1, (n * 37) % 300), fillcolor="white")
     image = ImageOps.invert(image) if n % 3 == 1 else image
     out = io.BytesIO()
     # As the capture keeps them: a PNG from Chromium's fast zlib setting (compress level 1), or a JPEG.
     image.save(out, "PNG", compress_level=1) if fmt == "png" else image.save(out, "JPEG", quality=85)
-    shots.append((out.getvalue(), *screenshot_views(out.getvalue(), 400)))
-for n in range(int(os.environ["BENCH_LINKS"])):
-    shot, thumb, view = shots[n % len(shots)]
-    link = Link.objects.create(user=user, url=f"https://example.org/page/{n}", title=f"Page {n}", page_text=text)
-    snap = Snapshot.objects.create(link=link, status="done", text=text, title=link.title, finished_at=timezone.now())
-    snap.screenshot.save(f"screenshot.{fmt}", ContentFile(shot), save=False)
-    snap.model_view.save("model_view.png", ContentFile(view), save=False)
-    snap.thumbnail.save("thumbnail.webp", ContentFile(thumb), save=True)
+    shot, thumb, view = out.getvalue(), *screenshot_views(out.getvalue(), 400)
+    shots.append([default_storage.save(f"bench/{n}/{name}", ContentFile(data)) for name, data in
+                  ((f"screenshot.{fmt}", shot), ("thumbnail.webp", thumb), ("model_view.png", view))])
+# A vocabulary as people have one: every link carries 1-2 of the person's tags, so each re-analysed
+# link is scored against a tagged library (with no tags the scoring has nothing to do).
+tags = [Tag.objects.create(user=user, name=f"topic-{t}") for t in range(int(os.environ["BENCH_TAGS"]))]
+links = Link.objects.bulk_create(Link(user=user, url=f"https://example.org/page/{n}", title=f"Page {n}",
+                                      page_text=text) for n in range(count))
+Snapshot.objects.bulk_create(Snapshot(link=link, status="done", text=text, title=link.title, finished_at=timezone.now(),
+                                      screenshot=shots[n % len(shots)][0], thumbnail=shots[n % len(shots)][1],
+                                      model_view=shots[n % len(shots)][2]) for n, link in enumerate(links))
+Link.tags.through.objects.bulk_create(Link.tags.through(link_id=link.pk, tag_id=tags[t].pk)
+                                      for n, link in enumerate(links) if tags
+                                      for t in {n % len(tags), (n * 7) % len(tags)})
 """
 # Snapshots kept before the capture made model views: the analysis decodes the screenshot itself.
 DROP_MODEL_VIEWS = "from snapshots.models import Snapshot; Snapshot.objects.update(model_view='')"
@@ -145,7 +154,8 @@ TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the ren
         "text. The tag models read the screenshot and the text and suggest tags from the person's vocabulary. ") * 10
 
 
-def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int]]) -> list[dict]:
+def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int]],
+                    tags: int) -> list[dict]:
     """`reanalyze --all` once per (model views kept, processes) in ``runs``, on one database: the
     runs with model views first, then they are dropped from the rows for the others."""
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
@@ -158,8 +168,9 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
         text_file.write_text(TEXT)
         subprocess.run([*manage, "shell"], input=REANALYZE_SETUP, text=True, cwd=ROOT, check=True,
                        env={**env, "BENCH_LINKS": str(count), "BENCH_TEXT": str(text_file), "BENCH_PAGE": str(PAGE),
-                            "BENCH_FORMAT": screenshot_format}, capture_output=True)
-        subprocess.run([*manage, "reanalyze", "--batch", "8"], cwd=ROOT, env=env, check=True,  # warm: load models
+                            "BENCH_FORMAT": screenshot_format, "BENCH_TAGS": str(tags)}, capture_output=True)
+        # Every link analysed once (the library a re-analysis finds), and the models' file caches warm.
+        subprocess.run([*manage, "reanalyze", "--batch", str(batch)], cwd=ROOT, env=env, check=True,
                        capture_output=True)
         results, views_kept = [], True
         for views, jobs in sorted(runs, key=lambda run: not run[0]):
@@ -169,7 +180,7 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
             # -v 2: the command's stage times (database or models) close its report
             result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
                                       "-v", "2"], env)
-            results.append({"links": count, "batch": batch, "screenshots": screenshot_format, "model_views": views,
+            results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format, "model_views": views,
                             "jobs": jobs, **result})
             print(results[-1], flush=True)
     return results
@@ -215,6 +226,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--reanalyze", type=int, default=200, help="links to re-analyse (0 skips)")
+    parser.add_argument("--reanalyze-tags", type=int, default=100,
+                        help="tags of the person, 1-2 on every link (0: none, nothing to score against)")
     parser.add_argument("--reanalyze-batch", type=int, default=128, help="reanalyze --batch (links per model batch)")
     parser.add_argument("--screenshot-format", choices=("png", "jpeg"), default="png",
                         help="the stored viewport screenshots: png as the capture keeps them, or jpeg")
@@ -228,7 +241,8 @@ def main() -> None:
     scoring = bench_scoring(args.links, np.random.default_rng(5)) if args.links else None
     print(scoring, flush=True)
     runs = [(views == "on", jobs) for views in args.model_views for jobs in args.reanalyze_jobs]
-    reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs) \
+    reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs,
+                                 args.reanalyze_tags) \
         if args.reanalyze else []
     if args.write:
         write(scoring, reanalysis)
@@ -249,7 +263,8 @@ def write(scoring: dict | None, reanalysis: list[dict]) -> None:
                   "library (faiss IVF-PQ, usearch) on the same stored vectors.", ""]
     if reanalysis:
         first = reanalysis[0]
-        lines += [f"`manage.py reanalyze --all` over {first['links']} links at batch {first['batch']} (1280x800 "
+        lines += [f"`manage.py reanalyze --all` over {first['links']} links with 1-2 of {first['tags']} tags each, "
+                  f"at batch {first['batch']} (1280x800 "
                   f"{first['screenshots'].upper()} screenshot of a real docs page and about 2,000 characters of "
                   "text each), the configured backend (target >= 3 links/s on the CPU):", "",
                   "| model views | processes | links/s | after the first batch | command s |", "|---|---|---|---|---|"]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from typing import Any
 
@@ -49,6 +50,11 @@ from ..specs import TEXT
 from .base import Backend
 
 log = logging.getLogger(__name__)
+# One graph's first use at a time in the process. The first use times cuDNN's algorithms, which may
+# empty the allocator's cache (cudaFree): illegal while another thread of the process captures a
+# graph, even in thread_local mode ("operation not permitted when stream is capturing"). The image
+# and text models do meet there: a batch's texts are embedded in a second thread beside its images.
+_FIRST_USE = threading.Lock()
 
 SEQ_BUCKETS = (32, 64, 128, 256)
 # Inductor settings per compile mode (CUDA graphs are captured by this backend itself).
@@ -271,29 +277,36 @@ class TorchCudaBackend(Backend):
         return result
 
     def _graph_call(self, args: list[Any], full: bool):
-        torch = self.torch
         key = (*(s for t in args for s in t.shape), full)
         if key not in self._graphs:
-            start = time.perf_counter()
-            static = [a.clone() for a in args]
-            self.forward(*static)  # compile (or load from the cache), cuDNN timing
-            self.stream.synchronize()
-            self.first_forward_seconds[key] = time.perf_counter() - start
-            for _ in range(2):  # the allocator settles before the capture
-                self.forward(*static)
-            graph = torch.cuda.CUDAGraph()
-            # thread_local: another thread's CUDA calls (the other model, decoding) stay legal meanwhile.
-            with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
-                outs = self.forward(*static)
-            self._graphs[key] = (graph, static, outs if isinstance(outs, tuple) else (outs,))
-            self.stream.synchronize()
-            self.warmup_seconds[key] = time.perf_counter() - start
-            log.debug("captured CUDA graph for %s %s in %.1fs", self.spec.name, key, self.warmup_seconds[key])
+            with _FIRST_USE:
+                if key not in self._graphs:  # not captured by another thread meanwhile
+                    self._capture(key, args)
         graph, static, outs = self._graphs[key]
         for dst, src in zip(static, args):
             dst.copy_(src)
         graph.replay()
         return outs
+
+    def _capture(self, key: tuple, args: list[Any]) -> None:
+        """The first use of a shape: compile or load, time cuDNN's algorithms, capture its graph."""
+        torch = self.torch
+        start = time.perf_counter()
+        static = [a.clone() for a in args]
+        self.forward(*static)  # compile (or load from the cache), cuDNN timing
+        self.stream.synchronize()
+        self.first_forward_seconds[key] = time.perf_counter() - start
+        for _ in range(2):  # the allocator settles before the capture
+            self.forward(*static)
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: another thread's ordinary CUDA calls (the other model's replays, decoding) stay
+        # legal meanwhile; its first uses wait for _FIRST_USE.
+        with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
+            outs = self.forward(*static)
+        self._graphs[key] = (graph, static, outs if isinstance(outs, tuple) else (outs,))
+        self.stream.synchronize()
+        self.warmup_seconds[key] = time.perf_counter() - start
+        log.debug("captured CUDA graph for %s %s in %.1fs", self.spec.name, key, self.warmup_seconds[key])
 
     def _run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         torch = self.torch

@@ -44,6 +44,40 @@ def test_torch_cuda_graph_buckets_give_per_item_results(cuda_predictor, rng):
     assert np.allclose(together, alone, atol=5e-3)
 
 
+def test_first_uses_of_both_models_in_two_threads(models_dir, cuda_predictor, rng):
+    """As an analysis batch runs them: its texts in a second thread beside its images. New shapes in
+    both at once (each first use times cuDNN and captures a graph) all complete, with the results of
+    shapes used one at a time."""
+    import threading
+
+    from inference import Predictor
+
+    fresh = Predictor(backend="torch-cuda", models_dir=models_dir, compile="off")
+    images = [random_inputs(IMAGE, b, rng) for b in (2, 16, 64, 128, 256)]
+    texts = [random_inputs(TEXT, b, rng, seq=seq) for b, seq in ((2, 32), (16, 64), (64, 128), (128, 256), (256, 96))]
+    got, errors, start = {}, [], threading.Barrier(2)
+
+    def run(spec, batches):
+        try:
+            start.wait()
+            got[spec.name] = [fresh.backend(spec).infer(inputs) for inputs in batches]
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(IMAGE, images)), threading.Thread(target=run, args=(TEXT, texts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fresh.close()
+    assert not errors, errors
+    for spec, batches in ((IMAGE, images), (TEXT, texts)):
+        for inputs, out in zip(batches, got[spec.name]):
+            want = cuda_predictor.backend(spec).infer(inputs)
+            for name in spec.output_names:
+                assert _rel(out[name], want[name]) < 1e-2, (spec.name, name)
+
+
 def test_torch_cuda_text_matches_onnxruntime(cuda_predictor, predictor, rng):
     for batch, seq in ((1, 17), (6, 100), (40, 256)):
         inputs = random_inputs(TEXT, batch, rng, seq=seq)
