@@ -153,11 +153,15 @@ class LexicalIndex:
         """Cosine similarity of the query's terms to each searched row (in ``self.rows`` order).
 
         Only the query's QUERY_TERMS heaviest terms are looked up: the light ones are the common
-        words with the longest postings, and they move a cosine by little.
+        words with the longest postings, and they move a cosine by little. A term on every page of
+        the library weighs nothing and is not looked up at all: its postings are every row (a
+        boilerplate footer, pages of one template), the costliest lookup for no change.
         """
         if not len(ids) or not len(self.rows):
             return np.zeros(len(self.rows), np.float32)
         query = self.weights(ids, counts)
+        weighing = query > 0
+        ids, query = ids[weighing], query[weighing]
         if len(query) > QUERY_TERMS:
             heaviest = np.argpartition(-query, QUERY_TERMS - 1)[:QUERY_TERMS]
             ids, query = ids[heaviest], query[heaviest]
