@@ -8,8 +8,9 @@ scoring    one person with N analysed links (unit vectors as the index keeps the
 index      memory of the person's in-memory index (vectors and the word index), and the time to
            build it again from the kept arrays (what a change of the person's tags costs).
 reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots (PNG, as the capture
-           keeps them, or --screenshot-format jpeg), their model views, and a page of text, each
-           link with 1-2 of the person's --reanalyze-tags tags (so each is scored against them),
+           keeps them, or --screenshot-format jpeg), their model views, and a page of text (a shared
+           opening, then words of its own), each link with 1-2 of the person's --reanalyze-tags
+           tags (so each is scored against them),
            on a fresh SQLite database (the real models, the configured backend: on a GPU machine
            the whole command end to end on the GPU, e.g. --links 0 --reanalyze 8192
            --reanalyze-batch 512 --reanalyze-jobs 1 4 8 --model-views on off). One run per
@@ -122,7 +123,13 @@ from snapshots.capture.extract import screenshot_views
 from snapshots.models import Link, Snapshot
 from tagging.models import Tag
 user = get_user_model().objects.create_user("bench")
+import random
 text = open(os.environ["BENCH_TEXT"]).read()
+# Each page its own words as well (Zipf-distributed over 5,000), after the shared opening: pages of
+# one template with no words of their own would make every word-index lookup touch every page.
+words, rng = [f"word{i}" for i in range(5000)], random.Random(0)
+weights = [1 / (i + 1) for i in range(5000)]
+texts = [text[:1200] + " ".join(rng.choices(words, weights, k=120)) for _ in range(int(os.environ["BENCH_LINKS"]))]
 fmt, count = os.environ["BENCH_FORMAT"], int(os.environ["BENCH_LINKS"])
 page = Image.open(os.environ["BENCH_PAGE"]).convert("RGB")
 shots = []
@@ -139,8 +146,8 @@ for n in range(min(count, 64)):  # distinct real-looking viewports, cycled: stor
 # link is scored against a tagged library (with no tags the scoring has nothing to do).
 tags = [Tag.objects.create(user=user, name=f"topic-{t}") for t in range(int(os.environ["BENCH_TAGS"]))]
 links = Link.objects.bulk_create(Link(user=user, url=f"https://example.org/page/{n}", title=f"Page {n}",
-                                      page_text=text) for n in range(count))
-Snapshot.objects.bulk_create(Snapshot(link=link, status="done", text=text, title=link.title, finished_at=timezone.now(),
+                                      page_text=texts[n]) for n in range(count))
+Snapshot.objects.bulk_create(Snapshot(link=link, status="done", text=texts[n], title=link.title, finished_at=timezone.now(),
                                       screenshot=shots[n % len(shots)][0], thumbnail=shots[n % len(shots)][1],
                                       model_view=shots[n % len(shots)][2]) for n, link in enumerate(links))
 Link.tags.through.objects.bulk_create(Link.tags.through(link_id=link.pk, tag_id=tags[t].pk)
