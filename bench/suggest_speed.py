@@ -113,7 +113,7 @@ def bench_scoring(n: int, rng) -> dict:
 
 
 REANALYZE_SETUP = """
-import io, os
+import io, os, random
 from PIL import Image, ImageOps
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -123,7 +123,6 @@ from snapshots.capture.extract import screenshot_views
 from snapshots.models import Link, Snapshot
 from tagging.models import Tag
 user = get_user_model().objects.create_user("bench")
-import random
 text = open(os.environ["BENCH_TEXT"]).read()
 # Each page its own words as well (Zipf-distributed over 5,000), after the shared opening: pages of
 # one template with no words of their own would make every word-index lookup touch every page.

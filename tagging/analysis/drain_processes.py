@@ -33,7 +33,8 @@ class DrainProcessFailed(RuntimeError):
 class DrainProcesses:
     """``jobs`` processes draining the queue; each first loads its models, then reports every batch."""
 
-    def __init__(self, jobs: int, limit: int | None = None, user_id: int | None = None) -> None:
+    def __init__(self, jobs: int, limit: int | None = None, user_id: int | None = None, times=None) -> None:
+        """``times`` (a run.StageTimes) gets each process's stage times added as it ends."""
         context = multiprocessing.get_context("spawn")
         self.jobs, self.messages = jobs, context.Queue()
         where = {"database": connections["default"].settings_dict["NAME"], "media_root": str(settings.MEDIA_ROOT)}
@@ -44,7 +45,7 @@ class DrainProcesses:
         for child in self.children:
             child.start()
         self._early: list = []  # what came before every process had its models (batches, stage times)
-        self.times = None  # the processes' stage times together, once they have ended (run.StageTimes)
+        self.times = times
 
     def models_loaded(self) -> tuple[str, float]:
         """Wait until each process has loaded its models (or ended): (backends, slowest seconds)."""
@@ -66,8 +67,8 @@ class DrainProcesses:
             for message in itertools.chain(self._early, self._messages()):
                 if isinstance(message, int):
                     yield message
-                elif not isinstance(message, tuple):  # a process's stage times, sent as it ends
-                    self._add_times(message)
+                elif not isinstance(message, tuple) and self.times is not None:  # stage times, sent as it ends
+                    self.times.add(message)
         finally:
             self._stop()
         failed = [child for child in self.children if child.exitcode != 0]
@@ -76,12 +77,6 @@ class DrainProcesses:
             raise DrainProcessFailed(f"{len(failed)} of {self.jobs} analysing processes failed ({codes}); the "
                                      "analyses they held go back to pending when they are found stale: run the "
                                      "command again")
-
-    def _add_times(self, times) -> None:
-        if self.times is None:
-            self.times = times
-        else:
-            self.times.add(times)
 
     def _messages(self) -> Iterator:
         while any(child.is_alive() for child in self.children) or not self.messages.empty():

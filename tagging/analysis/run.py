@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.conf import settings
@@ -44,6 +44,11 @@ class Claimed:
     inputs: list[Inputs]
 
 
+# The stages of a drain, in the order they are reported, with the words they are reported in.
+_STAGES = {"claim": "claiming and reading inputs", "waiting": "waiting for the models", "store": "storing vectors",
+           "suggest": "scoring and suggestions", "models": "models (beside them)"}
+
+
 @dataclass
 class StageTimes:
     """Seconds a drain spent in each stage, where a re-analysis waits: ``claim`` (claiming a batch and
@@ -57,18 +62,14 @@ class StageTimes:
     models: float = 0.0
     batches: int = 0
 
-    STAGES = ("claim", "waiting", "store", "suggest", "models")
-
     def add(self, other: "StageTimes") -> None:
-        for name in (*self.STAGES, "batches"):
+        for name in (f.name for f in fields(self)):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def summary(self) -> str:
-        labels = {"claim": "claiming and reading inputs", "waiting": "waiting for the models",
-                  "store": "storing vectors", "suggest": "scoring and suggestions", "models": "models (beside them)"}
         batches = f"{self.batches} batch" + ("" if self.batches == 1 else "es")
         return f"Stage times over {batches}: " + ", ".join(
-            f"{labels[name]} {getattr(self, name):.2f} s" for name in self.STAGES) + "."
+            f"{label} {getattr(self, name):.2f} s" for name, label in _STAGES.items()) + "."
 
 
 @dataclass

@@ -46,14 +46,13 @@ class Command(BaseCommand):
         else:
             queued = analysis_jobs.queue_reanalysis(links, model_version(), all)
             self.stdout.write(f"Queued {queued} of {links.count()} links for analysis.")
-        user_id, total = (person.pk if person else None), pending.count()
+        user_id, total, times = (person.pk if person else None), pending.count(), analyze.StageTimes()
         if jobs == 1:
             backends, seconds = load_models()
             self.stdout.write(f"Models loaded ({backends}) in {seconds:.1f} s.")
-            times = analyze.StageTimes()
             batches = analyze.drain(limit=batch, user_id=user_id, times=times)
         else:
-            processes = drain_processes.DrainProcesses(jobs, limit=batch, user_id=user_id)
+            processes = drain_processes.DrainProcesses(jobs, limit=batch, user_id=user_id, times=times)
             backends, seconds = processes.models_loaded()
             self.stdout.write(f"Models loaded ({backends}) in {jobs} processes in {seconds:.1f} s.")
             batches = processes.batches()
@@ -61,9 +60,7 @@ class Command(BaseCommand):
             self._report(batches, total)
         except drain_processes.DrainProcessFailed as exc:
             raise CommandError(str(exc)) from exc
-        if jobs > 1:
-            times = processes.times
-        if verbosity >= 2 and times is not None:  # where the time went: the database or the models
+        if verbosity >= 2:  # where the time went: the database or the models
             self.stdout.write(times.summary() + ("" if jobs == 1 else f" (the {jobs} processes together)"))
 
     def _report(self, batches, total: int) -> None:
