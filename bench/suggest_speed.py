@@ -124,12 +124,12 @@ from snapshots.models import Link, Snapshot
 from tagging.models import Tag
 user = get_user_model().objects.create_user("bench")
 text = open(os.environ["BENCH_TEXT"]).read()
+fmt, count = os.environ["BENCH_FORMAT"], int(os.environ["BENCH_LINKS"])
 # Each page its own words as well (Zipf-distributed over 5,000), after the shared opening: pages of
 # one template with no words of their own would make every word-index lookup touch every page.
 words, rng = [f"word{i}" for i in range(5000)], random.Random(0)
 weights = [1 / (i + 1) for i in range(5000)]
-texts = [text[:1200] + " ".join(rng.choices(words, weights, k=120)) for _ in range(int(os.environ["BENCH_LINKS"]))]
-fmt, count = os.environ["BENCH_FORMAT"], int(os.environ["BENCH_LINKS"])
+texts = [text[:1200] + " ".join(rng.choices(words, weights, k=120)) for _ in range(count)]
 page = Image.open(os.environ["BENCH_PAGE"]).convert("RGB")
 shots = []
 for n in range(min(count, 64)):  # distinct real-looking viewports, cycled: stored once, shared by the rows
@@ -146,9 +146,10 @@ for n in range(min(count, 64)):  # distinct real-looking viewports, cycled: stor
 tags = [Tag.objects.create(user=user, name=f"topic-{t}") for t in range(int(os.environ["BENCH_TAGS"]))]
 links = Link.objects.bulk_create(Link(user=user, url=f"https://example.org/page/{n}", title=f"Page {n}",
                                       page_text=texts[n]) for n in range(count))
-Snapshot.objects.bulk_create(Snapshot(link=link, status="done", text=texts[n], title=link.title, finished_at=timezone.now(),
-                                      screenshot=shots[n % len(shots)][0], thumbnail=shots[n % len(shots)][1],
-                                      model_view=shots[n % len(shots)][2]) for n, link in enumerate(links))
+Snapshot.objects.bulk_create(Snapshot(link=link, status="done", text=texts[n], title=link.title,
+                                      finished_at=timezone.now(), screenshot=shots[n % len(shots)][0],
+                                      thumbnail=shots[n % len(shots)][1], model_view=shots[n % len(shots)][2])
+                             for n, link in enumerate(links))
 Link.tags.through.objects.bulk_create(Link.tags.through(link_id=link.pk, tag_id=tags[t].pk)
                                       for n, link in enumerate(links) if tags
                                       for t in {n % len(tags), (n * 7) % len(tags)})
@@ -186,8 +187,8 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
             # -v 2: the command's stage times (database or models) close its report
             result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
                                       "-v", "2"], env)
-            results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format, "model_views": views,
-                            "jobs": jobs, **result})
+            results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format,
+                            "model_views": views, "jobs": jobs, **result})
             print(results[-1], flush=True)
     return results
 
