@@ -31,7 +31,9 @@ def launcher_queues(tmp_path) -> str:
     return command[command.index("-Q") + 1]
 
 
-@pytest.fixture(scope="module")
+# For this test alone, and stopped when it ends: it leaves the worker with half the import still to
+# capture, and a worker still writing rows would deadlock the flush of the test database after it.
+@pytest.fixture
 def worker(site, tmp_path_factory, django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         celery = Worker(tmp_path_factory.mktemp("worker") / "worker.log", {
