@@ -11,7 +11,10 @@ deleted (its memberships go with it), and the writers that insert into the throu
 """
 from __future__ import annotations
 
+from django.db.models import Count, Max, Sum
+
 from snapshots.list_cache import UserVersion
+from snapshots.models import Link
 
 MEMBERSHIPS = UserVersion("tag-memberships")
 
@@ -21,9 +24,24 @@ def changed(*user_ids: int | None) -> None:
     MEMBERSHIPS.changed(*user_ids)
 
 
-def current(user_id: int) -> str | None:
-    """The person's token; None when unknown (no shared cache): then memberships are read every time."""
-    return MEMBERSHIPS.current(user_id)
+def current(user_id: int) -> str:
+    """The person's token: the shared cache's, or where there is none (or it is down) a summary of
+    the memberships read from the database (:func:`stored_summary`)."""
+    return MEMBERSHIPS.current(user_id) or stored_summary(user_id)
+
+
+def stored_summary(user_id: int) -> str:
+    """The count, highest id and id sums of the person's memberships, in one aggregate query.
+
+    Rows of the through table are only inserted and deleted, never changed, and their ids only
+    grow (AUTOINCREMENT on SQLite, a sequence on Postgres): a row added moves the highest id, a
+    row deleted moves the count, so the summary moves whenever the memberships do. Reading it
+    costs a scan of the person's rows inside the database, not a Python loop over them (the
+    scorer's library reads all of them again only when it moved).
+    """
+    got = Link.tags.through.objects.filter(link__user_id=user_id).aggregate(
+        n=Count("pk"), top=Max("pk"), links=Sum("link_id"), tags=Sum("tag_id"))
+    return "db:{n}:{top}:{links}:{tags}".format(**got)
 
 
 def relation_changed(sender, instance, action: str, **kwargs) -> None:

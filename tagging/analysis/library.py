@@ -12,9 +12,8 @@ Redone links (a re-analysis) get their new vectors in place (Library.replace_row
 added with their own tags read; a deletion rebuilds it. Where the count says rows are missing
 that finished before the latest time seen (another process's batch, committed late), they are
 found by id and added too. Tag memberships are read again only when
-the person's memberships token (tagging/memberships.py) says a link's tags changed, or on every
-use where no shared cache exists (then they are compared, and the library rebuilt only if they
-differ).
+the person's memberships token (tagging/memberships.py: the shared cache's, or a summary read from
+the database where there is none) says a link's tags changed.
 
 A library returned by :func:`library_for` is changed in place by the next call for the same
 person: the inference worker scores in one thread (Celery's solo pool, ``reanalyze``'s drain).
@@ -43,7 +42,7 @@ KEPT_PEOPLE = 4
 @dataclass
 class _Entry:
     stamp: tuple  # (done analyses, latest finished_at) when the library was last brought up to date
-    members_version: str | None
+    members_version: str
     library: Library
 
 
@@ -69,7 +68,7 @@ def library_for(user_id: int) -> Library:
         if entry is None or stamp[1] is None or entry.stamp[1] is None:
             entry = _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
         else:
-            moved = version is None or version != entry.members_version  # some link's tags changed
+            moved = version != entry.members_version  # some link's tags changed
             if entry.stamp != stamp:
                 entry = _updated(user_id, entry, stamp, version, moved)
             elif moved:
@@ -86,7 +85,7 @@ def _build(user_id: int, rows: _Rows, row_tags: list | None = None) -> Library:
     return Library(rows.link_ids, rows.text, rows.image, row_tags, rows.terms)
 
 
-def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str | None, moved: bool) -> _Entry:
+def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str, moved: bool) -> _Entry:
     """The entry after analyses finished since its stamp: redone links in place, new ones added
     (``moved``: the memberships changed too, and are read again)."""
     old = entry.library
@@ -150,7 +149,7 @@ def _joined(first: _Rows, second: _Rows) -> _Rows:
                  np.concatenate([first.image, second.image]), first.terms + second.terms)
 
 
-def _with_memberships(user_id: int, entry: _Entry, version: str | None) -> _Entry:
+def _with_memberships(user_id: int, entry: _Entry, version: str) -> _Entry:
     """The entry with the tag memberships read again (after they changed, or when unversioned)."""
     old = entry.library
     row_tags = _row_tags(user_id, old.link_ids)

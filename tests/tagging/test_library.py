@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from snapshots.models import Link
 from tagging.analysis import jobs as analysis_jobs
+from tagging import memberships
 from tagging.analysis import library
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
@@ -166,3 +167,36 @@ def test_tags_applied_by_the_suggestions_reach_the_index(alice):
     tag, = get_or_create_tags(alice, ["python"])
     suggestions.store_many(alice.pk, {link.pk: [Scored(tag.pk, "python", 0.95, [])]}, auto_apply_above=0.9)
     assert library.library_for(alice.pk).row_tags == [(tag.pk,)]
+
+
+def test_without_a_shared_cache_a_summary_of_the_memberships_stands_for_them(alice, settings):
+    """No shared cache: each use reads one aggregate of the memberships, and the pairs only when it moved."""
+    settings.LINKSHOT_LIST_CACHE_SECONDS = 0
+    links = [analysed(alice, n) for n in range(3)]
+    index = library.library_for(alice.pk)
+    analysed_again(links[0], 5)
+    with CaptureQueriesContext(connection) as queries:
+        assert library.library_for(alice.pk) is index
+    reads = [q["sql"] for q in queries.captured_queries if "snapshots_link_tags" in q["sql"]]
+    assert len(reads) == 1 and "COUNT(" in reads[0].upper()
+    extra, = get_or_create_tags(alice, ["extra"])
+    links[1].tags.add(extra)
+    assert extra.pk in library.library_for(alice.pk).row_tags[index.row_of()[links[1].pk]]
+    # One membership moved to another link: as many rows as before, other ones.
+    links[1].tags.remove(extra)
+    links[2].tags.add(extra)
+    moved = library.library_for(alice.pk)
+    assert extra.pk not in moved.row_tags[moved.row_of()[links[1].pk]]
+    assert extra.pk in moved.row_tags[moved.row_of()[links[2].pk]]
+
+
+def test_the_summary_moves_when_the_newest_membership_is_replaced(alice):
+    topic, other = get_or_create_tags(alice, ["topic", "other"])
+    link = captured_link(alice, "https://example.org/a", "A", "text", tags=["topic"])
+    before = memberships.stored_summary(alice.pk)
+    link.tags.remove(topic)
+    link.tags.add(other)
+    assert memberships.stored_summary(alice.pk) != before
+    link.tags.remove(other)
+    link.tags.add(topic)  # the same pair as at first, in a new row
+    assert memberships.stored_summary(alice.pk) != before
