@@ -44,11 +44,11 @@ def counts_of_words(tokens) -> tuple[np.ndarray, np.ndarray]:
     Each distinct word is looked at once, not each occurrence; the terms come out in the order
     of their first occurrence, so equal counts keep most_common's order.
     """
-    counts: Counter = Counter()
+    counts: dict[int, int] = {}
     for word, n in Counter(tokens).items():
-        if len(word) > 1 and not word.isdigit() and word not in _STOP:
-            counts[_term_id(singular(word))] += n
-    top = counts.most_common(TERMS_KEPT)
+        if (term := _term_of(word)) is not None:
+            counts[term] = counts.get(term, 0) + n
+    top = Counter(counts).most_common(TERMS_KEPT)
     if not top:
         return np.zeros(0, np.uint32), np.zeros(0, np.float32)
     ids = np.array([t for t, _ in top], np.uint32)
@@ -57,9 +57,12 @@ def counts_of_words(tokens) -> tuple[np.ndarray, np.ndarray]:
     return ids[order], values[order]
 
 
-@lru_cache(maxsize=200_000)
-def _term_id(term: str) -> int:
-    return zlib.crc32(term.encode()) & _MASK
+@lru_cache(maxsize=200_000)  # a page's words are mostly a library's words: one lookup each
+def _term_of(word: str) -> int | None:
+    """The term id a word counts for, or None for a word that is no term (one letter, a number, a stop word)."""
+    if len(word) > 1 and not word.isdigit() and word not in _STOP:
+        return zlib.crc32(singular(word).encode()) & _MASK
+    return None
 
 
 def pack_terms(ids: np.ndarray, counts: np.ndarray) -> bytes:
