@@ -161,10 +161,11 @@ TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the ren
         "text. The tag models read the screenshot and the text and suggest tags from the person's vocabulary. ") * 10
 
 
-def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int]],
+def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int, str | None]],
                     tags: int) -> list[dict]:
-    """`reanalyze --all` once per (model views kept, processes) in ``runs``, on one database: the
-    runs with model views first, then they are dropped from the rows for the others."""
+    """`reanalyze --all` once per (model views kept, processes, LINKSHOT_CUDNN_BENCHMARK or None for
+    the command's own choice) in ``runs``, on one database: the runs with model views first, then
+    they are dropped from the rows for the others."""
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": tmp,
                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "LINKSHOT_LIST_CACHE_SECONDS": "0",
@@ -176,19 +177,20 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
         subprocess.run([*manage, "shell"], input=REANALYZE_SETUP, text=True, cwd=ROOT, check=True,
                        env={**env, "BENCH_LINKS": str(count), "BENCH_TEXT": str(text_file), "BENCH_PAGE": str(PAGE),
                             "BENCH_FORMAT": screenshot_format, "BENCH_TAGS": str(tags)}, capture_output=True)
-        # Every link analysed once (the library a re-analysis finds), and the models' file caches warm.
-        subprocess.run([*manage, "reanalyze", "--batch", str(batch)], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        # Every link analysed once (the library a re-analysis finds), and the models' file caches warm
+        # (by as many processes as the largest run uses: on a GPU host, much sooner than by one).
+        subprocess.run([*manage, "reanalyze", "--batch", str(batch), "--jobs", str(max(run[1] for run in runs))],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
         results, views_kept = [], True
-        for views, jobs in sorted(runs, key=lambda run: not run[0]):
+        for views, jobs, cudnn in sorted(runs, key=lambda run: not run[0]):
             if views_kept and not views:
                 subprocess.run([*manage, "shell", "-c", DROP_MODEL_VIEWS], cwd=ROOT, env=env, check=True)
                 views_kept = False
             # -v 2: the command's stage times (database or models) close its report
             result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
-                                      "-v", "2"], env)
+                                      "-v", "2"], env if cudnn is None else {**env, "LINKSHOT_CUDNN_BENCHMARK": cudnn})
             results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format,
-                            "model_views": views, "jobs": jobs, **result})
+                            "model_views": views, "jobs": jobs, "cudnn_benchmark": cudnn or "default", **result})
             print(results[-1], flush=True)
     return results
 
@@ -243,11 +245,14 @@ def main() -> None:
     parser.add_argument("--model-views", choices=("on", "off"), nargs="+", default=["on"],
                         help="on: the snapshots keep model views as the capture makes them; off: as "
                              "snapshots kept before it (the screenshot is decoded); one run for each")
+    parser.add_argument("--cudnn-benchmark", choices=("true", "false"), nargs="+", default=[None],
+                        help="LINKSHOT_CUDNN_BENCHMARK for the runs (default: the command's own choice)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     scoring = bench_scoring(args.links, np.random.default_rng(5)) if args.links else None
     print(scoring, flush=True)
-    runs = [(views == "on", jobs) for views in args.model_views for jobs in args.reanalyze_jobs]
+    runs = [(views == "on", jobs, cudnn) for views in args.model_views for jobs in args.reanalyze_jobs
+            for cudnn in args.cudnn_benchmark]
     reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs,
                                  args.reanalyze_tags) \
         if args.reanalyze else []
@@ -274,9 +279,11 @@ def write(scoring: dict | None, reanalysis: list[dict]) -> None:
                   f"at batch {first['batch']} (1280x800 "
                   f"{first['screenshots'].upper()} screenshot of a real docs page and about 2,000 characters of "
                   "text each), the configured backend (target >= 3 links/s on the CPU):", "",
-                  "| model views | processes | links/s | after the first batch | command s |", "|---|---|---|---|---|"]
-        lines += [f"| {'kept' if r['model_views'] else 'none'} | {r['jobs']} | {r['links_per_s']} | "
-                  f"{r.get('links_per_s_after_first_batch', '')} | {r['command_s']} |" for r in reanalysis]
+                  "| model views | processes | cuDNN timing | links/s | after the first batch | command s |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {'kept' if r['model_views'] else 'none'} | {r['jobs']} | {r['cudnn_benchmark']} | "
+                  f"{r['links_per_s']} | {r.get('links_per_s_after_first_batch', '')} | {r['command_s']} |"
+                  for r in reanalysis]
         lines += ["", f"It said, last: {reanalysis[-1]['report']}", ""]
     replace_section("Suggestions: speed", lines)
 

@@ -108,7 +108,7 @@ class TorchCudaBackend(Backend):
     OPTIONS = ("compile", "graphs", "compile_mode", "depthwise", "cudnn_benchmark", "aot_shapes")
 
     def __init__(self, *args: Any, compile: bool | str | None = None, graphs: bool = True,
-                 compile_mode: str | None = None, depthwise: str | None = None, cudnn_benchmark: bool = True,
+                 compile_mode: str | None = None, depthwise: str | None = None, cudnn_benchmark: bool | None = None,
                  aot_shapes: str | None = None):
         super().__init__(*args)
         self.compile_kind = compile_choice(compile, self.spec.name)
@@ -125,7 +125,7 @@ class TorchCudaBackend(Backend):
                                f"got {self.compile_mode!r}")
         if self.depthwise not in ("cudnn", "taps"):
             raise BackendError(f"torch-cuda: depthwise must be 'cudnn' or 'taps', got {self.depthwise!r}")
-        self.cudnn_benchmark = cudnn_benchmark
+        self.cudnn_benchmark = config.cudnn_benchmark() if cudnn_benchmark is None else cudnn_benchmark
         self.graphs_enabled = graphs
         self._graphs: dict[tuple, tuple[Any, dict, tuple]] = {}
         self.warmup_seconds: dict[tuple, float] = {}  # first-use cost per graph (compile + capture)

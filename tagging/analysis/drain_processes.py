@@ -94,6 +94,7 @@ class DrainProcesses:
 
 def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None, where: dict) -> None:
     _share_cores(jobs)
+    _share_gpu(jobs)
     django.setup()
     connections["default"].settings_dict["NAME"] = where["database"]  # before its first query
     settings.MEDIA_ROOT = where["media_root"]
@@ -121,3 +122,13 @@ def _share_cores(jobs: int) -> None:
     for variable in (inference_config.ENV_ORT_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(variable, share)
     os.environ.setdefault(inference_config.ENV_DECODE_WORKERS, str(max(1, (cores - 2) // jobs)))
+
+
+def _share_gpu(jobs: int) -> None:
+    """Several processes on one GPU take cuDNN's heuristic choice of convolution algorithms instead
+    of timing them, unless the environment says otherwise. Each process times them at its first use
+    of each shape, all at once: on an H200 host 8 processes kept the GPU saturated for about 12 s
+    (their first batch) while the steady state leaves it mostly idle, the draining threads on the
+    CPU being the limit (bench/RESULTS.md, "Reanalyze with a vocabulary on an H200 host")."""
+    if jobs > 1:
+        os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")

@@ -116,6 +116,16 @@ def test_trt_fp32_default_argument_and_bad_value(monkeypatch):
         trt_backend()
 
 
+def test_cudnn_benchmark_from_env_unless_an_argument_says(monkeypatch):
+    assert torch_backend().cudnn_benchmark is True
+    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "off")
+    assert torch_backend().cudnn_benchmark is False
+    assert torch_backend(cudnn_benchmark=True).cudnn_benchmark is True
+    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "sometimes")
+    with pytest.raises(ConfigError, match=r"LINKSHOT_CUDNN_BENCHMARK='sometimes'.*true/false"):
+        torch_backend()
+
+
 def test_torch_compile(monkeypatch):
     assert torch_backend(IMAGE).compile_kind == "jit" and torch_backend(TEXT).compile_kind == "off"  # defaults
     monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=aot, text=jit")

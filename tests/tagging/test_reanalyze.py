@@ -130,3 +130,16 @@ def test_a_process_killed_at_start_is_reported_and_the_other_does_the_work(alice
 def test_jobs_and_batch_must_be_positive(analysed):
     with pytest.raises(CommandError, match="at least 1"):
         reanalyze("--jobs", "0")
+
+
+def test_several_processes_take_cudnns_choice_unless_told_to_time(monkeypatch):
+    from tagging.analysis import drain_processes
+
+    monkeypatch.delenv("LINKSHOT_CUDNN_BENCHMARK", raising=False)
+    drain_processes._share_gpu(1)
+    assert "LINKSHOT_CUDNN_BENCHMARK" not in os.environ
+    drain_processes._share_gpu(8)
+    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "false"
+    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "true")
+    drain_processes._share_gpu(8)
+    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true"
