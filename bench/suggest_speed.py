@@ -103,7 +103,7 @@ def bench_scoring(n: int, rng) -> dict:
     loop = time.perf_counter() - start
     words = library.lexical
     index_bytes = (library.text_matrix.nbytes + library.image_matrix.nbytes + library.link_ids.nbytes
-                   + words._ids.nbytes + words._rows.nbytes + words._weights.nbytes
+                   + words._ids.nbytes + words._rows.nbytes + words._weights.nbytes + words._dense.nbytes
                    + sum(ids.nbytes + counts.nbytes for ids, counts in library.terms))
     ordered = sorted(timings)
     return {"links": n, "score_p50_ms": round(1000 * statistics.median(timings), 1),

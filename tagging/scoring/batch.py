@@ -150,7 +150,7 @@ def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
     step = search_rows(len(index.rows))
     for start in range(0, len(with_terms), step):
         part = with_terms[start:start + step]
-        sims = np.stack([index.similarities(*queries[b].terms) for b in part])
+        sims = index.similarities_many([queries[b].terms for b in part])
         _votes(sims, part, itself, library, index.rows, vocab, position, evidence, CAP_LEXICAL_NEIGHBOURS,
                TYPICAL_LEXICAL, "lexical_neighbours")
 

@@ -21,6 +21,13 @@ from tagging.scoring.words import singular, words
 
 TERMS_KEPT = 100  # the most frequent terms of a page; the rare tail adds bytes, not evidence
 QUERY_TERMS = 64
+# For many queries at once (similarities_many) the terms with the longest postings are kept as a
+# dense block too, (terms x searched rows), and searched by one matrix product: a posting looked up
+# costs far more than a multiply-add of a product over a whole batch. At most DENSE_TERMS terms
+# (4 bytes x DENSE_TERMS a tagged link: 51 MB for 100,000), each on at least DENSE_SHARE of the rows.
+DENSE_TERMS = 128
+DENSE_SHARE = 1 / 64
+DENSE_MIN_ROWS = 256  # below this many searched rows the postings alone are cheap
 HASH_BITS = 22  # 4 M buckets: collisions among a page's few hundred terms are negligible
 _MASK = (1 << HASH_BITS) - 1
 _IDS = np.dtype("<u4")
@@ -85,9 +92,9 @@ class LexicalIndex:
 
     ``terms`` holds every row's (ids, counts) or None; document frequencies come from all of them,
     the postings from the ``searched`` rows only. Built with whole-array operations: 100,000 tagged
-    links of 100 terms take a few seconds and about 100 MB (bench/RESULTS.md). :meth:`add` takes
-    new rows in without a rebuild (the postings merged in, every weight computed again, since a
-    new document moves every IDF).
+    links of 100 terms take a few seconds and about 100 MB, the dense block 51 MB more
+    (bench/RESULTS.md). :meth:`add` takes new rows in without a rebuild (the postings merged in,
+    every weight computed again, since a new document moves every IDF).
     """
 
     def __init__(self, terms: list[tuple[np.ndarray, np.ndarray] | None], searched: np.ndarray) -> None:
@@ -134,6 +141,7 @@ class LexicalIndex:
         """Every posting's sublinear TF x IDF, each row's vector L2-normalised."""
         if not len(self._ids):
             self._weights = np.zeros(0, np.float32)
+            self._densify(np.zeros(0, np.int64), np.zeros(0, np.int64))
             return
         # The postings are sorted by term: the IDF of each distinct term, repeated over its run.
         starts = np.flatnonzero(np.concatenate([[True], self._ids[1:] != self._ids[:-1]]))
@@ -141,6 +149,22 @@ class LexicalIndex:
         weights = self._tf * np.repeat(self.idf(self._ids[starts]), runs)
         norms = np.sqrt(np.bincount(self._rows, weights=weights * weights, minlength=len(self.rows)))
         self._weights = (weights / np.maximum(norms, 1e-12)[self._rows]).astype(np.float32)
+        self._densify(starts, runs)
+
+    def _densify(self, starts: np.ndarray, runs: np.ndarray) -> None:
+        """The dense block of the terms with the longest postings (see DENSE_TERMS)."""
+        self._dense_ids, self._dense = np.zeros(0, np.uint32), np.zeros((0, len(self.rows)), np.float32)
+        if len(self.rows) < DENSE_MIN_ROWS:
+            return
+        long = np.flatnonzero(runs >= DENSE_SHARE * len(self.rows))
+        chosen = np.sort(long[np.argsort(-runs[long], kind="stable")[:DENSE_TERMS]])  # by term id
+        if not len(chosen):
+            return
+        lengths = runs[chosen]
+        positions = np.repeat(starts[chosen] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        self._dense_ids = self._ids[starts[chosen]]
+        self._dense = np.zeros((len(chosen), len(self.rows)), np.float32)
+        self._dense[np.repeat(np.arange(len(chosen)), lengths), self._rows[positions]] = self._weights[positions]
 
     def idf(self, ids: np.ndarray) -> np.ndarray:
         at = np.minimum(np.searchsorted(self._df_ids, ids), max(len(self._df_ids) - 1, 0))
@@ -162,12 +186,39 @@ class LexicalIndex:
         """
         if not len(ids) or not len(self.rows):
             return np.zeros(len(self.rows), np.float32)
+        return self._postings_sum(*self._query_terms(ids, counts))
+
+    def similarities_many(self, queries: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """:meth:`similarities` of each query, as rows of one matrix: the dense block's terms by one
+        matrix product for all of them, the others by their postings."""
+        out = np.zeros((len(queries), len(self.rows)), np.float32)
+        if not len(self.rows):
+            return out
+        dense = np.zeros((len(queries), len(self._dense_ids)), np.float32)
+        for b, (ids, counts) in enumerate(queries):
+            if not len(ids):
+                continue
+            ids, query = self._query_terms(ids, counts)
+            at = np.minimum(np.searchsorted(self._dense_ids, ids), max(len(self._dense_ids) - 1, 0))
+            in_block = self._dense_ids[at] == ids if len(self._dense_ids) else np.zeros(len(ids), bool)
+            dense[b, at[in_block]] = query[in_block]
+            out[b] = self._postings_sum(ids[~in_block], query[~in_block])
+        if len(self._dense_ids):
+            out += dense @ self._dense
+        return out
+
+    def _query_terms(self, ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The query's terms that are looked up, with their weights (see :meth:`similarities`)."""
         query = self.weights(ids, counts)
         weighing = query > 0
         ids, query = ids[weighing], query[weighing]
         if len(query) > QUERY_TERMS:
             heaviest = np.argpartition(-query, QUERY_TERMS - 1)[:QUERY_TERMS]
             ids, query = ids[heaviest], query[heaviest]
+        return ids, query
+
+    def _postings_sum(self, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Each searched row's sum of query weight x posting weight over these terms."""
         starts = np.searchsorted(self._ids, ids, side="left")
         lengths = np.searchsorted(self._ids, ids, side="right") - starts
         if not lengths.sum():

@@ -78,3 +78,24 @@ def test_a_link_is_no_word_evidence_for_itself():
     query = Query(link_id=10, text=None, image=None, page=PageWords(), terms=library.terms[0])
     scored = {s.name: s for s in score_tags(query, library, vocab)}
     assert not any("uses the words of 3" in r for r in scored["system-catalogs"].reasons)
+
+
+def test_many_queries_at_once_give_each_querys_similarities():
+    """Past DENSE_MIN_ROWS the common terms are searched as a dense block: the same cosines."""
+    from tagging.scoring import lexical
+
+    rng = np.random.default_rng(4)
+    vocabulary = [f"word{n}" for n in range(600)]
+    weights = 1.0 / np.arange(1, len(vocabulary) + 1)
+    pages = [" ".join(rng.choice(vocabulary, 80, p=weights / weights.sum())) for _ in range(lexical.DENSE_MIN_ROWS + 40)]
+    terms = [term_counts(page) for page in pages]
+    index = LexicalIndex(terms, np.arange(len(terms)))
+    assert len(index._dense_ids) == lexical.DENSE_TERMS  # the Zipf head is in the block
+    queries = terms[:20] + [(np.zeros(0, np.uint32), np.zeros(0, np.float32)), term_counts("unseen words only")]
+    many = index.similarities_many(queries)
+    assert many.shape == (len(queries), len(terms))
+    assert np.allclose(many, np.stack([index.similarities(*q) for q in queries]), atol=1e-6)
+    assert many[3].argmax() == 3 and many[3, 3] == pytest.approx(1.0, abs=1e-5)
+    small = LexicalIndex(terms[:10], np.arange(10))
+    assert len(small._dense_ids) == 0
+    assert np.allclose(small.similarities_many(terms[:3]), np.stack([small.similarities(*q) for q in terms[:3]]))
