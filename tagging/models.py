@@ -82,6 +82,8 @@ class Analysis(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="analysis_status_age"),
             models.Index(fields=["user", "status"], name="analysis_user_status"),
+            # The claim takes the oldest pending first: read in order from here, not sorted per batch.
+            models.Index(fields=["status", "queued_at", "id"], name="analysis_claim_order"),
         ]
 
     def __str__(self) -> str:

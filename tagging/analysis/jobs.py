@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -86,12 +86,13 @@ def finish_batch(analyses: list[Analysis], token: str, fields: list[str]) -> lis
     for analysis in analyses:
         analysis.status, analysis.error, analysis.finished_at = A.DONE, "", now
     columns = [Analysis._meta.get_field(name) for name in [*fields, "status", "error", "finished_at"]]
-    table, quote = Analysis._meta.db_table, connection.ops.quote_name
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each use of the proxy is a thread-local lookup
+    table, quote = Analysis._meta.db_table, db.ops.quote_name
     sql = (f"UPDATE {quote(table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
            f"WHERE {quote('id')} = %s AND {quote('claim')} = %s AND {quote('status')} = %s")
-    rows = [[c.get_db_prep_save(getattr(a, c.attname), connection) for c in columns] + [a.pk, token, A.RUNNING]
+    rows = [[c.get_db_prep_save(getattr(a, c.attname), db) for c in columns] + [a.pk, token, A.RUNNING]
             for a in analyses]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), db.cursor() as cursor:
         cursor.executemany(sql, rows)
         # The rows this call wrote carry its finish time (a redelivered batch's earlier write has another).
         written = set(Analysis.objects.filter(pk__in=[a.pk for a in analyses], claim=token, status=A.DONE,

@@ -81,7 +81,7 @@ def choose_many(items: list[tuple[Analysis, Inputs]], index, vocab: list[VocabTa
                 settled: dict[int, set[str]]) -> dict[int, list[Scored]]:
     """:func:`choose` for many links of one person, scored together (tagging/scoring/batch.py)."""
     evidence = settings.LINKSHOT_SUGGESTION_EVIDENCE
-    queries = [_query(analysis, inputs, evidence) for analysis, inputs in items]
+    queries = _queries(items, evidence)
     combination = combination_for(index, vocab) if settings.LINKSHOT_SUGGESTION_LEARN else None
     scored = score_batch(queries, index, vocab, combination, min_score=settings.LINKSHOT_SUGGESTION_MIN_SCORE)
     return {analysis.link_id: _best(query, inputs.title, above, vocab, settled[analysis.link_id])
@@ -94,7 +94,7 @@ def choose(analysis: Analysis, inputs: Inputs, index, vocab: list[VocabTag],
 
     ``settled`` (see :func:`settled_keys`) is read from the database when not given.
     """
-    query = _query(analysis, inputs, settings.LINKSHOT_SUGGESTION_EVIDENCE)
+    query, = _queries([(analysis, inputs)], settings.LINKSHOT_SUGGESTION_EVIDENCE)
     if settled is None:
         settled = settled_keys([analysis.link_id])[analysis.link_id]
     return pick(query, inputs.title, index, vocab, settled)
@@ -119,12 +119,20 @@ def _best(query: Query, title: str, above: list[Scored], vocab: list[VocabTag], 
     return chosen[: settings.LINKSHOT_SUGGESTIONS_PER_LINK]
 
 
-def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str]) -> Query:
-    """The link as the scorer sees it, limited to the configured kinds of evidence."""
+def _queries(pairs: list[tuple[Analysis, Inputs]], evidence: frozenset[str]) -> list[Query]:
+    """The links as the scorer sees them, limited to the configured kinds of evidence (their
+    screenshot features projected to the index's space by one matrix product)."""
+    features = [unpack(analysis.image_feature, FEATURE_DIM) if "image" in evidence else None for analysis, _ in pairs]
+    present = [n for n, feature in enumerate(features) if feature is not None]
+    projected = library.project_image(np.stack([features[n] for n in present])) if present else []
+    images = dict(zip(present, projected))
+    return [_query(analysis, inputs, evidence, images.get(n)) for n, (analysis, inputs) in enumerate(pairs)]
+
+
+def _query(analysis: Analysis, inputs: Inputs, evidence: frozenset[str], image: np.ndarray | None) -> Query:
+    """One link as the scorer sees it; ``image``: its projected screenshot feature, if any."""
     text = unpack(analysis.text_vector, TEXT_DIM) if "text" in evidence else None
-    feature = unpack(analysis.image_feature, FEATURE_DIM) if "image" in evidence else None
-    return Query(link_id=analysis.link_id, text=text,
-                 image=None if feature is None else library.project_image(feature[None])[0],
+    return Query(link_id=analysis.link_id, text=text, image=image,
                  page=inputs.page if "text" in evidence else PageWords(),
                  concepts=[(c, p) for c, p in analysis.concepts] if "image" in evidence else [],
                  terms=inputs.lexical if "text" in evidence else None)
