@@ -127,8 +127,9 @@ def _share_cores(jobs: int) -> None:
 def _share_gpu(jobs: int) -> None:
     """Several processes on one GPU take cuDNN's heuristic choice of convolution algorithms instead
     of timing them, unless the environment says otherwise. Each process times them at its first use
-    of each shape, all at once: on an H200 host 8 processes kept the GPU saturated for about 12 s
-    (their first batch) while the steady state leaves it mostly idle, the draining threads on the
-    CPU being the limit (bench/RESULTS.md, "Reanalyze with a vocabulary on an H200 host")."""
+    of each shape, all at once: on an H200 host 8 processes kept the GPU saturated for 8-12 s (their
+    first batch) while the steady state leaves it mostly idle, the draining threads on the CPU being
+    the limit; with the choice the whole command did 1.6x the links a second (bench/RESULTS.md,
+    "Reanalyze on an H200 host: cuDNN's choice in several processes")."""
     if jobs > 1:
         os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")
