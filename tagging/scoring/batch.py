@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagging.scoring.arrays import find_sorted, run_positions
 from tagging.scoring.index import Library
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
@@ -162,8 +163,8 @@ def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fa
     k = min(NEIGHBOURS, len(rows))
     typical = _typical(sims, fallback)
     own = np.array([-1 if itself[b] is None else itself[b] for b in part], np.int64)
-    at = np.minimum(np.searchsorted(rows, own), len(rows) - 1)
-    mine = (own >= 0) & (rows[at] == own)
+    at, found = find_sorted(rows, own)
+    mine = (own >= 0) & found
     sims[np.flatnonzero(mine), at[mine]] = -2.0  # a link is no evidence for itself
     tops = nearest(sims, k)
     top_sims = np.take_along_axis(sims, tops, axis=1)
@@ -178,8 +179,7 @@ def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fa
     voter_rows = rows[tops[query, slot]]
     counts = starts[voter_rows + 1] - starts[voter_rows]
     voter = np.repeat(np.arange(len(query)), counts)
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    column = _columns(tag_ids[starts[voter_rows][voter] + offsets], vocab, position)
+    column = _columns(tag_ids[run_positions(starts[voter_rows], counts)], vocab, position)
     voter, column = voter[column >= 0], column[column >= 0]
     if not len(voter):
         return
@@ -203,8 +203,10 @@ def _columns(tag_ids: np.ndarray, vocab: list[VocabTag], position: dict[int, int
     columns = np.fromiter(position.values(), np.int64, count=len(position))
     order = np.argsort(ids)
     ids, columns = ids[order], columns[order]
-    at = np.minimum(np.searchsorted(ids, tag_ids), max(len(ids) - 1, 0))
-    return np.where(ids[at] == tag_ids, columns[at], -1) if len(ids) else np.full(len(tag_ids), -1)
+    at, found = find_sorted(ids, tag_ids)
+    out = np.full(len(tag_ids), -1, np.int64)
+    out[found] = columns[at[found]]
+    return out
 
 
 def _relative(sims: np.ndarray) -> np.ndarray:

@@ -10,13 +10,16 @@ tagged links only, so a query touches the postings of its own terms and nothing 
 """
 from __future__ import annotations
 
+import heapq
 import zlib
 from collections import Counter
 from functools import lru_cache
 from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
+from tagging.scoring.arrays import find_sorted, run_positions
 from tagging.scoring.words import singular, words
 
 TERMS_KEPT = 100  # the most frequent terms of a page; the rare tail adds bytes, not evidence
@@ -55,7 +58,7 @@ def counts_of_words(tokens) -> tuple[np.ndarray, np.ndarray]:
     for word, n in Counter(tokens).items():
         if (term := _term_of(word)) is not None:
             counts[term] = counts.get(term, 0) + n
-    top = Counter(counts).most_common(TERMS_KEPT)
+    top = heapq.nlargest(TERMS_KEPT, counts.items(), key=itemgetter(1))  # as Counter.most_common
     if not top:
         return np.zeros(0, np.uint32), np.zeros(0, np.float32)
     ids = np.array([t for t, _ in top], np.uint32)
@@ -130,9 +133,7 @@ class LexicalIndex:
 
     def _count_documents(self, ids: np.ndarray) -> None:
         new, counts = np.unique(ids, return_counts=True)
-        at = np.searchsorted(self._df_ids, new)
-        found = at < len(self._df_ids)
-        found[found] = self._df_ids[at[found]] == new[found]
+        at, found = find_sorted(self._df_ids, new)
         self._df[at[found]] += counts[found]
         self._df_ids = np.insert(self._df_ids, at[~found], new[~found])
         self._df = np.insert(self._df, at[~found], counts[~found])
@@ -161,14 +162,15 @@ class LexicalIndex:
         if not len(chosen):
             return
         lengths = runs[chosen]
-        positions = np.repeat(starts[chosen] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        positions = run_positions(starts[chosen], lengths)
         self._dense_ids = self._ids[starts[chosen]]
         self._dense = np.zeros((len(chosen), len(self.rows)), np.float32)
         self._dense[np.repeat(np.arange(len(chosen)), lengths), self._rows[positions]] = self._weights[positions]
 
     def idf(self, ids: np.ndarray) -> np.ndarray:
-        at = np.minimum(np.searchsorted(self._df_ids, ids), max(len(self._df_ids) - 1, 0))
-        df = np.where(self._df_ids[at] == ids, self._df[at], 0) if len(self._df_ids) else np.zeros(len(ids))
+        at, found = find_sorted(self._df_ids, ids)
+        df = np.zeros(len(ids))
+        df[found] = self._df[at[found]]
         return np.log((1.0 + self.documents) / (1.0 + df))  # 0 for a word on every page
 
     def weights(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -199,8 +201,7 @@ class LexicalIndex:
             if not len(ids):
                 continue
             ids, query = self._query_terms(ids, counts)
-            at = np.minimum(np.searchsorted(self._dense_ids, ids), max(len(self._dense_ids) - 1, 0))
-            in_block = self._dense_ids[at] == ids if len(self._dense_ids) else np.zeros(len(ids), bool)
+            at, in_block = find_sorted(self._dense_ids, ids)
             dense[b, at[in_block]] = query[in_block]
             out[b] = self._postings_sum(ids[~in_block], query[~in_block])
         if len(self._dense_ids):
@@ -224,6 +225,6 @@ class LexicalIndex:
         if not lengths.sum():
             return np.zeros(len(self.rows), np.float32)
         # Every posting of every query term, with the query's weight of that term beside it.
-        positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        positions = run_positions(starts, lengths)
         products = self._weights[positions] * np.repeat(query, lengths)
         return np.bincount(self._rows[positions], weights=products, minlength=len(self.rows)).astype(np.float32)

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from snapshots.models import Link
-from tagging.analysis import jobs as analysis_jobs
 from tagging import memberships
+from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import library
 from tagging.analysis.vectors import pack
 from tagging.models import Analysis
