@@ -29,7 +29,7 @@ from django.db.models import Count, Max
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots.models import Link
 from tagging import memberships
-from tagging.analysis.vectors import unit, unpack
+from tagging.analysis.vectors import unit, unpack_many
 from tagging.models import Analysis
 from tagging.scoring.lexical import unpack_terms
 from tagging.scoring.index import Library
@@ -192,14 +192,8 @@ def _stamp(user_id: int) -> tuple:
 
 def _load(analyses) -> _Rows:
     rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector"))
-    text = np.zeros((len(rows), TEXT_DIM), np.float32)
-    image = np.zeros((len(rows), FEATURE_DIM), np.float32)
-    for i, (_, text_blob, image_blob, _terms) in enumerate(rows):
-        t, v = unpack(text_blob, TEXT_DIM), unpack(image_blob, FEATURE_DIM)
-        if t is not None:
-            text[i] = t
-        if v is not None:
-            image[i] = v
+    text = unpack_many([r[1] for r in rows], TEXT_DIM)
+    image = unpack_many([r[2] for r in rows], FEATURE_DIM)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
     return _Rows(ids, unit(text).astype(np.float16), project_image(image).astype(np.float16),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tagging.scoring.arrays import run_positions
 from tagging.scoring.lexical import LexicalIndex
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class Library:
         if not counts.sum():
             return
         of_row = np.repeat(np.arange(len(rows)), counts)
-        flat = np.concatenate([tag_ids[starts[r]:starts[r + 1]] for r in rows])
+        flat = tag_ids[run_positions(starts[rows], counts)]
         order = np.argsort(ids)
         np.add.at(sums, order[np.searchsorted(ids[order], flat)], delta[of_row])
 

@@ -200,3 +200,19 @@ def test_the_summary_moves_when_the_newest_membership_is_replaced(alice):
     link.tags.remove(other)
     link.tags.add(topic)  # the same pair as at first, in a new row
     assert memberships.stored_summary(alice.pk) != before
+
+
+def test_stored_vectors_read_together_equal_each_read_alone():
+    """The library reads its rows' vectors as one matrix; a missing or damaged blob is a row of zeros
+    there, as it is None read alone, in a batch of good ones or alone."""
+    from tagging.analysis.vectors import unpack, unpack_many
+
+    rng = np.random.default_rng(3)
+    good = [pack(rng.standard_normal(8)) for _ in range(4)]
+    for blobs in (good, [good[0], b"", None, good[1][:-2], memoryview(good[2])]):
+        together = unpack_many(blobs, 8)
+        assert together.shape == (len(blobs), 8) and together.dtype == np.float32
+        for row, blob in zip(together, blobs):
+            alone = unpack(blob, 8)
+            assert np.array_equal(row, np.zeros(8) if alone is None else alone)
+    assert unpack_many([], 8).shape == (0, 8)
