@@ -196,7 +196,7 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
     return results
 
 
-def _reanalyze_once(command: list[str], env: dict, jobs: int = 1) -> dict:
+def _reanalyze_once(command: list[str], env: dict, jobs: int) -> dict:
     start = time.perf_counter()
     run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     progress, errors = _progress_times(run.stderr)

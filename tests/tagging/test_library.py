@@ -12,7 +12,7 @@ from snapshots.models import Link
 from tagging import memberships
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import library
-from tagging.analysis.vectors import pack
+from tagging.analysis.vectors import pack, unpack, unpack_many
 from tagging.models import Analysis
 from tagging.scoring.lexical import pack_terms, term_counts
 from tagging.scoring.score import Scored
@@ -205,8 +205,6 @@ def test_the_summary_moves_when_the_newest_membership_is_replaced(alice):
 def test_stored_vectors_read_together_equal_each_read_alone():
     """The library reads its rows' vectors as one matrix; a missing or damaged blob is a row of zeros
     there, as it is None read alone, in a batch of good ones or alone."""
-    from tagging.analysis.vectors import unpack, unpack_many
-
     rng = np.random.default_rng(3)
     good = [pack(rng.standard_normal(8)) for _ in range(4)]
     for blobs in (good, [good[0], b"", None, good[1][:-2], memoryview(good[2])]):
