@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from snapshots import list_cache
@@ -154,7 +154,11 @@ def queue_reanalysis(links, model_version: str, everything: bool) -> int:
     existing = Analysis.objects.filter(link__in=links).exclude(status__in=[A.PENDING, A.RUNNING])
     if not everything:
         existing = existing.filter(Q(status=A.FAILED) | ~Q(model_version=model_version))
-    updated = existing.update(status=A.PENDING, attempts=0, error="", claim="", queued_at=timezone.now())
+    # A link done by these models keeps its finish time, and so its place in the person's library
+    # (library.py) while it is analysed again; other vectors no longer stand (SET reads the old status).
+    stand = When(Q(status=A.DONE, model_version=model_version), then=F("finished_at"))
+    updated = existing.update(status=A.PENDING, attempts=0, error="", claim="", queued_at=timezone.now(),
+                              finished_at=Case(stand, default=None))
     return len(created) + updated
 
 

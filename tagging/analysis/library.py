@@ -6,14 +6,23 @@ a fixed random projection, which keeps cosine similarities within about 1/sqrt(2
 Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are kept in float16
 (1.3 KB a link) and the tagged ones, the only ones that vote, again in float32 for the search
 (2.6 KB a link): 100,000 tagged links take about 380 MB (bench/RESULTS.md, ## Suggestions: speed).
+
+It holds every analysis whose stored vectors stand: the done ones, and those queued again by
+``reanalyze`` while their vectors are of the current models (jobs.queue_reanalysis keeps their
+finish time; a new snapshot or other models clear it). So a re-analysis scores every batch against
+the whole library, not against the part already redone, and its suggestions do not depend on the
+order the links are taken in.
+
 It is built from the stored float16 vectors on first use in the inference worker, then kept up to
-date incrementally: a cheap count/max query tells whether analyses were added, redone or deleted.
-Redone links (a re-analysis) get their new vectors in place (Library.replace_rows); new links are
-added with their own tags read; a deletion rebuilds it. Where the count says rows are missing
-that finished before the latest time seen (another process's batch, committed late), they are
-found by id and added too. Tag memberships are read again only when
-the person's memberships token (tagging/memberships.py: the shared cache's, or a summary read from
-the database where there is none) says a link's tags changed.
+date incrementally. A cheap aggregate (the stamp: how many analyses it holds, how many are done,
+the latest finish and queue times) tells whether anything moved. Usually the rows finished since
+account for the change: redone links get their new vectors in place (Library.replace_rows), new
+links are added with their own tags read. When they do not (links queued again or deleted, or
+another process's batch committed after a later one was read: ``reanalyze --jobs``), every
+analysis's finish time is compared with the one the library read, and the rows that differ are
+read; a link that left it rebuilds it. Tag memberships are read again only when the person's
+memberships token (tagging/memberships.py: the shared cache's, or a summary read from the database
+where there is none) says a link's tags changed.
 
 A library returned by :func:`library_for` is changed in place by the next call for the same
 person: the inference worker scores in one thread (Celery's solo pool, ``reanalyze``'s drain).
@@ -22,9 +31,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
 from inference.config import FEATURE_DIM, TEXT_DIM
 from snapshots.models import Link
@@ -37,22 +47,37 @@ from tagging.scoring.index import Library
 IMAGE_INDEX_DIM = 256
 # People whose index is kept in memory at once (least recently used dropped first).
 KEPT_PEOPLE = 4
+DONE = Analysis.Status.DONE
 
 
-@dataclass
-class _Entry:
-    stamp: tuple  # (done analyses, latest finished_at) when the library was last brought up to date
-    members_version: str
-    library: Library
+@dataclass(frozen=True)
+class _Stamp:
+    """The person's analyses in the library as the database had them at one moment."""
+    kept: int  # analyses whose vectors stand (see the module's docstring)
+    done: int  # of which done; the others are queued again
+    last: datetime | None  # the latest finish time
+    queued: datetime | None  # the latest queue time: moves when one of them is queued again
 
 
 @dataclass
 class _Rows:
-    """Analyses read from the database, as the library keeps them."""
+    """Analyses read from the database, as the library keeps them, with each one's state as read."""
     link_ids: np.ndarray
     text: np.ndarray  # float16 unit vectors
     image: np.ndarray  # float16, projected (IMAGE_INDEX_DIM)
     terms: list
+    finished: list  # finish times
+    done: np.ndarray  # bool: done (else queued again, its earlier vectors kept)
+    queued: datetime | None = None  # the latest queue time among them, where they were all read at once
+
+
+@dataclass
+class _Entry:
+    stamp: _Stamp
+    members_version: str
+    library: Library
+    finished: list  # each library row's finish time as last read
+    done: np.ndarray  # each library row: done as last read
 
 
 _lock = threading.Lock()
@@ -65,8 +90,8 @@ def library_for(user_id: int) -> Library:
         entry = _entries.pop(user_id, None)
         version = memberships.current(user_id)  # fixed before anything is read under it
         stamp = _stamp(user_id)
-        if entry is None or stamp[1] is None or entry.stamp[1] is None:
-            entry = _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
+        if entry is None or stamp.last is None or entry.stamp.last is None:
+            entry = _fresh(user_id, version)
         else:
             moved = version != entry.members_version  # some link's tags changed
             if entry.stamp != stamp:
@@ -79,74 +104,115 @@ def library_for(user_id: int) -> Library:
         return entry.library
 
 
-def _build(user_id: int, rows: _Rows, row_tags: list | None = None) -> Library:
+def _fresh(user_id: int, version: str) -> _Entry:
+    """A library built from every kept analysis, stamped with what was read (one query)."""
+    rows = _load(_kept(user_id))
+    stamp = _Stamp(len(rows.link_ids), int(rows.done.sum()), max(rows.finished, default=None), rows.queued)
+    return _entry(user_id, stamp, version, rows)
+
+
+def _entry(user_id: int, stamp: _Stamp, version: str, rows: _Rows, row_tags: list | None = None) -> _Entry:
     if row_tags is None:
         row_tags = _row_tags(user_id, rows.link_ids)
-    return Library(rows.link_ids, rows.text, rows.image, row_tags, rows.terms)
+    library = Library(rows.link_ids, rows.text, rows.image, row_tags, rows.terms)
+    return _Entry(stamp, version, library, list(rows.finished), rows.done.copy())
 
 
-def _updated(user_id: int, entry: _Entry, stamp: tuple, version: str, moved: bool) -> _Entry:
+def _updated(user_id: int, entry: _Entry, stamp: _Stamp, version: str, moved: bool) -> _Entry:
     """The entry after analyses finished since its stamp: redone links in place, new ones added
     (``moved``: the memberships changed too, and are read again)."""
     old = entry.library
-    newer = _load(_done(user_id).filter(finished_at__gt=entry.stamp[1]))
-    position = old.row_of()
-    at = np.array([position.get(int(i), -1) for i in newer.link_ids], np.int64)
-    if old.size + int((at < 0).sum()) != stamp[0]:
-        late = _committed_late(user_id, old, newer)
-        if late is None:  # something was deleted or queued again: start over
-            return _Entry(stamp, version, _build(user_id, _load(_done(user_id))))
-        newer = _joined(newer, late)
-        at = np.concatenate([at, np.full(len(late.link_ids), -1, np.int64)])  # none of them is in the library
+    # Bounded by the stamp's latest finish, so that what is read and the stamp describe one moment
+    # unless a batch committed in between (then the counts below disagree).
+    newer = _load(_kept(user_id).filter(finished_at__gt=entry.stamp.last, finished_at__lte=stamp.last))
+    at = _positions(old, newer.link_ids)
+    if not _explained(entry, stamp, newer, at):
+        found = _changed(user_id, entry)
+        if found is None:  # a link left the library (deleted, queued for a new snapshot): start over
+            return _fresh(user_id, version)
+        stamp, newer = found
+        at = _positions(old, newer.link_ids)
     known = at >= 0
     if known.any():
-        old.replace_rows(at[known], newer.text[known], newer.image[known],
-                         [t for t, k in zip(newer.terms, known) if k])
-        _count_changed(old, int(known.sum()))
+        rows = at[known]
+        changed = old.replace_rows(rows, newer.text[known], newer.image[known],
+                                   [t for t, k in zip(newer.terms, known) if k])
+        _count_changed(old, changed)
+        for row, finished in zip(rows.tolist(), (f for f, k in zip(newer.finished, known) if k)):
+            entry.finished[row] = finished
+        entry.done[rows] = newer.done[known]
+    entry = _Entry(stamp, entry.members_version, old, entry.finished, entry.done)
     if known.all():
-        entry = _Entry(stamp, entry.members_version, old)
         return _with_memberships(user_id, entry, version) if moved else entry
     added = ~known  # new links: appended, with only their own tags read (unless all are read again)
-    new_ids = newer.link_ids[added]
-    new_terms = [t for t, k in zip(newer.terms, added) if k]
+    new = _Rows(newer.link_ids[added], newer.text[added], newer.image[added],
+                [t for t, k in zip(newer.terms, added) if k], [f for f, k in zip(newer.finished, added) if k],
+                newer.done[added])
     if moved:
-        everyone = _row_tags(user_id, np.concatenate([old.link_ids, new_ids]))
+        everyone = _row_tags(user_id, np.concatenate([old.link_ids, new.link_ids]))
         kept, new_tags = everyone[:old.size], everyone[old.size:]
     else:
-        kept, new_tags = old.row_tags, _row_tags(user_id, new_ids, only_these=True)
+        kept, new_tags = old.row_tags, _row_tags(user_id, new.link_ids, only_these=True)
     if kept != old.row_tags:  # some link's tags changed: built again
-        rows = _joined(_rows_of(old), _Rows(new_ids, newer.text[added], newer.image[added], new_terms))
-        return _Entry(stamp, version, _build(user_id, rows, kept + new_tags))
-    old.add_rows(new_ids, newer.text[added], newer.image[added], new_tags, new_terms)
-    _count_changed(old, int(added.sum()))
-    return _Entry(stamp, version if moved else entry.members_version, old)
+        return _entry(user_id, stamp, version, _joined(_rows_of(entry), new), kept + new_tags)
+    old.add_rows(new.link_ids, new.text, new.image, new_tags, new.terms)
+    _count_changed(old, len(new.link_ids))
+    return _Entry(stamp, version if moved else entry.members_version, old, entry.finished + new.finished,
+                  np.concatenate([entry.done, new.done]))
 
 
-# Rows finished before the last stamp but committed after it are read by id below this many, else
-# the library is built again.
+def _positions(library: Library, link_ids: np.ndarray) -> np.ndarray:
+    """Each link's row in the library, -1 where it has none."""
+    row_of = library.row_of()
+    return np.array([row_of.get(int(i), -1) for i in link_ids], np.int64)
+
+
+def _explained(entry: _Entry, stamp: _Stamp, newer: _Rows, at: np.ndarray) -> bool:
+    """Whether the rows finished since the entry's stamp account for the new stamp: its counts move
+    by what they show, and no queue time is later than theirs. Otherwise analyses were queued again
+    or deleted, or a batch with an earlier finish time committed after the stamp was read."""
+    known = at >= 0
+    done = entry.stamp.done + int(newer.done.sum()) - int(entry.done[at[known]].sum())
+    queued = max([q for q in (entry.stamp.queued, newer.queued) if q is not None], default=None)
+    return stamp.kept == entry.stamp.kept + int((~known).sum()) and stamp.done == done and stamp.queued == queued
+
+
+# Rows that changed without the stamp showing it are read by id below this many, else the library
+# is built again.
 MAX_LATE_ROWS = 10_000
 
 
-def _committed_late(user_id: int, old: Library, newer: _Rows) -> _Rows | None:
-    """Done analyses that neither the library nor ``newer`` holds: batches whose finish time came
-    before the stamp's latest but whose transaction ended after it was read (another process
-    draining the same queue, as ``reanalyze --jobs`` runs). None when some link of the library is
-    no longer done (deleted or queued again), which only a rebuild takes out, or when too many are."""
-    done = set(_done(user_id).values_list("link_id", flat=True))
-    have = set(old.row_of()) | {int(i) for i in newer.link_ids}
-    missing = done - have
-    if have - done or len(missing) > MAX_LATE_ROWS:
+def _changed(user_id: int, entry: _Entry) -> tuple[_Stamp, _Rows] | None:
+    """Every kept analysis's state compared with what the entry read (one query of ids and
+    times): the stamp of that moment and the rows whose finish time differs or that are new; the
+    done marks of the others are brought up to date. None when a link of the library is no longer
+    kept, which only a rebuild takes out, or when too many rows changed."""
+    current = list(_kept(user_id).values_list("link_id", "finished_at", "status", "queued_at"))
+    row_of = entry.library.row_of()
+    changed, present = [], 0
+    for link_id, finished, status, _ in current:
+        row = row_of.get(link_id)
+        if row is None or entry.finished[row] != finished:
+            changed.append(link_id)
+        else:
+            present += 1
+            entry.done[row] = status == DONE
+    if present + sum(link_id in row_of for link_id in changed) < len(row_of) or len(changed) > MAX_LATE_ROWS:
         return None
-    return _load(_done(user_id).filter(link_id__in=sorted(missing)))
+    stamp = _Stamp(len(current), sum(c[2] == DONE for c in current), max((c[1] for c in current), default=None),
+                   max((c[3] for c in current if c[3] is not None), default=None))
+    return stamp, _load(_kept(user_id).filter(link_id__in=sorted(changed)))
 
 
-def _rows_of(library: Library) -> _Rows:
-    return _Rows(library.link_ids, library.text, library.image, library.terms)
+def _rows_of(entry: _Entry) -> _Rows:
+    library = entry.library
+    return _Rows(library.link_ids, library.text, library.image, library.terms, entry.finished, entry.done)
 
 
 def _joined(first: _Rows, second: _Rows) -> _Rows:
     return _Rows(np.concatenate([first.link_ids, second.link_ids]), np.concatenate([first.text, second.text]),
-                 np.concatenate([first.image, second.image]), first.terms + second.terms)
+                 np.concatenate([first.image, second.image]), first.terms + second.terms,
+                 first.finished + second.finished, np.concatenate([first.done, second.done]))
 
 
 def _with_memberships(user_id: int, entry: _Entry, version: str) -> _Entry:
@@ -154,8 +220,8 @@ def _with_memberships(user_id: int, entry: _Entry, version: str) -> _Entry:
     old = entry.library
     row_tags = _row_tags(user_id, old.link_ids)
     if row_tags == old.row_tags:
-        return _Entry(entry.stamp, version, old)
-    return _Entry(entry.stamp, version, _build(user_id, _rows_of(old), row_tags))
+        return _Entry(entry.stamp, version, old, entry.finished, entry.done)
+    return _entry(user_id, entry.stamp, version, _rows_of(entry), row_tags)
 
 
 # A learnt combination (scoring/calibration.py) is kept while no link's tags changed and at most
@@ -181,23 +247,28 @@ def forget(user_id: int | None = None) -> None:
             _entries.pop(user_id, None)
 
 
-def _done(user_id: int):
-    return Analysis.objects.filter(user_id=user_id, status=Analysis.Status.DONE)
+def _kept(user_id: int):
+    """The person's analyses whose stored vectors stand: done, or queued again with them."""
+    return Analysis.objects.filter(user_id=user_id, finished_at__isnull=False).exclude(status=Analysis.Status.FAILED)
 
 
-def _stamp(user_id: int) -> tuple:
-    got = _done(user_id).aggregate(n=Count("id"), last=Max("finished_at"))
-    return got["n"], got["last"]
+def _stamp(user_id: int) -> _Stamp:
+    got = _kept(user_id).aggregate(kept=Count("id"), done=Count("id", filter=Q(status=DONE)), last=Max("finished_at"),
+                                   queued=Max("queued_at"))
+    return _Stamp(got["kept"], got["done"], got["last"], got["queued"])
 
 
 def _load(analyses) -> _Rows:
-    rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector"))
+    rows = list(analyses.values_list("link_id", "text_vector", "image_feature", "term_vector", "finished_at", "status",
+                                     "queued_at"))
     text = unpack_many([r[1] for r in rows], TEXT_DIM)
     image = unpack_many([r[2] for r in rows], FEATURE_DIM)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     # float16 for all links; the Library keeps float32 copies of the tagged ones it searches.
     return _Rows(ids, unit(text).astype(np.float16), project_image(image).astype(np.float16),
-                 [unpack_terms(r[3]) for r in rows])
+                 [unpack_terms(r[3]) for r in rows], [r[4] for r in rows],
+                 np.fromiter((r[5] == DONE for r in rows), bool, count=len(rows)),
+                 max((r[6] for r in rows if r[6] is not None), default=None))
 
 
 def project_image(features: np.ndarray) -> np.ndarray:

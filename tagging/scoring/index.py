@@ -94,8 +94,9 @@ class Library:
             self._row_tag_index = np.concatenate([[0], np.cumsum(counts)]), tag_ids
         return self._row_tag_index
 
-    def replace_rows(self, rows: np.ndarray, text: np.ndarray, image: np.ndarray, terms: list | None = None) -> None:
-        """New vectors (and stored terms) of links already in the library, whose tags did not change.
+    def replace_rows(self, rows: np.ndarray, text: np.ndarray, image: np.ndarray, terms: list | None = None) -> int:
+        """New vectors (and stored terms) of links already in the library, whose tags did not change;
+        returns how many rows changed (a row given the values it has is left alone).
 
         What is derived from them is updated as a rebuild would compute it: the compact matrices'
         rows overwritten (rebuilt only when a vector appeared or went missing), each tag's sum
@@ -103,6 +104,16 @@ class Library:
         (a re-analysis of the same snapshot stores the same terms).
         """
         rows = np.asarray(rows, np.int64)
+        text, image = np.asarray(text, self._text.dtype), np.asarray(image, self._image.dtype)
+        differs = np.any(self._text[rows] != text, axis=1) | np.any(self._image[rows] != image, axis=1)
+        if terms is not None and self.terms is not None:
+            differs |= np.fromiter((not _same_terms(self.terms[int(r)], t) for r, t in zip(rows, terms)), bool,
+                                   count=len(rows))
+        if not differs.all():
+            rows, text, image = rows[differs], text[differs], image[differs]
+            terms = None if terms is None else [t for t, d in zip(terms, differs) if d]
+        if not len(rows):
+            return 0
         before = self._text[rows].astype(np.float64)
         self._text[rows], self._image[rows] = text, image
         self.text_rows, self.text_matrix = _replaced(self._text, self.tagged, self.text_rows, self.text_matrix, rows)
@@ -116,6 +127,7 @@ class Library:
                 self.terms[r] = t
             if changed:
                 self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
+        return len(rows)
 
     def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
                  terms: list | None = None) -> None:

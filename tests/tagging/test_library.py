@@ -106,12 +106,14 @@ def test_a_learnt_combination_outlives_a_few_new_vectors_but_not_a_tag_change(al
     links = [analysed(alice, n) for n in range(30)]
     index = library.library_for(alice.pk)
     index.combination = ((), "learnt")  # what calibration.combination_for keeps on the library
-    analysed_again(links[0], 0)  # 1 of 30 links: under RELEARN_AFTER_SHARE
+    analysed_again(links[0], 100)  # 1 of 30 links: under RELEARN_AFTER_SHARE
     updated = library.library_for(alice.pk)  # the new vector taken in place
     assert updated is index and updated.combination == ((), "learnt")
-    assert updated.text_matrix[list(updated.link_ids).index(links[0].pk), 0] == pytest.approx(1.0)
+    assert updated.text_matrix[list(updated.link_ids).index(links[0].pk), 100] == pytest.approx(1.0)
+    analysed_again(links[1], 1)  # the vector it had: nothing changed
+    assert library.library_for(alice.pk).combination == ((), "learnt")
     for n in range(1, 4):  # 4 of 30 in all since it was learnt: learnt again
-        analysed_again(links[n], n)
+        analysed_again(links[n], n + 100)
     assert library.library_for(alice.pk).combination is None
     again = library.library_for(alice.pk)
     again.combination = ((), "learnt")
@@ -141,10 +143,11 @@ def test_a_reanalysis_reads_no_memberships_and_a_tag_change_reads_them_again(ali
 
 
 def test_links_queued_again_rejoin_with_only_their_own_tags_read(alice):
-    """reanalyze --all: queued links leave the index (their vectors are of the old models) and come
-    back batch by batch, their tags unchanged."""
+    """reanalyze --all after the models changed: queued links leave the index (their vectors are of
+    the old models) and come back batch by batch, their tags unchanged."""
     links = [analysed(alice, n, tags=("topic", f"tag{n}")) for n in range(4)]
     analysis_jobs.queue_reanalysis(Link.objects.filter(pk__in=[links[1].pk, links[2].pk]), "new-models", True)
+    assert Analysis.objects.filter(finished_at__isnull=True).count() == 2
     index = library.library_for(alice.pk)
     assert sorted(index.link_ids) == sorted([links[0].pk, links[3].pk])
     _, rows = analysis_jobs.claim_batch(10)
@@ -159,6 +162,47 @@ def test_links_queued_again_rejoin_with_only_their_own_tags_read(alice):
     rebuilt = library.library_for(alice.pk)
     assert sorted(zip(rebuilt.link_ids.tolist(), rebuilt.row_tags)) == sorted(zip(index.link_ids.tolist(),
                                                                                     index.row_tags))
+
+
+def test_links_queued_again_for_the_same_models_stay_and_take_their_new_vectors_in_place(alice):
+    """reanalyze --all with the models that made the vectors: every batch scores against the whole
+    library, so what a link is suggested does not depend on the order the links are redone in."""
+    links = [analysed(alice, n) for n in range(4)]
+    version = Analysis.objects.get(link=links[0]).model_version
+    index = library.library_for(alice.pk)
+    analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), version, True)
+    assert not Analysis.objects.filter(finished_at__isnull=True).exists()  # their vectors still stand
+    assert library.library_for(alice.pk) is index and sorted(index.link_ids) == sorted(link.pk for link in links)
+    for n, link in enumerate(links):  # one batch at a time, as several processes would take them
+        _, (row,) = analysis_jobs.claim_batch(1)
+        vector = np.zeros(384, np.float32)
+        vector[100 + n] = 1.0
+        analysis_jobs.finish(row, row.claim, text_vector=pack(vector))
+        assert library.library_for(alice.pk) is index
+    for n, link in enumerate(links):
+        assert index.text_matrix[index.row_of()[link.pk], 100 + n] == pytest.approx(1.0)
+
+
+def test_new_vectors_committed_after_a_later_batch_are_read(alice):
+    """Two processes redo two links; the one that finished first commits last (reanalyze --jobs)."""
+    links = [analysed(alice, n) for n in range(3)]
+    version = Analysis.objects.get(link=links[0]).model_version
+    analysis_jobs.queue_reanalysis(Link.objects.filter(pk__in=[links[0].pk, links[1].pk]), version, True)
+    index = library.library_for(alice.pk)
+    _, (first,) = analysis_jobs.claim_batch(1)
+    _, (second,) = analysis_jobs.claim_batch(1)
+    vector = np.zeros(384, np.float32)
+    vector[200] = 1.0
+    analysis_jobs.finish(second, second.claim, text_vector=pack(vector))
+    assert library.library_for(alice.pk) is index
+    vector = np.zeros(384, np.float32)
+    vector[201] = 1.0
+    analysis_jobs.finish(first, first.claim, text_vector=pack(vector))
+    second_done = Analysis.objects.get(pk=second.pk).finished_at
+    Analysis.objects.filter(pk=first.pk).update(finished_at=second_done - timedelta(microseconds=1))
+    assert library.library_for(alice.pk) is index
+    assert index.text_matrix[index.row_of()[second.link_id], 200] == pytest.approx(1.0)
+    assert index.text_matrix[index.row_of()[first.link_id], 201] == pytest.approx(1.0)
 
 
 def test_tags_applied_by_the_suggestions_reach_the_index(alice):

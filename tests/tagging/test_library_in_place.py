@@ -57,6 +57,19 @@ def test_replaced_and_added_rows_score_like_a_rebuild():
     same_scores(score_batch(batch, kept, vocab, combination), score_batch(batch, rebuilt, vocab, combination))
 
 
+def test_rows_given_the_values_they_have_are_left_alone():
+    rng = np.random.default_rng(5)
+    whole, _, _ = person(rng, links=50)
+    index = Library(whole.link_ids.copy(), whole.text.astype(np.float16), whole.image.astype(np.float16),
+                    whole.row_tags, list(whole.terms))
+    rows = np.arange(10)
+    text, image = index.text[rows].copy(), index.image[rows].copy()
+    assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 0
+    text[3] = unit(rng.standard_normal(text.shape[1])).astype(np.float16)
+    assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 1
+    assert np.array_equal(index.text[3], text[3])
+
+
 def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():
     rng = np.random.default_rng(2)
     sims = rng.standard_normal((7, 5000)).astype(np.float32)
