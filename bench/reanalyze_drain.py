@@ -35,15 +35,16 @@ def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
 
 
 def count_rebuilds() -> list[int]:
-    """A counter of the person's library being built from scratch (tagging/analysis/library.py)."""
+    """A counter of the person's library being built from scratch (tagging/analysis/library.py
+    builds one wherever it calls its ``Library``)."""
     from tagging.analysis import library
-    counter, build = [0], library._build
+    counter, build = [0], library.Library
 
     def counted(*args, **kwargs):
         counter[0] += 1
         return build(*args, **kwargs)
 
-    library._build = counted
+    library.Library = counted
     return counter
 
 

@@ -46,11 +46,16 @@ def claim_batch(limit: int, user_id: int | None = None) -> tuple[str, list[Analy
     pending = Analysis.objects.filter(status=A.PENDING)
     if user_id is not None:
         pending = pending.filter(user_id=user_id)
-    ids = list(pending.order_by("queued_at", "pk").values_list("pk", flat=True)[:limit])
-    if not ids:
-        return token, []
-    Analysis.objects.filter(pk__in=ids, status=A.PENDING).update(
-        status=A.RUNNING, claim=token, attempts=F("attempts") + 1, started_at=timezone.now())
+    while True:
+        ids = list(pending.order_by("queued_at", "pk").values_list("pk", flat=True)[:limit])
+        if not ids:
+            return token, []
+        taken = Analysis.objects.filter(pk__in=ids, status=A.PENDING).update(
+            status=A.RUNNING, claim=token, attempts=F("attempts") + 1, started_at=timezone.now())
+        if taken:
+            break
+        # Another worker claimed these between the read and the update (reanalyze --jobs): the
+        # next ones, rather than an empty batch that a drain would take for the end of the queue.
     claimed = list(Analysis.objects.filter(claim=token, status=A.RUNNING)
                    .select_related("link", "snapshot").defer(*RESULTS).order_by("pk"))
     return token, claimed

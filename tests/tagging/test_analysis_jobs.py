@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from snapshots.capture.errors import CapturePermanentError
@@ -69,6 +70,23 @@ def test_concurrent_claims_never_share_a_row(alice):
     running = Analysis.objects.filter(status=A.RUNNING)
     assert running.count() == len(got[0]) + len(got[1])
     assert set(running.values_list("attempts", flat=True)) == {1}  # no row was claimed twice
+
+
+def test_a_claim_that_loses_the_race_for_its_rows_takes_the_next_ones(alice):
+    """Another worker claims the rows this one read before its UPDATE: the queue is not over."""
+    links = [captured_link(alice, f"https://example.org/{n}", "t", "x") for n in range(4)]
+    raced, racing = [], []
+
+    def other_worker_first(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and not racing:
+            racing.append(True)
+            raced.append(analysis_jobs.claim_batch(2)[1])  # the two oldest, between this claim's read and update
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(other_worker_first):
+        _, got = analysis_jobs.claim_batch(2)
+    assert [a.link_id for a in raced[0]] == [links[0].pk, links[1].pk]
+    assert [a.link_id for a in got] == [links[2].pk, links[3].pk]
 
 
 def test_the_beat_job_requeues_analyses_of_a_dead_worker(alice, settings, monkeypatch):
