@@ -247,9 +247,11 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
     from django.utils import timezone
 
     from snapshots.models import Link, Snapshot
+    from tagging.analysis.inputs import inputs_of
     from tagging.analysis.predictor import model_version
     from tagging.analysis.vectors import pack
     from tagging.models import Analysis, Tag
+    from tagging.scoring.lexical import pack_terms
     from tagging.names import tag_key
 
     user = get_user_model().objects.create_user("bench")
@@ -279,10 +281,11 @@ def seed(links: int, tags: int, vectors, concepts, html_for: int = 0):
     analyses = []
     for link, snapshot in zip(created, snapshots):
         text, (feature, descriptor, found) = outputs_for(link.pk, vectors, concepts)
+        got = inputs_of(link, snapshot)  # the terms, stored as an analysis stores them (run.store_vectors)
         analyses.append(Analysis(link=link, user=user, snapshot=snapshot, status="done", model_version=version,
                                  text_vector=pack(text), image_feature=pack(feature),
                                  image_descriptor=pack(descriptor), concepts=found, inputs=["url", "text", "image"],
-                                 finished_at=now, queued_at=now))
+                                 terms=got.terms, term_vector=pack_terms(*got.lexical), finished_at=now, queued_at=now))
     Analysis.objects.bulk_create(analyses, batch_size=500)
     if html_for:
         from django.core.files.base import ContentFile

@@ -38,6 +38,7 @@ ENV_TORCH_COMPILE_MODE = "LINKSHOT_TORCH_COMPILE_MODE"
 ENV_TORCH_AOT_SHAPES = "LINKSHOT_TORCH_AOT_SHAPES"
 ENV_TORCH_DEPTHWISE = "LINKSHOT_TORCH_DEPTHWISE"
 ENV_CUDNN_BENCHMARK = "LINKSHOT_CUDNN_BENCHMARK"
+ENV_CUDA_WAIT = "LINKSHOT_CUDA_WAIT"
 ENV_ORT_THREADS = "LINKSHOT_ORT_THREADS"
 ENV_BULK_CPU_SHARE = "LINKSHOT_BULK_CPU_SHARE"
 ENV_DECODE_WORKERS = "LINKSHOT_DECODE_WORKERS"
@@ -79,6 +80,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_TORCH_DEPTHWISE, "cudnn", "compiled image depthwise convolutions: cudnn or taps"),
     Variable(ENV_CUDNN_BENCHMARK, "true", "torch-cuda: time cuDNN's convolution algorithms at each shape's "
              "first use (false: take its heuristic choice)"),
+    Variable(ENV_CUDA_WAIT, "auto", "torch-cuda: how a thread waits for the GPU, auto (CUDA's choice: spin), block, "
+             "spin or yield"),
     Variable(ENV_ORT_THREADS, "0", "onnxruntime intra-op threads, an integer >= 0 (0: one per core)"),
     Variable(ENV_BULK_CPU_SHARE, "0", "share of each bulk batch decoded on the CPU on GPU hosts, 0 to 1"),
     Variable(ENV_DECODE_WORKERS, "0", "decoding processes of the bulk path on GPU hosts (0: all cores but two)"),
@@ -249,6 +252,13 @@ def torch_depthwise() -> str:
 
 def cudnn_benchmark() -> bool:
     return _read(ENV_CUDNN_BENCHMARK, parse_bool, True, "1/0, true/false, yes/no or on/off")
+
+
+CUDA_WAITS = ("auto", "block", "spin", "yield")  # cuda_wait.FLAGS
+
+
+def cuda_wait() -> str:
+    return _read(ENV_CUDA_WAIT, _choice(CUDA_WAITS), "auto", ", ".join(CUDA_WAITS))
 
 
 # torch's own variable, not one of Linkshot's: where Inductor keeps its caches (compile_cache.py).

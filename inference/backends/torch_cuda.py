@@ -48,6 +48,7 @@ from .. import config
 from ..errors import BackendError, BackendUnavailable
 from ..specs import TEXT
 from .base import Backend
+from .cuda_wait import set_wait
 
 log = logging.getLogger(__name__)
 # One graph's first use at a time in the process. The first use times cuDNN's algorithms, which may
@@ -126,6 +127,7 @@ class TorchCudaBackend(Backend):
         if self.depthwise not in ("cudnn", "taps"):
             raise BackendError(f"torch-cuda: depthwise must be 'cudnn' or 'taps', got {self.depthwise!r}")
         self.cudnn_benchmark = config.cudnn_benchmark() if cudnn_benchmark is None else cudnn_benchmark
+        self.cuda_wait = config.cuda_wait()
         self.graphs_enabled = graphs
         self._graphs: dict[tuple, tuple[Any, dict, tuple]] = {}
         self.warmup_seconds: dict[tuple, float] = {}  # first-use cost per graph (compile + capture)
@@ -149,6 +151,9 @@ class TorchCudaBackend(Backend):
     def load(self) -> None:
         import torch
 
+        # Before the stream below creates the device's context, which takes the flags then.
+        if (why := set_wait(self.cuda_wait)) is not None:
+            log.warning("torch-cuda: waiting for the GPU as CUDA chooses, not %r: %s", self.cuda_wait, why)
         self.torch = torch
         self.device = torch.device("cuda")
         self.stream = torch.cuda.Stream()

@@ -133,3 +133,5 @@ def _share_gpu(jobs: int) -> None:
     "Reanalyze on an H200 host: cuDNN's choice in several processes")."""
     if jobs > 1:
         os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")
+        # A thread waiting for the GPU sleeps instead of spinning on a core (backends/cuda_wait.py).
+        os.environ.setdefault(inference_config.ENV_CUDA_WAIT, "block")

@@ -135,9 +135,9 @@ def _updated(user_id: int, entry: _Entry, stamp: _Stamp, version: str, moved: bo
     known = at >= 0
     if known.any():
         rows = at[known]
-        changed = old.replace_rows(rows, newer.text[known], newer.image[known],
+        shifted = old.replace_rows(rows, newer.text[known], newer.image[known],
                                    [t for t, k in zip(newer.terms, known) if k])
-        _count_changed(old, changed)
+        _count_changed(old, shifted)
         for row, finished in zip(rows.tolist(), (f for f, k in zip(newer.finished, known) if k)):
             entry.finished[row] = finished
         entry.done[rows] = newer.done[known]

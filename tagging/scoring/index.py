@@ -96,7 +96,8 @@ class Library:
 
     def replace_rows(self, rows: np.ndarray, text: np.ndarray, image: np.ndarray, terms: list | None = None) -> int:
         """New vectors (and stored terms) of links already in the library, whose tags did not change;
-        returns how many rows changed (a row given the values it has is left alone).
+        returns how many rows moved by more than rounding (:data:`MOVED_BY`: the same page embedded
+        again in another batch differs in the last bits). A row given the values it has is left alone.
 
         What is derived from them is updated as a rebuild would compute it: the compact matrices'
         rows overwritten (rebuilt only when a vector appeared or went missing), each tag's sum
@@ -114,6 +115,7 @@ class Library:
             terms = None if terms is None else [t for t, d in zip(terms, differs) if d]
         if not len(rows):
             return 0
+        moved = int(np.count_nonzero(_moved(self._text[rows], text) | _moved(self._image[rows], image)))
         before = self._text[rows].astype(np.float64)
         self._text[rows], self._image[rows] = text, image
         self.text_rows, self.text_matrix = _replaced(self._text, self.tagged, self.text_rows, self.text_matrix, rows)
@@ -127,7 +129,8 @@ class Library:
                 self.terms[r] = t
             if changed:
                 self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
-        return len(rows)
+            moved += len(changed)
+        return moved
 
     def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
                  terms: list | None = None) -> None:
@@ -220,6 +223,17 @@ def _replaced(matrix: np.ndarray, tagged: np.ndarray, compact_rows: np.ndarray, 
         return _compact(matrix, tagged)
     compact[at[wanted]] = matrix[changed[wanted]]
     return compact_rows, compact
+
+
+# A component of a unit vector that moves by more than this is a change of the page, not of
+# rounding: float16 keeps about 3 decimal digits, and a batch of other size or order changes a GPU's
+# float32 results in their last bits.
+MOVED_BY = 1e-2
+
+
+def _moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Rows (float16 unit vectors, or zero where missing) that moved by more than rounding."""
+    return np.abs(before.astype(np.float32) - after.astype(np.float32)).max(axis=1, initial=0) > MOVED_BY
 
 
 def _same_terms(a, b) -> bool:

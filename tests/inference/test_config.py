@@ -126,6 +126,19 @@ def test_cudnn_benchmark_from_env_unless_an_argument_says(monkeypatch):
         torch_backend()
 
 
+def test_how_a_thread_waits_for_the_gpu(monkeypatch):
+    from inference.backends.cuda_wait import set_wait
+
+    assert torch_backend().cuda_wait == "auto"
+    monkeypatch.setenv("LINKSHOT_CUDA_WAIT", "Block")
+    assert torch_backend().cuda_wait == "block"
+    monkeypatch.setenv("LINKSHOT_CUDA_WAIT", "nap")
+    with pytest.raises(ConfigError, match=r"LINKSHOT_CUDA_WAIT='nap' is not valid: expected auto, block"):
+        torch_backend()
+    assert set_wait("auto", library="libcuda-missing.so.1") is None  # nothing to set
+    assert "the CUDA driver did not load" in set_wait("block", library="libcuda-missing.so.1")
+
+
 def test_torch_compile(monkeypatch):
     assert torch_backend(IMAGE).compile_kind == "jit" and torch_backend(TEXT).compile_kind == "off"  # defaults
     monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=aot, text=jit")

@@ -161,3 +161,11 @@ def test_build_compiles_every_batch_bucket_into_the_disk_cache(tmp_path):
                for _, kind, path, size, _ in first)
     assert all(note.startswith("compiled in") for *_, note in first), first
     assert all("from the cache" in note for *_, note in again), again
+
+
+def test_waiting_threads_can_block_on_this_driver():
+    """The flags reach the driver of a real GPU (reanalyze --jobs N sets them in every process)."""
+    from inference.backends.cuda_wait import set_wait
+
+    assert set_wait("block") is None
+

@@ -57,7 +57,7 @@ def test_replaced_and_added_rows_score_like_a_rebuild():
     same_scores(score_batch(batch, kept, vocab, combination), score_batch(batch, rebuilt, vocab, combination))
 
 
-def test_rows_given_the_values_they_have_are_left_alone():
+def test_rows_given_the_values_they_have_are_left_alone_and_rounding_is_no_move():
     rng = np.random.default_rng(5)
     whole, _, _ = person(rng, links=50)
     index = Library(whole.link_ids.copy(), whole.text.astype(np.float16), whole.image.astype(np.float16),
@@ -66,8 +66,11 @@ def test_rows_given_the_values_they_have_are_left_alone():
     text, image = index.text[rows].copy(), index.image[rows].copy()
     assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 0
     text[3] = unit(rng.standard_normal(text.shape[1])).astype(np.float16)
-    assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 1
+    assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 1  # a new page
     assert np.array_equal(index.text[3], text[3])
+    image[5] = np.nextafter(image[5], np.float16(1))  # the same page embedded again: its last bits
+    assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 0
+    assert np.array_equal(index.image[5], image[5])  # still written: a rebuild would read these values
 
 
 def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():

@@ -160,10 +160,11 @@ def test_several_processes_take_cudnns_choice_unless_told_to_time(monkeypatch):
     from tagging.analysis import drain_processes
 
     monkeypatch.delenv("LINKSHOT_CUDNN_BENCHMARK", raising=False)
+    monkeypatch.delenv("LINKSHOT_CUDA_WAIT", raising=False)
     drain_processes._share_gpu(1)
-    assert "LINKSHOT_CUDNN_BENCHMARK" not in os.environ
+    assert "LINKSHOT_CUDNN_BENCHMARK" not in os.environ and "LINKSHOT_CUDA_WAIT" not in os.environ
     drain_processes._share_gpu(8)
-    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "false"
+    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "false" and os.environ["LINKSHOT_CUDA_WAIT"] == "block"
     monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "true")
     drain_processes._share_gpu(8)
     assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true"
