@@ -112,7 +112,9 @@ def fail(analysis: Analysis, token: str, error: str) -> bool:
     retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
     status = A.PENDING if retry else A.FAILED
     message = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
-    written = owned(analysis, token).update(status=status, error=message, finished_at=None if retry else timezone.now())
+    # A retried analysis keeps its finish time: vectors it had from an earlier run still stand (library.py).
+    ended = {} if retry else {"finished_at": timezone.now()}
+    written = owned(analysis, token).update(status=status, error=message, **ended)
     log.warning("analysis of link %s failed: %s", analysis.link_id, message)
     return bool(written)
 
@@ -126,7 +128,8 @@ def fail_batch(analyses: list[Analysis], token: str, error: str) -> int:
         retry = analysis.attempts < settings.LINKSHOT_ANALYSIS_MAX_ATTEMPTS
         analysis.status = A.PENDING if retry else A.FAILED
         analysis.error = f"{error} (attempt {analysis.attempts}; trying again)" if retry else error
-        analysis.finished_at = None if retry else now
+        if not retry:  # as fail(): a retried one keeps its finish time
+            analysis.finished_at = now
     written = Analysis.objects.filter(claim=token, status=A.RUNNING).bulk_update(
         analyses, ["status", "error", "finished_at"])
     log.warning("analysis of %s link(s) failed: %s", len(analyses), error)

@@ -181,6 +181,11 @@ def test_links_queued_again_for_the_same_models_stay_and_take_their_new_vectors_
         assert library.library_for(alice.pk) is index
     for n, link in enumerate(links):
         assert index.text_matrix[index.row_of()[link.pk], 100 + n] == pytest.approx(1.0)
+    analysis_jobs.queue_reanalysis(Link.objects.filter(pk=links[0].pk), version, True)
+    _, (row,) = analysis_jobs.claim_batch(1)
+    analysis_jobs.fail(row, row.claim, "the screenshot could not be read")  # tried again later
+    assert Analysis.objects.get(pk=row.pk).status == "pending"
+    assert library.library_for(alice.pk) is index and links[0].pk in index.row_of()  # its vectors still stand
 
 
 def test_new_vectors_committed_after_a_later_batch_are_read(alice):
