@@ -23,6 +23,7 @@ from inference import InferenceError, Predictor
 from inference.bulk import embed_stored_screenshots
 from inference.bulk_pages import embed_texts_checked
 from tagging.analysis import jobs as analysis_jobs
+from tagging.analysis import library
 from tagging.analysis.inputs import Inputs, inputs_of, stored_terms
 from tagging.analysis.predictor import model_version, predictor
 from tagging.analysis.vectors import pack
@@ -142,6 +143,10 @@ def drain(limit: int | None = None, user_id: int | None = None, times: StageTime
             while ahead is not None:
                 claimed, job = ahead
                 ahead = _start(models, model, limit, user_id, times)  # queued behind this batch in the model thread
+                if not job.done():  # while the models run: what other processes finished, read now
+                    started = time.perf_counter()
+                    _bring_up_to_date(claimed)
+                    times.suggest += time.perf_counter() - started
                 started = time.perf_counter()
                 try:
                     embedded = job.result()
@@ -153,6 +158,17 @@ def drain(limit: int | None = None, user_id: int | None = None, times: StageTime
                 release_memory()
                 times.batches += 1
                 yield len(claimed.analyses)
+
+
+def _bring_up_to_date(claimed: Claimed) -> None:
+    """The libraries this batch will be scored against, brought up to date (built on a process's
+    first batch; otherwise the rows other workers finished since are read): the part of the
+    scoring that does not need this batch's vectors. Not for a batch of more people than are kept
+    in memory: the last ones would push out the first."""
+    people = sorted({analysis.user_id for analysis in claimed.analyses})
+    if len(people) <= library.KEPT_PEOPLE:
+        for user_id in people:
+            library.library_for(user_id)
 
 
 def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id,

@@ -263,3 +263,21 @@ def test_stored_vectors_read_together_equal_each_read_alone():
             alone = unpack(blob, 8)
             assert np.array_equal(row, np.zeros(8) if alone is None else alone)
     assert unpack_many([], 8).shape == (0, 8)
+
+
+def test_a_drain_reads_what_others_finished_while_its_models_run(alice):
+    """run.drain brings the batch's library up to date before the models answer: scoring then
+    reads only the batch's own rows."""
+    from tagging.analysis import run
+
+    links = [analysed(alice, n) for n in range(3)]
+    index = library.library_for(alice.pk)
+    analysed_again(links[0], 100)  # another process's batch
+    waiting = Analysis.objects.get(link=links[1])
+    with CaptureQueriesContext(connection) as queries:
+        run._bring_up_to_date(run.Claimed("token", [waiting], []))
+    assert any("text_vector" in q["sql"] for q in queries.captured_queries)
+    assert index.text_matrix[index.row_of()[links[0].pk], 100] == pytest.approx(1.0)
+    with CaptureQueriesContext(connection) as queries:
+        assert library.library_for(alice.pk) is index
+    assert not any("text_vector" in q["sql"] for q in queries.captured_queries)  # nothing left to read
