@@ -106,16 +106,15 @@ class Library:
         """
         rows = np.asarray(rows, np.int64)
         text, image = np.asarray(text, self._text.dtype), np.asarray(image, self._image.dtype)
-        differs = np.any(self._text[rows] != text, axis=1) | np.any(self._image[rows] != image, axis=1)
+        new_terms = np.zeros(len(rows), bool)
         if terms is not None and self.terms is not None:
-            differs |= np.fromiter((not _same_terms(self.terms[int(r)], t) for r, t in zip(rows, terms)), bool,
-                                   count=len(rows))
-        if not differs.all():
-            rows, text, image = rows[differs], text[differs], image[differs]
-            terms = None if terms is None else [t for t, d in zip(terms, differs) if d]
-        if not len(rows):
+            new_terms = np.fromiter((not _same_terms(self.terms[int(r)], t) for r, t in zip(rows, terms)), bool,
+                                    count=len(rows))
+        differs = np.any(self._text[rows] != text, axis=1) | np.any(self._image[rows] != image, axis=1) | new_terms
+        if not differs.any():
             return 0
-        moved = int(np.count_nonzero(_moved(self._text[rows], text) | _moved(self._image[rows], image)))
+        rows, text, image, new_terms = rows[differs], text[differs], image[differs], new_terms[differs]
+        moved = int(np.count_nonzero(_moved(self._text[rows], text) | _moved(self._image[rows], image) | new_terms))
         before = self._text[rows].astype(np.float64)
         self._text[rows], self._image[rows] = text, image
         self.text_rows, self.text_matrix = _replaced(self._text, self.tagged, self.text_rows, self.text_matrix, rows)
@@ -123,13 +122,12 @@ class Library:
                                                        rows)
         if self._sums is not None:
             self._move_sums(rows, self._text[rows].astype(np.float64) - before)
-        if terms is not None and self.terms is not None:
-            changed = [(int(r), t) for r, t in zip(rows, terms) if not _same_terms(self.terms[int(r)], t)]
-            for r, t in changed:
-                self.terms[r] = t
-            if changed:
-                self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
-            moved += len(changed)
+        if new_terms.any():
+            kept_terms = [t for t, d in zip(terms, differs) if d]
+            for r, t, new in zip(rows.tolist(), kept_terms, new_terms):
+                if new:
+                    self.terms[r] = t
+            self.lexical = LexicalIndex(self.terms, np.flatnonzero(self.tagged))
         return moved
 
     def add_rows(self, link_ids: np.ndarray, text: np.ndarray, image: np.ndarray, row_tags: list[tuple[int, ...]],
