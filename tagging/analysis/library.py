@@ -9,7 +9,7 @@ Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are 
 
 It holds every analysis whose stored vectors stand: the done ones, and those queued again by
 ``reanalyze`` while their vectors are of the current models (jobs.queue_reanalysis keeps their
-finish time; a new snapshot or other models clear it). So a re-analysis scores every batch against
+finish time, as a retry after a failure does; a new snapshot or other models clear it). So a re-analysis scores every batch against
 the whole library, not against the part already redone, and its suggestions do not depend on the
 order the links are taken in.
 
