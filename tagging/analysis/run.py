@@ -54,7 +54,8 @@ _STAGES = {"claim": "claiming and reading inputs", "waiting": "waiting for the m
 class StageTimes:
     """Seconds a drain spent in each stage, where a re-analysis waits: ``claim`` (claiming a batch and
     reading its inputs), ``waiting`` (for the models to finish the batch), ``store`` (the vectors'
-    UPDATE) and ``suggest`` (scoring and the suggestions' writes) in the draining thread, and
+    UPDATE) and ``suggest`` (scoring, the library brought up to date for it, and the suggestions'
+    writes) in the draining thread, and
     ``models`` (both models over a batch) in the models' thread, which overlaps the others."""
     claim: float = 0.0
     waiting: float = 0.0
