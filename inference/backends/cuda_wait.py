@@ -10,9 +10,6 @@ they are set through the driver (libcuda) before torch creates that context.
 from __future__ import annotations
 
 import ctypes
-import logging
-
-log = logging.getLogger(__name__)
 
 # CUctx_flags: CU_CTX_SCHED_AUTO, _SPIN, _YIELD, _BLOCKING_SYNC.
 FLAGS = {"auto": 0, "spin": 1, "yield": 2, "block": 4}

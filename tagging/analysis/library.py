@@ -189,15 +189,16 @@ def _changed(user_id: int, entry: _Entry) -> tuple[_Stamp, _Rows] | None:
     kept, which only a rebuild takes out, or when too many rows changed."""
     current = list(_kept(user_id).values_list("link_id", "finished_at", "status", "queued_at"))
     row_of = entry.library.row_of()
-    changed, present = [], 0
+    if not row_of.keys() <= {c[0] for c in current}:
+        return None
+    changed = []
     for link_id, finished, status, _ in current:
         row = row_of.get(link_id)
         if row is None or entry.finished[row] != finished:
             changed.append(link_id)
         else:
-            present += 1
             entry.done[row] = status == DONE
-    if present + sum(link_id in row_of for link_id in changed) < len(row_of) or len(changed) > MAX_LATE_ROWS:
+    if len(changed) > MAX_LATE_ROWS:
         return None
     stamp = _Stamp(len(current), sum(c[2] == DONE for c in current), max((c[1] for c in current), default=None),
                    max((c[3] for c in current if c[3] is not None), default=None))

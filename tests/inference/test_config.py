@@ -174,6 +174,8 @@ def test_torch_choices(monkeypatch, variable, attribute, default, other, option)
 def test_compile_mode_names_match_the_backend():
     assert set(config.TORCH_COMPILE_MODES) == set(COMPILE_MODES)
     assert set(config.BACKEND_NAMES) == set(_CLASSES)
+    from inference.backends.cuda_wait import FLAGS
+    assert set(config.CUDA_WAITS) == set(FLAGS)
 
 
 def _ort_backend(tmp_path: Path):
