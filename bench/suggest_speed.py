@@ -163,9 +163,9 @@ TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the ren
 
 def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int, str | None]],
                     tags: int) -> list[dict]:
-    """`reanalyze --all` once per (model views kept, processes, LINKSHOT_CUDNN_BENCHMARK or None for
-    the command's own choice) in ``runs``, on one database: the runs with model views first, then
-    they are dropped from the rows for the others."""
+    """`reanalyze --all` once per (model views kept, processes, variables set for the run: a
+    "NAME=VALUE,..." string, "" for the command's own choices) in ``runs``, on one database: the
+    runs with model views first, then they are dropped from the rows for the others."""
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": tmp,
                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "LINKSHOT_LIST_CACHE_SECONDS": "0",
@@ -182,18 +182,25 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
         subprocess.run([*manage, "reanalyze", "--batch", str(batch), "--jobs", str(max(run[1] for run in runs))],
                        cwd=ROOT, env=env, check=True, capture_output=True)
         results, views_kept = [], True
-        for views, jobs, cudnn in sorted(runs, key=lambda run: not run[0]):
+        for views, jobs, variables in sorted(runs, key=lambda run: not run[0]):
             if views_kept and not views:
                 subprocess.run([*manage, "shell", "-c", DROP_MODEL_VIEWS], cwd=ROOT, env=env, check=True)
                 views_kept = False
             # -v 2: the command's stage times (database or models) close its report
             result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
-                                      "-v", "2"], env if cudnn is None else {**env, "LINKSHOT_CUDNN_BENCHMARK": cudnn},
-                                     jobs)
+                                      "-v", "2"], {**env, **_variables(variables)}, jobs)
             results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format,
-                            "model_views": views, "jobs": jobs, "cudnn_benchmark": cudnn or "default", **result})
+                            "model_views": views, "jobs": jobs, "variables": variables or "default", **result})
             print(results[-1], flush=True)
     return results
+
+
+def _variables(spec: str) -> dict[str, str]:
+    """"NAME=VALUE,NAME=VALUE" as a dict ("" gives none)."""
+    pairs = [item.split("=", 1) for item in spec.split(",") if item.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise SystemExit(f"--variables: expected NAME=VALUE[,NAME=VALUE...], got {spec!r}")
+    return {name.strip(): value.strip() for name, value in pairs}
 
 
 def _reanalyze_once(command: list[str], env: dict, jobs: int) -> dict:
@@ -215,6 +222,8 @@ def _reanalyze_once(command: list[str], env: dict, jobs: int) -> dict:
         # are the first ``jobs`` reported (each report is one batch).
         (t0, n0), (t1, n1) = progress[jobs - 1], progress[-1]
         result["links_per_s_after_first_batch"] = round((n1 - n0) / max(t1 - t0, 1e-6), 1)
+        # From the command's start: the first batch reported, each process's first, the last.
+        result["batches_at_s"] = [round(progress[i][0] - start, 1) for i in (0, jobs - 1, -1)]
     return result
 
 
@@ -248,14 +257,17 @@ def main() -> None:
     parser.add_argument("--model-views", choices=("on", "off"), nargs="+", default=["on"],
                         help="on: the snapshots keep model views as the capture makes them; off: as "
                              "snapshots kept before it (the screenshot is decoded); one run for each")
-    parser.add_argument("--cudnn-benchmark", choices=("true", "false"), nargs="+", default=[None],
-                        help="LINKSHOT_CUDNN_BENCHMARK for the runs (default: the command's own choice)")
+    parser.add_argument("--variables", nargs="+", default=[""],
+                        help="variables set for a run, as NAME=VALUE[,NAME=VALUE...] (\"\": the command's own "
+                             "choices, e.g. LINKSHOT_CUDNN_BENCHMARK); one run for each, in the order given")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     scoring = bench_scoring(args.links, np.random.default_rng(5)) if args.links else None
     print(scoring, flush=True)
-    runs = [(views == "on", jobs, cudnn) for views in args.model_views for jobs in args.reanalyze_jobs
-            for cudnn in args.cudnn_benchmark]
+    for spec in args.variables:
+        _variables(spec)  # a bad one refused before the set-up
+    runs = [(views == "on", jobs, variables) for views in args.model_views for jobs in args.reanalyze_jobs
+            for variables in args.variables]
     reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs,
                                  args.reanalyze_tags) \
         if args.reanalyze else []
@@ -282,9 +294,9 @@ def write(scoring: dict | None, reanalysis: list[dict]) -> None:
                   f"at batch {first['batch']} (1280x800 "
                   f"{first['screenshots'].upper()} screenshot of a real docs page and about 2,000 characters of "
                   "text each), the configured backend (target >= 3 links/s on the CPU):", "",
-                  "| model views | processes | cuDNN timing | links/s | after each process's first batch | command s |",
+                  "| model views | processes | variables | links/s | after each process's first batch | command s |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {'kept' if r['model_views'] else 'none'} | {r['jobs']} | {r['cudnn_benchmark']} | "
+        lines += [f"| {'kept' if r['model_views'] else 'none'} | {r['jobs']} | {r['variables']} | "
                   f"{r['links_per_s']} | {r.get('links_per_s_after_first_batch', '')} | {r['command_s']} |"
                   for r in reanalysis]
         lines += ["", f"It said, last: {reanalysis[-1]['report']}", ""]

@@ -39,6 +39,7 @@ ENV_TORCH_AOT_SHAPES = "LINKSHOT_TORCH_AOT_SHAPES"
 ENV_TORCH_DEPTHWISE = "LINKSHOT_TORCH_DEPTHWISE"
 ENV_CUDNN_BENCHMARK = "LINKSHOT_CUDNN_BENCHMARK"
 ENV_CUDA_WAIT = "LINKSHOT_CUDA_WAIT"
+ENV_CUDA_GRAPHS = "LINKSHOT_CUDA_GRAPHS"
 ENV_ORT_THREADS = "LINKSHOT_ORT_THREADS"
 ENV_BULK_CPU_SHARE = "LINKSHOT_BULK_CPU_SHARE"
 ENV_DECODE_WORKERS = "LINKSHOT_DECODE_WORKERS"
@@ -82,6 +83,8 @@ VARIABLES: tuple[Variable, ...] = (
              "first use (false: take its heuristic choice)"),
     Variable(ENV_CUDA_WAIT, "auto", "torch-cuda: how a thread waits for the GPU, auto (CUDA's choice: spin), block, "
              "spin or yield"),
+    Variable(ENV_CUDA_GRAPHS, "true", "torch-cuda: capture a CUDA graph of each batch shape at its first use and replay "
+             "it (false: launch the kernels each call)"),
     Variable(ENV_ORT_THREADS, "0", "onnxruntime intra-op threads, an integer >= 0 (0: one per core)"),
     Variable(ENV_BULK_CPU_SHARE, "0", "share of each bulk batch decoded on the CPU on GPU hosts, 0 to 1"),
     Variable(ENV_DECODE_WORKERS, "0", "decoding processes of the bulk path on GPU hosts (0: all cores but two)"),
@@ -255,6 +258,10 @@ def cudnn_benchmark() -> bool:
 
 
 CUDA_WAITS = ("auto", "block", "spin", "yield")  # cuda_wait.FLAGS
+
+
+def cuda_graphs() -> bool:
+    return _read(ENV_CUDA_GRAPHS, parse_bool, True, "1/0, true/false, yes/no or on/off")
 
 
 def cuda_wait() -> str:

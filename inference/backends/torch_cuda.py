@@ -108,7 +108,7 @@ class TorchCudaBackend(Backend):
     name = "torch-cuda"
     OPTIONS = ("compile", "graphs", "compile_mode", "depthwise", "cudnn_benchmark", "aot_shapes")
 
-    def __init__(self, *args: Any, compile: bool | str | None = None, graphs: bool = True,
+    def __init__(self, *args: Any, compile: bool | str | None = None, graphs: bool | None = None,
                  compile_mode: str | None = None, depthwise: str | None = None, cudnn_benchmark: bool | None = None,
                  aot_shapes: str | None = None):
         super().__init__(*args)
@@ -128,7 +128,7 @@ class TorchCudaBackend(Backend):
             raise BackendError(f"torch-cuda: depthwise must be 'cudnn' or 'taps', got {self.depthwise!r}")
         self.cudnn_benchmark = config.cudnn_benchmark() if cudnn_benchmark is None else cudnn_benchmark
         self.cuda_wait = config.cuda_wait()
-        self.graphs_enabled = graphs
+        self.graphs_enabled = config.cuda_graphs() if graphs is None else graphs
         self._graphs: dict[tuple, tuple[Any, dict, tuple]] = {}
         self.warmup_seconds: dict[tuple, float] = {}  # first-use cost per graph (compile + capture)
         self.first_forward_seconds: dict[tuple, float] = {}  # of which the first call (compile, cuDNN timing)

@@ -7,14 +7,22 @@ database connection: the claim protocol already lets any number of workers share
 without analysing a row twice. The processes are started with "spawn", not forked: the calling
 process may hold model sessions and their threads (onnxruntime is not fork-safe), and a fresh
 interpreter loads its own. Each is told the database and media folder the command uses.
+
+While they load their models, this process builds the library of the people whose analyses are
+pending, once, and writes it to a private folder; each process adopts it instead of reading every
+row of the library itself (tagging/analysis/library.py, ``save`` and ``adopt``).
 """
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
 import queue
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import django
 from django.conf import settings
@@ -23,7 +31,9 @@ from django.db import connections
 from inference import config as inference_config
 from inference import decode_pool
 
+log = logging.getLogger(__name__)
 POLL_S = 0.5
+LIBRARIES = "libraries.pickle"  # the people's libraries, built once for every process (library.save)
 
 
 class DrainProcessFailed(RuntimeError):
@@ -37,15 +47,40 @@ class DrainProcesses:
         """``times`` (a run.StageTimes) gets each process's stage times added as it ends."""
         context = multiprocessing.get_context("spawn")
         self.jobs, self.messages = jobs, context.Queue()
-        where = {"database": connections["default"].settings_dict["NAME"], "media_root": str(settings.MEDIA_ROOT)}
+        # Private to this user (mode 0700): the processes unpickle what the parent writes there.
+        self.folder = Path(tempfile.mkdtemp(prefix="linkshot-reanalyze-"))
+        where = {"database": connections["default"].settings_dict["NAME"], "media_root": str(settings.MEDIA_ROOT),
+                 "libraries": str(self.folder / LIBRARIES)}
         # Not daemonic: a process decodes screenshots in processes of its own on GPU hosts
         # (inference/decode_pool.py); they are stopped in _stop if the command ends early.
         self.children = [context.Process(target=_drain_in_child, args=(self.messages, jobs, limit, user_id, where),
                                          name=f"reanalyze-{n + 1}") for n in range(jobs)]
         for child in self.children:
             child.start()
+        self._share_libraries(user_id)
         self._early: list = []  # what came before every process had its models (batches, stage times)
         self.times = times
+
+    def _share_libraries(self, user_id: int | None) -> None:
+        """The libraries of the people whose analyses are pending, built once here while the
+        processes load their models, for each of them to adopt instead of reading every row of the
+        library itself (at most as many people as a process keeps; each brings what it adopts up to
+        date as usual)."""
+        # Imported here, not at the top: a spawned process imports this module before Django is set
+        # up and before its share of the cores is in the environment (numpy reads it on import).
+        from tagging.analysis import library
+        from tagging.models import Analysis
+
+        pending = Analysis.objects.filter(status=Analysis.Status.PENDING)
+        if user_id is not None:
+            pending = pending.filter(user_id=user_id)
+        people = sorted(set(pending.values_list("user_id", flat=True).distinct()[:library.KEPT_PEOPLE + 1]))
+        if 0 < len(people) <= library.KEPT_PEOPLE:
+            try:
+                library.save(people, self.folder / LIBRARIES)
+            except Exception:  # the processes are running: each builds its own on first use instead
+                log.warning("the libraries could not be built for the analysing processes", exc_info=True)
+            library.forget()  # this process does not score
 
     def models_loaded(self) -> tuple[str, float]:
         """Wait until each process has loaded its models (or ended): (backends, slowest seconds)."""
@@ -90,6 +125,7 @@ class DrainProcesses:
             if child.is_alive():
                 child.terminate()
             child.join()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None, where: dict) -> None:
@@ -99,12 +135,13 @@ def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None,
     connections["default"].settings_dict["NAME"] = where["database"]  # before its first query
     settings.MEDIA_ROOT = where["media_root"]
     # Imported once Django is set up in this new interpreter: the analysis code imports models.
-    from tagging.analysis import run
+    from tagging.analysis import library, run
     from tagging.analysis.predictor import load_models
 
     times = run.StageTimes()
     try:
         messages.put(load_models())
+        library.adopt(Path(where["libraries"]))  # built by the parent meanwhile (else built on first use)
         for claimed in run.drain(limit=limit, user_id=user_id, times=times):
             messages.put(claimed)
         messages.put(times)
@@ -130,8 +167,15 @@ def _share_gpu(jobs: int) -> None:
     of each shape, all at once: on an H200 host 8 processes kept the GPU saturated for 8-12 s (their
     first batch) while the steady state leaves it mostly idle, the draining threads on the CPU being
     the limit; with the choice the whole command did 1.6x the links a second (bench/RESULTS.md,
-    "Reanalyze on an H200 host: cuDNN's choice in several processes")."""
+    "Reanalyze on an H200 host: cuDNN's choice in several processes").
+
+    They launch their kernels at each call instead of capturing a CUDA graph of each batch shape:
+    at these batch sizes a launch costs the CPU little beside the batch, and a capture (two more
+    calls first, then the capture) is paid once per shape and process, in each process's first
+    batch, while the cores are the limit: with 16 processes 1,573-1,575 links/s against 1,382-1,430
+    with graphs (bench/RESULTS.md, "Reanalyze on an H200 host: no CUDA graphs, neighbours on the GPU")."""
     if jobs > 1:
         os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")
+        os.environ.setdefault(inference_config.ENV_CUDA_GRAPHS, "false")
         # A thread waiting for the GPU sleeps instead of spinning on a core (backends/cuda_wait.py).
         os.environ.setdefault(inference_config.ENV_CUDA_WAIT, "block")

@@ -29,9 +29,11 @@ person: the inference worker scores in one thread (Celery's solo pool, ``reanaly
 """
 from __future__ import annotations
 
+import pickle
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from django.db.models import Count, Max, Q
@@ -238,6 +240,40 @@ def _count_changed(library: Library, changed: int) -> None:
     library.changed_since_learnt += changed
     if library.changed_since_learnt > RELEARN_AFTER_SHARE * library.size:
         library.combination = None  # learnt again on its next use
+
+
+def save(user_ids: list[int], path: Path) -> list[int]:
+    """The libraries of these people, built (or brought up to date) and written to ``path`` for
+    other processes to :func:`adopt`; returns whose were written. ``reanalyze --jobs N`` builds them
+    once while its processes load their models, instead of each process reading every row."""
+    entries = {}
+    for user_id in user_ids[:KEPT_PEOPLE]:
+        library_for(user_id)
+        with _lock:
+            entries[user_id] = _entries[user_id]
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)  # whole or absent: a process never reads half of it
+    return list(entries)
+
+
+def adopt(path: Path) -> list[int]:
+    """The libraries :func:`save` wrote, kept as if this process had built them (people it already
+    holds keep their own); returns whose were taken. Each is brought up to date from its stamp on
+    its next use, like one built here. A missing file takes none: they are built on first use."""
+    try:
+        with path.open("rb") as stored:
+            entries = pickle.load(stored)
+    except FileNotFoundError:
+        return []
+    with _lock:
+        taken = [user_id for user_id in entries if user_id not in _entries]
+        for user_id in taken:
+            _entries[user_id] = entries[user_id]
+        while len(_entries) > KEPT_PEOPLE:
+            _entries.pop(next(iter(_entries)))
+    return taken
 
 
 def forget(user_id: int | None = None) -> None:

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagging.scoring import neighbours
 from tagging.scoring.arrays import find_sorted, run_positions
 from tagging.scoring.index import Library
 from tagging.scoring.score import (CAP_IMAGE_NEIGHBOURS, CAP_LEXICAL_NEIGHBOURS, CAP_NAME, CAP_PROTOTYPE,
                                    CAP_TEXT_NEIGHBOURS, NEIGHBOURS, STAND_OUT, STAND_OUT_SCALE, TYPICAL_IMAGE,
                                    TYPICAL_LEXICAL, TYPICAL_TEXT, VECTOR_KINDS, Query, Scored, VocabTag,
-                                   _concepts, _Evidence, _words, closeness, nearest, neighbour_reason)
+                                   _concepts, _Evidence, _words, closeness, neighbour_reason)
 from tagging.scoring.words import name_key
 
 _KIND = {kind: i for i, kind in enumerate(VECTOR_KINDS)}
@@ -112,25 +113,6 @@ def _reasons(b: int, j: int, tag: VocabTag, kept: np.ndarray, evidence: BatchEvi
     return [reason for s, reason, _ in sorted(pieces, reverse=True) if s >= 0.1]
 
 
-def _typical(sims: np.ndarray, fallback: float) -> np.ndarray:
-    """score.typical_similarity of each row (the same sample of columns)."""
-    n = sims.shape[1]
-    if n < 5:
-        return np.full(len(sims), fallback)
-    sample = sims if n <= 4000 else sims[:, np.linspace(0, n - 1, 4000).astype(int)]
-    return row_medians(sample)
-
-
-def row_medians(values: np.ndarray) -> np.ndarray:
-    """np.median(values, axis=1), the same values, from one partition (np.median makes two)."""
-    n = values.shape[1]
-    half = n // 2
-    upper = np.partition(values, half, axis=1)
-    if n % 2:
-        return upper[:, half]
-    return (upper[:, :half].max(axis=1) + upper[:, half]) / 2
-
-
 def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, position, evidence, cap, fallback,
                      kind) -> None:
     if len(rows) == 0:
@@ -138,8 +120,9 @@ def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, 
     step = search_rows(len(rows))
     for start in range(0, len(batch_rows), step):
         part = batch_rows[start:start + step]
-        sims = vectors[start:start + step] @ matrix.T
-        _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fallback, kind)
+        found = neighbours.search(vectors[start:start + step], matrix, _own_columns(part, itself, rows),
+                                  min(NEIGHBOURS, len(rows)), fallback)
+        _votes(found, part, library, rows, vocab, position, evidence, cap, kind)
 
 
 def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
@@ -152,24 +135,27 @@ def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:
     for start in range(0, len(with_terms), step):
         part = with_terms[start:start + step]
         sims = index.similarities_many([queries[b].terms for b in part])
-        _votes(sims, part, itself, library, index.rows, vocab, position, evidence, CAP_LEXICAL_NEIGHBOURS,
-               TYPICAL_LEXICAL, "lexical_neighbours")
+        found = neighbours.among(sims, _own_columns(part, itself, index.rows), min(NEIGHBOURS, len(index.rows)),
+                                 TYPICAL_LEXICAL)
+        _votes(found, part, library, index.rows, vocab, position, evidence, CAP_LEXICAL_NEIGHBOURS,
+               "lexical_neighbours")
 
 
-def _votes(sims, part, itself, library, rows, vocab, position, evidence, cap, fallback, kind) -> None:
-    """The nearest tagged links of each query of ``part`` vote for their tags (``sims``: one row per
-    query), as score._votes does one query at a time, with whole-array operations."""
-    k_index = _KIND[kind]
-    k = min(NEIGHBOURS, len(rows))
-    typical = _typical(sims, fallback)
+def _own_columns(part: list[int], itself: list[int | None], rows: np.ndarray) -> np.ndarray:
+    """Each query's own column among the searched ``rows`` (a link in the library), or -1: a link
+    is no evidence for itself."""
     own = np.array([-1 if itself[b] is None else itself[b] for b in part], np.int64)
     at, found = find_sorted(rows, own)
-    mine = (own >= 0) & found
-    sims[np.flatnonzero(mine), at[mine]] = -2.0  # a link is no evidence for itself
-    tops = nearest(sims, k)
-    top_sims = np.take_along_axis(sims, tops, axis=1)
-    close = closeness(top_sims, typical[:, None])
-    close[top_sims <= -2.0] = 0.0
+    return np.where((own >= 0) & found, at, -1)
+
+
+def _votes(found: neighbours.Nearest, part, library, rows, vocab, position, evidence, cap, kind) -> None:
+    """The nearest tagged links of each query of ``part`` vote for their tags, as score._votes does
+    one query at a time, with whole-array operations."""
+    k_index = _KIND[kind]
+    tops, top_sims = found.columns, found.sims
+    close = closeness(top_sims, found.typical[:, None])
+    close[top_sims <= neighbours.OWN] = 0.0
     total = close.sum(axis=1)
     query, slot = np.nonzero((close > 0) & (total[:, None] > 0))
     if not len(query):

@@ -126,6 +126,16 @@ def test_cudnn_benchmark_from_env_unless_an_argument_says(monkeypatch):
         torch_backend()
 
 
+def test_cuda_graphs_from_env_unless_an_argument_says(monkeypatch):
+    assert torch_backend().graphs_enabled is True
+    monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "false")
+    assert torch_backend().graphs_enabled is False
+    assert torch_backend(graphs=True).graphs_enabled is True
+    monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "later")
+    with pytest.raises(ConfigError, match=r"LINKSHOT_CUDA_GRAPHS='later'.*true/false"):
+        torch_backend()
+
+
 def test_how_a_thread_waits_for_the_gpu(monkeypatch):
     from inference.backends.cuda_wait import set_wait
 

@@ -281,3 +281,46 @@ def test_a_drain_reads_what_others_finished_while_its_models_run(alice):
     with CaptureQueriesContext(connection) as queries:
         assert library.library_for(alice.pk) is index
     assert not any("text_vector" in q["sql"] for q in queries.captured_queries)  # nothing left to read
+
+
+def test_a_library_saved_by_one_process_is_adopted_by_another_and_kept_up_to_date(alice, bob, tmp_path):
+    """reanalyze --jobs N: the parent builds the library once, each process adopts it instead of
+    reading every row, then brings it up to date from its stamp as if it had built it."""
+    links = [analysed(alice, n) for n in range(3)]
+    path = tmp_path / "libraries.pickle"
+    assert library.save([alice.pk], path) == [alice.pk]
+    built = library.library_for(alice.pk)
+    library.forget()  # another process: nothing held
+    assert library.adopt(tmp_path / "missing.pickle") == []
+    assert library.adopt(path) == [alice.pk]
+    with CaptureQueriesContext(connection) as queries:
+        adopted = library.library_for(alice.pk)
+    assert not any("text_vector" in q["sql"] for q in queries.captured_queries)  # no row read again
+    assert adopted is not built and adopted.link_ids.tolist() == built.link_ids.tolist()
+    assert np.array_equal(adopted.text_matrix, built.text_matrix) and adopted.row_tags == built.row_tags
+    analysed_again(links[1], 200)  # finished after the library was saved
+    newer = analysed(alice, 3)
+    again = library.library_for(alice.pk)
+    assert again is adopted  # brought up to date in place, not built again
+    assert again.text_matrix[again.row_of()[links[1].pk], 200] == pytest.approx(1.0)
+    assert newer.pk in again.row_of()
+    assert library.adopt(path) == []  # a library this process holds is its own, not replaced
+    assert library.library_for(alice.pk) is again
+    assert library.library_for(bob.pk).size == 0  # only what was saved was adopted
+
+
+def test_reanalyze_builds_the_pending_peoples_libraries_once_for_its_processes(alice, bob, tmp_path):
+    from tagging.analysis import drain_processes
+
+    for n in range(2):
+        analysed(alice, n)
+    analysed(bob, 5)
+    version = Analysis.objects.filter(user=alice).values_list("model_version", flat=True).first()
+    analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), version, True)  # the same models: kept
+    shared = drain_processes.DrainProcesses.__new__(drain_processes.DrainProcesses)  # no processes started
+    shared.folder = tmp_path
+    shared._share_libraries(None)
+    library.forget()
+    assert library.adopt(tmp_path / drain_processes.LIBRARIES) == [alice.pk]  # only the pending people's
+    assert sorted(library.library_for(alice.pk).link_ids.tolist()) == sorted(
+        Link.objects.filter(user=alice).values_list("pk", flat=True))

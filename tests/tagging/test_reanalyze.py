@@ -156,15 +156,17 @@ def test_jobs_and_batch_must_be_positive(analysed):
         reanalyze("--jobs", "0")
 
 
-def test_several_processes_take_cudnns_choice_unless_told_to_time(monkeypatch):
+def test_several_processes_take_cudnns_choice_and_no_graphs_unless_told_otherwise(monkeypatch):
     from tagging.analysis import drain_processes
 
-    monkeypatch.delenv("LINKSHOT_CUDNN_BENCHMARK", raising=False)
-    monkeypatch.delenv("LINKSHOT_CUDA_WAIT", raising=False)
+    shared = ("LINKSHOT_CUDNN_BENCHMARK", "LINKSHOT_CUDA_WAIT", "LINKSHOT_CUDA_GRAPHS")
+    for name in shared:
+        monkeypatch.delenv(name, raising=False)
     drain_processes._share_gpu(1)
-    assert "LINKSHOT_CUDNN_BENCHMARK" not in os.environ and "LINKSHOT_CUDA_WAIT" not in os.environ
+    assert not any(name in os.environ for name in shared)
     drain_processes._share_gpu(8)
-    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "false" and os.environ["LINKSHOT_CUDA_WAIT"] == "block"
+    assert [os.environ[name] for name in shared] == ["false", "block", "false"]
     monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "true")
+    monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "true")
     drain_processes._share_gpu(8)
-    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true"
+    assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true" and os.environ["LINKSHOT_CUDA_GRAPHS"] == "true"

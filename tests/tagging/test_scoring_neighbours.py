@@ -1,0 +1,101 @@
+"""The neighbour searches with torch (on the GPU where the models run there) find what numpy finds:
+the same nearest columns in the same order, equal similarities in column order, a query's own row
+left out, the same typical similarity; and score_batch scores the same through either."""
+import numpy as np
+import pytest
+
+from tagging.scoring import neighbours
+from tagging.scoring.batch import score_batch
+from tests.tagging.test_scoring_batch import person, queries
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.no_postgres
+CUDA = torch.cuda.is_available()
+
+
+def similarities(rng, rows, n, steps=None):
+    sims = rng.uniform(-0.3, 0.9, (rows, n)).astype(np.float32)
+    return np.round(sims * steps) / steps if steps else sims  # few distinct values: many ties
+
+
+@pytest.mark.parametrize("n, steps", [(3, None), (4, 5), (7, 8), (64, 20), (257, None), (4000, 50), (9001, 40)])
+def test_torch_finds_the_same_neighbours_and_typical_level_as_numpy(n, steps):
+    rng = np.random.default_rng(n)
+    sims = similarities(rng, 33, n, steps).astype(np.float32)
+    own = np.where(rng.random(33) < 0.5, rng.integers(0, n, 33), -1)
+    expected = neighbours.among(sims.copy(), own, 10, 0.25)
+    got = neighbours.with_torch(torch, "cpu", own, 10, 0.25, sims=sims.copy())
+    assert np.array_equal(got.columns, expected.columns)
+    assert np.array_equal(got.sims, expected.sims)
+    assert np.allclose(got.typical, expected.typical, atol=1e-7)
+    assert expected.columns.shape == (33, min(10, n))
+    if n >= 5:  # the typical level is a median, not the fallback
+        assert not np.allclose(expected.typical, 0.25)
+    mine = own >= 0
+    if n > 10:  # a query's own row is never among its neighbours while there are enough others
+        assert not np.any(got.columns[mine] == own[mine][:, None])
+    assert np.all(got.sims[got.columns == own[:, None]] == neighbours.OWN)
+
+
+def test_a_search_multiplies_as_numpy_does():
+    rng = np.random.default_rng(8)
+    vectors, matrix = rng.standard_normal((20, 48)).astype(np.float32), rng.standard_normal((500, 48)).astype(np.float32)
+    own = np.arange(20) * 3
+    expected = neighbours.among(vectors @ matrix.T, own, 10, 0.3)
+    got = neighbours.with_torch(torch, "cpu", own, 10, 0.3, vectors=vectors, matrix=matrix)
+    assert np.array_equal(got.columns, expected.columns)
+    assert np.allclose(got.sims, expected.sims, atol=1e-5)
+    assert not np.any(got.columns == own[:, None])
+
+
+def batch_scores(monkeypatch, on):
+    monkeypatch.setattr(neighbours, "where", lambda: on)
+    rng = np.random.default_rng(3)
+    library, vocab, centres = person(rng)
+    return score_batch(queries(rng, library, centres), library, vocab)
+
+
+def assert_same_scores(got, expected):
+    assert [[s.tag_id for s in scored] for scored in got] == [[s.tag_id for s in scored] for scored in expected]
+    for g, e in zip(got, expected):
+        assert [s.score for s in g] == pytest.approx([s.score for s in e], abs=1e-5)
+        assert [s.reasons for s in g] == [s.reasons for s in e]
+
+
+def test_a_batch_scores_the_same_with_torch(monkeypatch):
+    expected = batch_scores(monkeypatch, None)
+    calls = []
+    real = neighbours.with_torch
+    monkeypatch.setattr(neighbours, "with_torch", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    assert_same_scores(batch_scores(monkeypatch, (torch, "cpu")), expected)
+    assert len(calls) == 3  # the text, screenshot and word neighbours
+
+
+def test_the_device_is_chosen_by_the_variable(monkeypatch):
+    monkeypatch.setenv(neighbours.ENV_DEVICE, "cpu")
+    assert neighbours.where() is None
+    monkeypatch.setenv(neighbours.ENV_DEVICE, "gpu")
+    with pytest.raises(neighbours.ScoringDeviceError, match="auto, cpu, cuda, got 'gpu'"):
+        neighbours.where()
+    monkeypatch.setenv(neighbours.ENV_DEVICE, "auto")
+    assert (neighbours.where() is not None) == torch.cuda.is_initialized()
+    monkeypatch.setenv(neighbours.ENV_DEVICE, "cuda")
+    if CUDA:
+        assert neighbours.where() == (torch, "cuda")
+    else:
+        with pytest.raises(neighbours.ScoringDeviceError, match="sees no CUDA device"):
+            neighbours.where()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason="no CUDA device on this machine")
+def test_a_batch_scores_the_same_on_the_gpu(monkeypatch):
+    expected = batch_scores(monkeypatch, None)
+    assert_same_scores(batch_scores(monkeypatch, (torch, "cuda")), expected)
+    rng = np.random.default_rng(11)
+    sims = similarities(rng, 64, 24576, 200)
+    own = rng.integers(-1, 24576, 64)
+    cpu = neighbours.among(sims.copy(), own, 10, 0.25)
+    gpu = neighbours.with_torch(torch, "cuda", own, 10, 0.25, sims=sims.copy())
+    assert np.array_equal(gpu.columns, cpu.columns) and np.array_equal(gpu.sims, cpu.sims)
+    assert np.allclose(gpu.typical, cpu.typical, atol=1e-7)
