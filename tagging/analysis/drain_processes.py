@@ -151,12 +151,13 @@ def _drain_in_child(messages, jobs: int, limit: int | None, user_id: int | None,
 
 def _share_cores(jobs: int) -> None:
     """Give each process its share of the cores for model threads, the scoring's matrix products
-    (numpy's BLAS, read when numpy is first imported: before django.setup) and screenshot decoding,
-    unless the environment already says how many. N processes that each start a thread per core
-    would keep N times the cores busy, and BLAS threads spin while they wait."""
+    (numpy's BLAS, read when numpy is first imported: before django.setup), the tokenizer's threads
+    (its Rayon pool) and screenshot decoding, unless the environment already says how many. N
+    processes that each start a thread per core would keep N times the cores busy, and BLAS threads
+    spin while they wait."""
     cores = os.cpu_count() or 1
     share = str(max(1, cores // jobs))
-    for variable in (inference_config.ENV_ORT_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for variable in (inference_config.ENV_ORT_THREADS, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS"):
         os.environ.setdefault(variable, share)
     os.environ.setdefault(inference_config.ENV_DECODE_WORKERS, str(max(1, (cores - 2) // jobs)))
 
@@ -172,8 +173,9 @@ def _share_gpu(jobs: int) -> None:
     They launch their kernels at each call instead of capturing a CUDA graph of each batch shape:
     at these batch sizes a launch costs the CPU little beside the batch, and a capture (two more
     calls first, then the capture) is paid once per shape and process, in each process's first
-    batch, while the cores are the limit: with 16 processes 1,573-1,575 links/s against 1,382-1,430
-    with graphs (bench/RESULTS.md, "Reanalyze on an H200 host: no CUDA graphs, neighbours on the GPU")."""
+    batch, while the cores are the limit. With 16 processes: 1,573-1,575 links/s against 1,382-1,430
+    with graphs in one call, within the spread between runs in another (bench/RESULTS.md, "Reanalyze
+    on an H200 host: no CUDA graphs, one library build, neighbours on the GPU")."""
     if jobs > 1:
         os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")
         os.environ.setdefault(inference_config.ENV_CUDA_GRAPHS, "false")

@@ -156,6 +156,21 @@ def test_jobs_and_batch_must_be_positive(analysed):
         reanalyze("--jobs", "0")
 
 
+def test_each_process_gets_its_share_of_the_cores_unless_told_otherwise(monkeypatch):
+    from tagging.analysis import drain_processes
+
+    pools = ("LINKSHOT_ORT_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+    for name in (*pools, "LINKSHOT_DECODE_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    drain_processes._share_cores(4)
+    assert [os.environ[name] for name in pools] == ["4"] * 4
+    assert os.environ["LINKSHOT_DECODE_WORKERS"] == "3"  # (16 - 2) // 4
+    monkeypatch.setenv("RAYON_NUM_THREADS", "2")
+    drain_processes._share_cores(16)
+    assert os.environ["RAYON_NUM_THREADS"] == "2" and os.environ["OMP_NUM_THREADS"] == "4"  # set: left alone
+
+
 def test_several_processes_take_cudnns_choice_and_no_graphs_unless_told_otherwise(monkeypatch):
     from tagging.analysis import drain_processes
 
