@@ -116,23 +116,17 @@ def test_trt_fp32_default_argument_and_bad_value(monkeypatch):
         trt_backend()
 
 
-def test_cudnn_benchmark_from_env_unless_an_argument_says(monkeypatch):
-    assert torch_backend().cudnn_benchmark is True
-    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "off")
-    assert torch_backend().cudnn_benchmark is False
-    assert torch_backend(cudnn_benchmark=True).cudnn_benchmark is True
-    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "sometimes")
-    with pytest.raises(ConfigError, match=r"LINKSHOT_CUDNN_BENCHMARK='sometimes'.*true/false"):
-        torch_backend()
-
-
-def test_cuda_graphs_from_env_unless_an_argument_says(monkeypatch):
-    assert torch_backend().graphs_enabled is True
-    monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "false")
-    assert torch_backend().graphs_enabled is False
-    assert torch_backend(graphs=True).graphs_enabled is True
-    monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "later")
-    with pytest.raises(ConfigError, match=r"LINKSHOT_CUDA_GRAPHS='later'.*true/false"):
+@pytest.mark.parametrize("variable, option, attribute", [
+    ("LINKSHOT_CUDNN_BENCHMARK", "cudnn_benchmark", "cudnn_benchmark"),
+    ("LINKSHOT_CUDA_GRAPHS", "graphs", "graphs_enabled"),
+])
+def test_torch_switches_from_env_unless_an_argument_says(monkeypatch, variable, option, attribute):
+    assert getattr(torch_backend(), attribute) is True
+    monkeypatch.setenv(variable, "off")
+    assert getattr(torch_backend(), attribute) is False
+    assert getattr(torch_backend(**{option: True}), attribute) is True
+    monkeypatch.setenv(variable, "sometimes")
+    with pytest.raises(ConfigError, match=rf"{variable}='sometimes'.*true/false"):
         torch_backend()
 
 
