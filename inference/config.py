@@ -83,8 +83,8 @@ VARIABLES: tuple[Variable, ...] = (
              "first use (false: take its heuristic choice)"),
     Variable(ENV_CUDA_WAIT, "auto", "torch-cuda: how a thread waits for the GPU, auto (CUDA's choice: spin), block, "
              "spin or yield"),
-    Variable(ENV_CUDA_GRAPHS, "true", "torch-cuda: capture a CUDA graph of each batch shape at its first use and replay "
-             "it (false: launch the kernels each call)"),
+    Variable(ENV_CUDA_GRAPHS, "true", "torch-cuda: capture a CUDA graph of each batch shape at its first use "
+             "and replay it (false: launch the kernels each call)"),
     Variable(ENV_ORT_THREADS, "0", "onnxruntime intra-op threads, an integer >= 0 (0: one per core)"),
     Variable(ENV_BULK_CPU_SHARE, "0", "share of each bulk batch decoded on the CPU on GPU hosts, 0 to 1"),
     Variable(ENV_DECODE_WORKERS, "0", "decoding processes of the bulk path on GPU hosts (0: all cores but two)"),

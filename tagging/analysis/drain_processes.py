@@ -71,16 +71,16 @@ class DrainProcesses:
         from tagging.analysis import library
         from tagging.models import Analysis
 
-        pending = Analysis.objects.filter(status=Analysis.Status.PENDING)
+        pending = Analysis.objects.filter(status=Analysis.Status.PENDING).order_by()
         if user_id is not None:
             pending = pending.filter(user_id=user_id)
-        people = sorted(set(pending.values_list("user_id", flat=True).distinct()[:library.KEPT_PEOPLE + 1]))
-        if 0 < len(people) <= library.KEPT_PEOPLE:
-            try:
+        try:
+            people = sorted(pending.values_list("user_id", flat=True).distinct()[:library.KEPT_PEOPLE + 1])
+            if 0 < len(people) <= library.KEPT_PEOPLE:
                 library.save(people, self.folder / LIBRARIES)
-            except Exception:  # the processes are running: each builds its own on first use instead
-                log.warning("the libraries could not be built for the analysing processes", exc_info=True)
-            library.forget()  # this process does not score
+        except Exception:  # the processes are running: each builds its own on first use instead
+            log.warning("the libraries could not be built for the analysing processes", exc_info=True)
+        library.forget()  # this process does not score
 
     def models_loaded(self) -> tuple[str, float]:
         """Wait until each process has loaded its models (or ended): (backends, slowest seconds)."""

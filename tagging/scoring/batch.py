@@ -4,8 +4,9 @@ One link at a time, the scorer makes two matrix-vector products against the pers
 (each memory-bound: the whole matrix is read per link) and then a Python loop over every tag of
 the vocabulary per link, for the tag names, prototypes, words and concepts. For a batch the
 neighbour searches become one matrix product per kind (the library's matrices are read once per
-batch; on the GPU where the models run there, tagging/scoring/neighbours.py), the name and prototype similarities one more each, the words are looked up only for the
-tags whose first word the page contains, and reasons are written only for the tags returned.
+batch; on the GPU where the models run there, tagging/scoring/neighbours.py), the name and
+prototype similarities one more each, the words are looked up only for the tags whose first word
+the page contains, and reasons are written only for the tags returned.
 The results equal score_tags' up to float rounding (tests/tagging/test_scoring_batch.py).
 """
 from __future__ import annotations

@@ -39,7 +39,8 @@ def test_torch_finds_the_same_neighbours_and_typical_level_as_numpy(n, steps):
 
 def test_a_search_multiplies_as_numpy_does():
     rng = np.random.default_rng(8)
-    vectors, matrix = rng.standard_normal((20, 48)).astype(np.float32), rng.standard_normal((500, 48)).astype(np.float32)
+    vectors = rng.standard_normal((20, 48)).astype(np.float32)
+    matrix = rng.standard_normal((500, 48)).astype(np.float32)
     own = np.arange(20) * 3
     expected = neighbours.among(vectors @ matrix.T, own, 10, 0.3)
     got = neighbours.with_torch(torch, "cpu", own, 10, 0.3, vectors=vectors, matrix=matrix)
