@@ -29,6 +29,7 @@ person: the inference worker scores in one thread (Celery's solo pool, ``reanaly
 """
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from tagging.models import Analysis
 from tagging.scoring.lexical import unpack_terms
 from tagging.scoring.index import Library
 
+log = logging.getLogger(__name__)
 IMAGE_INDEX_DIM = 256
 # People whose index is kept in memory at once (least recently used dropped first).
 KEPT_PEOPLE = 4
@@ -109,6 +111,7 @@ def library_for(user_id: int) -> Library:
 def _fresh(user_id: int, version: str) -> _Entry:
     """A library built from every kept analysis, stamped with what was read (one query)."""
     rows = _load(_kept(user_id))
+    log.debug("library of person %s built from %s analyses", user_id, len(rows.link_ids))
     stamp = _Stamp(len(rows.link_ids), int(rows.done.sum()), max(rows.finished, default=None), rows.queued)
     return _entry(user_id, stamp, version, rows)
 
@@ -273,6 +276,7 @@ def adopt(path: Path) -> list[int]:
             _entries[user_id] = entries[user_id]
         while len(_entries) > KEPT_PEOPLE:
             _entries.pop(next(iter(_entries)))
+    log.debug("libraries adopted: people %s", taken)
     return taken
 
 
