@@ -14,6 +14,7 @@ and the typical similarity is the median of the same sample of columns.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import threading
@@ -23,6 +24,7 @@ import numpy as np
 
 from tagging.scoring.score import nearest
 
+log = logging.getLogger(__name__)
 ENV_DEVICE = "LINKSHOT_SCORING_DEVICE"
 DEVICES = ("auto", "cpu", "cuda")
 # The typical similarity is the median over at most this many columns, evenly spread
@@ -48,17 +50,32 @@ class ScoringDeviceError(RuntimeError):
 def search(vectors: np.ndarray, matrix: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
     """The ``k`` rows of ``matrix`` nearest to each of ``vectors`` (float32, one per query) by dot
     product; ``own`` is each query's own row of ``matrix``, or -1."""
-    on = where()
-    if on is None:
-        return among(vectors @ matrix.T, own, k, fallback)
-    return with_torch(*on, own, k, fallback, vectors=vectors, matrix=matrix)
+    found = _on_gpu(own, k, fallback, vectors=vectors, matrix=matrix)
+    return found if found is not None else _among_numpy(vectors @ matrix.T, own, k, fallback)
 
 
 def among(sims: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
     """:func:`search` given the similarities (one row per query; changed in place)."""
+    found = _on_gpu(own, k, fallback, sims=sims)
+    return found if found is not None else _among_numpy(sims, own, k, fallback)
+
+
+def _on_gpu(own: np.ndarray, k: int, fallback: float, **arrays) -> Nearest | None:
+    """:func:`with_torch` where the searches run on the GPU; None where they do not, or where the
+    GPU has no memory left for this one (the models share it): numpy makes it, the scoring goes on."""
     on = where()
-    if on is not None:
-        return with_torch(*on, own, k, fallback, sims=sims)
+    if on is None:
+        return None
+    torch = on[0]
+    try:
+        return with_torch(*on, own, k, fallback, **arrays)
+    except torch.cuda.OutOfMemoryError as exc:
+        log.warning("neighbour search on the CPU: the GPU is out of memory (%s)", str(exc).split("\n")[0])
+        torch.cuda.empty_cache()
+        return None
+
+
+def _among_numpy(sims: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
     typical = typical_of(sims, fallback)
     mine = np.flatnonzero(own >= 0)
     sims[mine, own[mine]] = OWN

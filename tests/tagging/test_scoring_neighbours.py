@@ -100,3 +100,20 @@ def test_a_batch_scores_the_same_on_the_gpu(monkeypatch):
     gpu = neighbours.with_torch(torch, "cuda", own, 10, 0.25, sims=sims.copy())
     assert np.array_equal(gpu.columns, cpu.columns) and np.array_equal(gpu.sims, cpu.sims)
     assert np.allclose(gpu.typical, cpu.typical, atol=1e-7)
+
+
+def test_a_search_the_gpu_has_no_memory_for_is_made_with_numpy(monkeypatch, caplog):
+    rng = np.random.default_rng(9)
+    vectors = rng.standard_normal((8, 16)).astype(np.float32)
+    matrix = rng.standard_normal((300, 16)).astype(np.float32)
+    own = np.full(8, -1)
+    expected = neighbours.among(vectors @ matrix.T, own, 10, 0.3)
+
+    def full(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 64.00 MiB\nmore")
+    monkeypatch.setattr(neighbours, "where", lambda: (torch, "cuda"))
+    monkeypatch.setattr(neighbours, "with_torch", full)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    for got in neighbours.search(vectors, matrix, own, 10, 0.3), neighbours.among(vectors @ matrix.T, own, 10, 0.3):
+        assert np.array_equal(got.columns, expected.columns) and np.allclose(got.typical, expected.typical)
+    assert "the GPU is out of memory (CUDA out of memory. Tried to allocate 64.00 MiB)" in caplog.text
