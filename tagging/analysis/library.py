@@ -9,9 +9,9 @@ Johnson-Lindenstrauss bound) while cutting their memory fivefold. All links are 
 
 It holds every analysis whose stored vectors stand: the done ones, and those queued again by
 ``reanalyze`` while their vectors are of the current models (jobs.queue_reanalysis keeps their
-finish time, as a retry after a failure does; a new snapshot or other models clear it). So a re-analysis scores every batch against
-the whole library, not against the part already redone, and its suggestions do not depend on the
-order the links are taken in.
+finish time, as a retry after a failure does; a new snapshot or other models clear it). So a
+re-analysis scores every batch against the whole library, not against the part already redone,
+and its suggestions do not depend on the order the links are taken in.
 
 It is built from the stored float16 vectors on first use in the inference worker, then kept up to
 date incrementally. A cheap aggregate (the stamp: how many analyses it holds, how many are done,
@@ -102,10 +102,16 @@ def library_for(user_id: int) -> Library:
                 entry = _updated(user_id, entry, stamp, version, moved)
             elif moved:
                 entry = _with_memberships(user_id, entry, version)
-        _entries[user_id] = entry
-        while len(_entries) > KEPT_PEOPLE:
-            _entries.pop(next(iter(_entries)))
+        _keep(user_id, entry)
         return entry.library
+
+
+def _keep(user_id: int, entry: _Entry) -> None:
+    """Hold the person's entry as the most recently used, dropping the least recently used past
+    KEPT_PEOPLE (under _lock)."""
+    _entries[user_id] = entry
+    while len(_entries) > KEPT_PEOPLE:
+        _entries.pop(next(iter(_entries)))
 
 
 def _fresh(user_id: int, version: str) -> _Entry:
@@ -273,9 +279,7 @@ def adopt(path: Path) -> list[int]:
     with _lock:
         taken = [user_id for user_id in entries if user_id not in _entries]
         for user_id in taken:
-            _entries[user_id] = entries[user_id]
-        while len(_entries) > KEPT_PEOPLE:
-            _entries.pop(next(iter(_entries)))
+            _keep(user_id, entries[user_id])
     log.debug("libraries adopted: people %s", taken)
     return taken
 
