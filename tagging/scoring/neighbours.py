@@ -22,16 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagging.scoring.score import nearest
+from tagging.scoring.score import MIN_TYPICAL, OWN, TYPICAL_SAMPLE, nearest, typical_sample
 
 log = logging.getLogger(__name__)
 ENV_DEVICE = "LINKSHOT_SCORING_DEVICE"
 DEVICES = ("auto", "cpu", "cuda")
-# The typical similarity is the median over at most this many columns, evenly spread
-# (score.typical_similarity takes the same sample for one query).
-TYPICAL_SAMPLE = 4000
-MIN_TYPICAL = 5  # fewer library rows than this: the caller's fallback level
-OWN = -2.0  # the similarity a query's own row gets: below any other, it never votes
 
 
 @dataclass
@@ -95,7 +90,7 @@ def with_torch(torch, device: str, own: np.ndarray, k: int, fallback: float, sim
         if n < MIN_TYPICAL:
             typical = np.full(rows, fallback)
         else:
-            sample = sims[:, torch.from_numpy(_sample(n)).to(device)] if n > TYPICAL_SAMPLE else sims
+            sample = sims[:, torch.from_numpy(typical_sample(n)).to(device)] if n > TYPICAL_SAMPLE else sims
             ordered = sample.sort(dim=1).values
             half = ordered.shape[1] // 2
             middle = ordered[:, half] if ordered.shape[1] % 2 else (ordered[:, half - 1] + ordered[:, half]) / 2
@@ -122,7 +117,7 @@ def typical_of(sims: np.ndarray, fallback: float) -> np.ndarray:
     n = sims.shape[1]
     if n < MIN_TYPICAL:
         return np.full(len(sims), fallback)
-    return row_medians(sims[:, _sample(n)] if n > TYPICAL_SAMPLE else sims)
+    return row_medians(sims[:, typical_sample(n)] if n > TYPICAL_SAMPLE else sims)
 
 
 def row_medians(values: np.ndarray) -> np.ndarray:
@@ -133,10 +128,6 @@ def row_medians(values: np.ndarray) -> np.ndarray:
     if n % 2:
         return upper[:, half]
     return (upper[:, :half].max(axis=1) + upper[:, half]) / 2
-
-
-def _sample(n: int) -> np.ndarray:
-    return np.linspace(0, n - 1, TYPICAL_SAMPLE).astype(int)
 
 
 def _tensor(torch, array: np.ndarray, device: str):

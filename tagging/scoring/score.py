@@ -142,11 +142,23 @@ def closeness(sims: np.ndarray, typical) -> np.ndarray:
     return np.clip((sims - typical) / np.maximum(1.0 - typical, 1e-6), 0.0, 1.0)
 
 
+# The typical similarity is the median over at most this many links, evenly spread; with fewer
+# than MIN_TYPICAL links there are too few to tell (the caller's fallback level).
+TYPICAL_SAMPLE = 4000
+MIN_TYPICAL = 5
+OWN = -2.0  # the similarity a link gets to itself in a search: below any other, it never votes
+
+
+def typical_sample(n: int) -> np.ndarray:
+    """The positions of the links the typical similarity is taken over, of ``n`` (n > TYPICAL_SAMPLE)."""
+    return np.linspace(0, n - 1, TYPICAL_SAMPLE).astype(int)
+
+
 def typical_similarity(sims: np.ndarray, fallback: float) -> float:
     """The median similarity to the person's links (a robust 'unrelated' level), from a sample."""
-    if len(sims) < 5:
+    if len(sims) < MIN_TYPICAL:
         return fallback  # too few links to tell
-    sample = sims if len(sims) <= 4000 else sims[np.linspace(0, len(sims) - 1, 4000).astype(int)]
+    sample = sims if len(sims) <= TYPICAL_SAMPLE else sims[typical_sample(len(sims))]
     return float(np.median(sample))
 
 
@@ -199,10 +211,10 @@ def _votes(sims, rows, itself, library, evidence, names, cap, fallback, kind) ->
     """Votes of the tagged links whose similarities to the query are ``sims`` (one per row of ``rows``)."""
     typical = typical_similarity(sims, fallback)
     if len(itself):
-        sims[np.isin(rows, itself)] = -2.0  # a link is no evidence for itself
+        sims[np.isin(rows, itself)] = OWN  # a link is no evidence for itself
     k = min(NEIGHBOURS, len(rows))
     top = nearest(sims[None], k)[0]
-    top = top[sims[top] > -2.0]
+    top = top[sims[top] > OWN]
     close = closeness(sims[top], typical)
     total = float(close.sum())
     if total <= 0:
