@@ -118,12 +118,9 @@ def _neighbour_votes(vectors, batch_rows, itself, library, matrix, rows, vocab, 
                      kind) -> None:
     if len(rows) == 0:
         return
-    step = search_rows(len(rows))
-    for start in range(0, len(batch_rows), step):
-        part = batch_rows[start:start + step]
-        found = neighbours.search(vectors[start:start + step], matrix, _own_columns(part, itself, rows),
-                                  min(NEIGHBOURS, len(rows)), fallback)
-        _votes(found, part, library, rows, vocab, position, evidence, cap, kind)
+    found = neighbours.search(vectors, matrix, _own_columns(batch_rows, itself, rows), min(NEIGHBOURS, len(rows)),
+                              fallback, search_rows(len(rows)))
+    _votes(found, batch_rows, library, rows, vocab, position, evidence, cap, kind)
 
 
 def _lexical_votes(queries, itself, library, vocab, position, evidence) -> None:

@@ -42,32 +42,55 @@ class ScoringDeviceError(RuntimeError):
     """LINKSHOT_SCORING_DEVICE names a device that cannot be used here."""
 
 
-def search(vectors: np.ndarray, matrix: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
+def search(vectors: np.ndarray, matrix: np.ndarray, own: np.ndarray, k: int, fallback: float,
+           step: int) -> Nearest:
     """The ``k`` rows of ``matrix`` nearest to each of ``vectors`` (float32, one per query) by dot
-    product; ``own`` is each query's own row of ``matrix``, or -1."""
-    found = _on_gpu(own, k, fallback, vectors=vectors, matrix=matrix)
-    return found if found is not None else _among_numpy(vectors @ matrix.T, own, k, fallback)
+    product; ``own`` is each query's own row of ``matrix``, or -1. The queries are searched
+    ``step`` at a time, which bounds the similarity matrix; on the GPU ``matrix`` is moved there
+    once for all of them."""
+    on = where()
+    if on is not None:
+        found = _unless_out_of_memory(on[0], lambda: _search_with_torch(*on, vectors, matrix, own, k, fallback, step))
+        if found is not None:
+            return found
+    return _joined([_among_numpy(vectors[start:start + step] @ matrix.T, own[start:start + step], k, fallback)
+                    for start in range(0, len(vectors), step)])
 
 
 def among(sims: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
     """:func:`search` given the similarities (one row per query; changed in place)."""
-    found = _on_gpu(own, k, fallback, sims=sims)
-    return found if found is not None else _among_numpy(sims, own, k, fallback)
-
-
-def _on_gpu(own: np.ndarray, k: int, fallback: float, **arrays) -> Nearest | None:
-    """:func:`with_torch` where the searches run on the GPU; None where they do not, or where the
-    GPU has no memory left for this one (the models share it): numpy makes it, the scoring goes on."""
     on = where()
-    if on is None:
-        return None
-    torch = on[0]
+    if on is not None:
+        found = _unless_out_of_memory(on[0], lambda: with_torch(*on, own, k, fallback, sims=sims))
+        if found is not None:
+            return found
+    return _among_numpy(sims, own, k, fallback)
+
+
+def _search_with_torch(torch, device: str, vectors: np.ndarray, matrix: np.ndarray, own: np.ndarray, k: int,
+                       fallback: float, step: int) -> Nearest:
+    with _stream(torch) if device == "cuda" else contextlib.nullcontext():
+        held = _tensor(torch, matrix, device)  # once, for every slice of the queries
+        return _joined([with_torch(torch, device, own[start:start + step], k, fallback,
+                                   vectors=vectors[start:start + step], matrix=held)
+                        for start in range(0, len(vectors), step)])
+
+
+def _unless_out_of_memory(torch, search) -> Nearest | None:
+    """``search()``, or None where the GPU has no memory left for it (the models share it): numpy
+    makes it instead, and the scoring goes on."""
     try:
-        return with_torch(*on, own, k, fallback, **arrays)
+        return search()
     except torch.cuda.OutOfMemoryError as exc:
         log.warning("neighbour search on the CPU: the GPU is out of memory (%s)", str(exc).split("\n")[0])
         torch.cuda.empty_cache()
         return None
+
+
+def _joined(parts: list[Nearest]) -> Nearest:
+    if len(parts) == 1:
+        return parts[0]
+    return Nearest(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("typical", "columns", "sims")))
 
 
 def _among_numpy(sims: np.ndarray, own: np.ndarray, k: int, fallback: float) -> Nearest:
@@ -79,8 +102,9 @@ def _among_numpy(sims: np.ndarray, own: np.ndarray, k: int, fallback: float) -> 
 
 
 def with_torch(torch, device: str, own: np.ndarray, k: int, fallback: float, sims: np.ndarray | None = None,
-               vectors: np.ndarray | None = None, matrix: np.ndarray | None = None) -> Nearest:
-    """:func:`search` (``vectors`` and ``matrix``) or :func:`among` (``sims``) with torch on ``device``."""
+               vectors: np.ndarray | None = None, matrix=None) -> Nearest:
+    """:func:`search` (``vectors`` and ``matrix``, an array or a tensor already on ``device``) or
+    :func:`among` (``sims``) with torch on ``device``, for one slice of queries."""
     with _stream(torch) if device == "cuda" else contextlib.nullcontext():
         if sims is None:
             sims = _tensor(torch, vectors, device) @ _tensor(torch, matrix, device).T
@@ -130,7 +154,9 @@ def row_medians(values: np.ndarray) -> np.ndarray:
     return (upper[:, :half].max(axis=1) + upper[:, half]) / 2
 
 
-def _tensor(torch, array: np.ndarray, device: str):
+def _tensor(torch, array, device: str):
+    if isinstance(array, torch.Tensor):
+        return array
     return torch.from_numpy(np.ascontiguousarray(array, np.float32)).to(device)
 
 

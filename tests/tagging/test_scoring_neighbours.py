@@ -49,6 +49,23 @@ def test_a_search_multiplies_as_numpy_does():
     assert not np.any(got.columns == own[:, None])
 
 
+@pytest.mark.parametrize("on", [None, (torch, "cpu")])
+def test_queries_searched_in_slices_find_what_they_find_together_and_the_matrix_moves_once(monkeypatch, on):
+    rng = np.random.default_rng(12)
+    vectors = rng.standard_normal((20, 48)).astype(np.float32)
+    matrix = rng.standard_normal((500, 48)).astype(np.float32)
+    own = np.where(np.arange(20) % 3, np.arange(20) * 7, -1)
+    expected = neighbours.among(vectors @ matrix.T, own, 10, 0.3)
+    moved = []
+    real = neighbours._tensor
+    monkeypatch.setattr(neighbours, "_tensor", lambda t, a, d: moved.append(a is matrix) or real(t, a, d))
+    monkeypatch.setattr(neighbours, "where", lambda: on)
+    got = neighbours.search(vectors, matrix, own, 10, 0.3, 7)  # slices of 7, 7 and 6 queries
+    assert np.array_equal(got.columns, expected.columns)
+    assert np.allclose(got.sims, expected.sims, atol=1e-5) and np.allclose(got.typical, expected.typical, atol=1e-6)
+    assert moved.count(True) == (0 if on is None else 1)
+
+
 def batch_scores(monkeypatch, on):
     monkeypatch.setattr(neighbours, "where", lambda: on)
     rng = np.random.default_rng(3)
@@ -111,9 +128,9 @@ def test_a_search_the_gpu_has_no_memory_for_is_made_with_numpy(monkeypatch, capl
 
     def full(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 64.00 MiB\nmore")
-    monkeypatch.setattr(neighbours, "where", lambda: (torch, "cuda"))
+    monkeypatch.setattr(neighbours, "where", lambda: (torch, "cpu"))  # the GPU's error, raised by the search
     monkeypatch.setattr(neighbours, "with_torch", full)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
-    for got in neighbours.search(vectors, matrix, own, 10, 0.3), neighbours.among(vectors @ matrix.T, own, 10, 0.3):
+    for got in neighbours.search(vectors, matrix, own, 10, 0.3, 64), neighbours.among(vectors @ matrix.T, own, 10, 0.3):
         assert np.array_equal(got.columns, expected.columns) and np.allclose(got.typical, expected.typical)
     assert "the GPU is out of memory (CUDA out of memory. Tried to allocate 64.00 MiB)" in caplog.text
