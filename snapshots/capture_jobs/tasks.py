@@ -112,4 +112,4 @@ def send_capture_on_commit(snapshot_id: int) -> None:
 @worker_process_shutdown.connect
 def close_capture_browser(**kwargs) -> None:
     """Close this child's Chromium when Celery recycles it (max tasks / memory per child)."""
-    capture.close_capturer()
+    capture.close_capturer_if_open()
