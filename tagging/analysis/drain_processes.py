@@ -175,9 +175,14 @@ def _share_gpu(jobs: int) -> None:
     calls first, then the capture) is paid once per shape and process, in each process's first
     batch, while the cores are the limit. With 16 processes: 1,573-1,575 links/s against 1,382-1,430
     with graphs in one call, within the spread between runs in another (bench/RESULTS.md, "Reanalyze
-    on an H200 host: no CUDA graphs, one library build, neighbours on the GPU")."""
+    on an H200 host: no CUDA graphs, one library build, neighbours on the GPU")).
+
+    For the same reason they run the image model uncompiled: torch.compile's start (the trace, the
+    cached graph's load, its freezing passes: seconds of CPU, or a minute per bucket with a cold
+    cache) would be paid by every process at its first batch, for a GPU that the drain leaves idle."""
     if jobs > 1:
         os.environ.setdefault(inference_config.ENV_CUDNN_BENCHMARK, "false")
         os.environ.setdefault(inference_config.ENV_CUDA_GRAPHS, "false")
+        os.environ.setdefault(inference_config.ENV_TORCH_COMPILE, "off")
         # A thread waiting for the GPU sleeps instead of spinning on a core (backends/cuda_wait.py).
         os.environ.setdefault(inference_config.ENV_CUDA_WAIT, "block")

@@ -171,17 +171,22 @@ def test_each_process_gets_its_share_of_the_cores_unless_told_otherwise(monkeypa
     assert os.environ["RAYON_NUM_THREADS"] == "2" and os.environ["OMP_NUM_THREADS"] == "4"  # set: left alone
 
 
-def test_several_processes_take_cudnns_choice_and_no_graphs_unless_told_otherwise(monkeypatch):
+def test_several_processes_take_cudnns_choice_no_graphs_and_no_compile_unless_told_otherwise(monkeypatch):
+    from inference.backends.torch_cuda import compile_choice
     from tagging.analysis import drain_processes
 
-    shared = ("LINKSHOT_CUDNN_BENCHMARK", "LINKSHOT_CUDA_WAIT", "LINKSHOT_CUDA_GRAPHS")
+    shared = ("LINKSHOT_CUDNN_BENCHMARK", "LINKSHOT_CUDA_WAIT", "LINKSHOT_CUDA_GRAPHS", "LINKSHOT_TORCH_COMPILE")
     for name in shared:
         monkeypatch.delenv(name, raising=False)
     drain_processes._share_gpu(1)
     assert not any(name in os.environ for name in shared)
+    assert compile_choice(None, "image") == "jit"  # a single worker keeps the compiled image model
     drain_processes._share_gpu(8)
-    assert [os.environ[name] for name in shared] == ["false", "block", "false"]
+    assert [os.environ[name] for name in shared] == ["false", "block", "false", "off"]
+    assert compile_choice(None, "image") == "off" and compile_choice(None, "text") == "off"
     monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK", "true")
     monkeypatch.setenv("LINKSHOT_CUDA_GRAPHS", "true")
+    monkeypatch.setenv("LINKSHOT_TORCH_COMPILE", "image=jit")
     drain_processes._share_gpu(8)
     assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true" and os.environ["LINKSHOT_CUDA_GRAPHS"] == "true"
+    assert compile_choice(None, "image") == "jit"
