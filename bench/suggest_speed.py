@@ -179,8 +179,10 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
                             "BENCH_FORMAT": screenshot_format, "BENCH_TAGS": str(tags)}, capture_output=True)
         # Every link analysed once (the library a re-analysis finds), and the models' file caches warm
         # (by as many processes as the largest run uses: on a GPU host, much sooner than by one).
-        subprocess.run([*manage, "reanalyze", "--batch", str(batch), "--jobs", str(max(run[1] for run in runs))],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        first = subprocess.run([*manage, "reanalyze", "--batch", str(batch), "--jobs", str(max(run[1] for run in runs))],
+                               cwd=ROOT, env=env, capture_output=True, text=True)
+        if first.returncode != 0:
+            raise RuntimeError(f"the first reanalyze failed: {first.stdout[-2000:]}\n{first.stderr[-4000:]}")
         results, views_kept = [], True
         for views, jobs, variables in sorted(runs, key=lambda run: not run[0]):
             if views_kept and not views:

@@ -16,11 +16,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.commands import person_named
+from inference.config import canonical_backend
 from snapshots.models import Link
-from tagging.analysis import drain_processes
+from tagging.analysis import drain_processes, gpu_memory
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
-from tagging.analysis.predictor import load_models, model_version
+from tagging.analysis.predictor import backend_name, load_models, model_version
 from tagging.models import Analysis
 
 
@@ -47,6 +48,8 @@ class Command(BaseCommand):
             queued = analysis_jobs.queue_reanalysis(links, model_version(), all)
             self.stdout.write(f"Queued {queued} of {links.count()} links for analysis.")
         user_id, total, times = (person.pk if person else None), pending.count(), analyze.StageTimes()
+        if jobs > 1:
+            jobs = self._jobs_that_fit(jobs, batch)
         if jobs == 1:
             backends, seconds = load_models()
             self.stdout.write(f"Models loaded ({backends}) in {seconds:.1f} s.")
@@ -62,6 +65,19 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if verbosity >= 2:  # where the time went: the database or the models
             self.stdout.write(times.summary() + ("" if jobs == 1 else f" (the {jobs} processes together)"))
+
+    def _jobs_that_fit(self, jobs: int, batch: int) -> int:
+        """``jobs``, or as many processes as the GPU's free memory holds where the models run on one."""
+        name = backend_name()
+        if name is not None and canonical_backend(name) == "onnxruntime":
+            return jobs
+        free = gpu_memory.free_bytes()
+        fit = gpu_memory.processes_that_fit(jobs, batch, free)
+        if fit < jobs:
+            need = gpu_memory.per_process_bytes(batch) / gpu_memory.GIB
+            self.stdout.write(f"--jobs {jobs} lowered to {fit}: each process needs about {need:.1f} GiB of GPU "
+                              f"memory at batch {batch}, and the GPU has {free / gpu_memory.GIB:.1f} GiB free.")
+        return fit
 
     def _report(self, batches, total: int) -> None:
         """A progress line per batch done, then the total and the rate."""
