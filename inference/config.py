@@ -38,6 +38,7 @@ ENV_TORCH_COMPILE_MODE = "LINKSHOT_TORCH_COMPILE_MODE"
 ENV_TORCH_AOT_SHAPES = "LINKSHOT_TORCH_AOT_SHAPES"
 ENV_TORCH_DEPTHWISE = "LINKSHOT_TORCH_DEPTHWISE"
 ENV_CUDNN_BENCHMARK = "LINKSHOT_CUDNN_BENCHMARK"
+ENV_CUDNN_BENCHMARK_LIMIT = "LINKSHOT_CUDNN_BENCHMARK_LIMIT"
 ENV_CUDA_WAIT = "LINKSHOT_CUDA_WAIT"
 ENV_CUDA_GRAPHS = "LINKSHOT_CUDA_GRAPHS"
 ENV_ORT_THREADS = "LINKSHOT_ORT_THREADS"
@@ -81,6 +82,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_TORCH_DEPTHWISE, "cudnn", "compiled image depthwise convolutions: cudnn or taps"),
     Variable(ENV_CUDNN_BENCHMARK, "true", "torch-cuda: time cuDNN's convolution algorithms at each shape's "
              "first use (false: take its heuristic choice)"),
+    Variable(ENV_CUDNN_BENCHMARK_LIMIT, "10", "torch-cuda: how many of cuDNN's algorithms are timed per shape, "
+             "its likeliest first (0: all)"),
     Variable(ENV_CUDA_WAIT, "auto", "torch-cuda: how a thread waits for the GPU, auto (CUDA's choice: spin), block, "
              "spin or yield"),
     Variable(ENV_CUDA_GRAPHS, "true", "torch-cuda: capture a CUDA graph of each batch shape at its first use "
@@ -255,6 +258,16 @@ def torch_depthwise() -> str:
 
 def cudnn_benchmark() -> bool:
     return _read(ENV_CUDNN_BENCHMARK, parse_bool, True, "1/0, true/false, yes/no or on/off")
+
+
+# torch's own default. 3 started the compiled image model from its cache 5-7 s sooner at the same
+# speed on an H100 (bench/RESULTS.md, "Start of the compiled image model from its cache").
+DEFAULT_CUDNN_BENCHMARK_LIMIT = 10
+
+
+def cudnn_benchmark_limit() -> int:
+    return _read(ENV_CUDNN_BENCHMARK_LIMIT, _number(int, 0), DEFAULT_CUDNN_BENCHMARK_LIMIT,
+                 "an integer >= 0 (0: every algorithm)")
 
 
 CUDA_WAITS = ("auto", "block", "spin", "yield")  # cuda_wait.FLAGS

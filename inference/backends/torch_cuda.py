@@ -127,6 +127,7 @@ class TorchCudaBackend(Backend):
         if self.depthwise not in ("cudnn", "taps"):
             raise BackendError(f"torch-cuda: depthwise must be 'cudnn' or 'taps', got {self.depthwise!r}")
         self.cudnn_benchmark = config.cudnn_benchmark() if cudnn_benchmark is None else cudnn_benchmark
+        self.cudnn_benchmark_limit = config.cudnn_benchmark_limit()
         self.cuda_wait = config.cuda_wait()
         self.graphs_enabled = config.cuda_graphs() if graphs is None else graphs
         self._graphs: dict[tuple, tuple[Any, dict, tuple]] = {}
@@ -232,14 +233,14 @@ class TorchCudaBackend(Backend):
 
     @contextlib.contextmanager
     def _cudnn(self):
-        """cudnn.benchmark for this module's calls only (process-wide flag, restored after)."""
+        """cudnn.benchmark and its limit for this module's calls only (process-wide flags, restored after)."""
         cudnn = self.torch.backends.cudnn
-        previous = cudnn.benchmark
-        cudnn.benchmark = self.cudnn_benchmark
+        previous = cudnn.benchmark, cudnn.benchmark_limit
+        cudnn.benchmark, cudnn.benchmark_limit = self.cudnn_benchmark, self.cudnn_benchmark_limit
         try:
             yield
         finally:
-            cudnn.benchmark = previous
+            cudnn.benchmark, cudnn.benchmark_limit = previous
 
     def _pad(self, inputs: dict[str, Any], full: bool) -> tuple[list[Any], int, bool]:
         """Inputs padded to the batch (and sequence) bucket, in forward's argument order."""

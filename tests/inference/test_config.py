@@ -253,3 +253,20 @@ def test_importing_config_loads_no_runtime():
             "print([m for m in ('torch', 'onnxruntime', 'tensorrt', 'django') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_cudnn_benchmark_limit_from_env_applies_to_the_modules_calls_only(monkeypatch):
+    import torch
+
+    assert torch_backend().cudnn_benchmark_limit == 10  # torch's own default
+    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", "3")
+    backend = torch_backend()
+    backend.torch = torch  # set by load(), which needs a GPU
+    before = torch.backends.cudnn.benchmark, torch.backends.cudnn.benchmark_limit
+    with backend._cudnn():
+        assert torch.backends.cudnn.benchmark is True and torch.backends.cudnn.benchmark_limit == 3
+    assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.benchmark_limit) == before
+    for bad in ("-1", "few"):
+        monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", bad)
+        with pytest.raises(ConfigError, match=rf"LINKSHOT_CUDNN_BENCHMARK_LIMIT='{bad}'.*integer >= 0"):
+            torch_backend()
