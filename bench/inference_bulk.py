@@ -102,10 +102,11 @@ def bench_reanalyze(p, name: str, count: int, rng) -> Timing:
 
 
 def measure_start(models_dir: Path, image_batches: list[int], text_batches: list[int],
-                  options: dict | None = None, seconds: float = 2.0) -> dict:
+                  options: dict | None = None, seconds: float = 2.0, warm_cudnn: bool = False) -> dict:
     """In this process: load torch-cuda (default options unless `options`), time each bucket's
     first call, then the throughput of the largest image bucket (the compiled code from the cache
-    must run as fast as freshly compiled code)."""
+    must run as fast as freshly compiled code). `warm_cudnn`: set cuDNN up once after the image
+    model's load, so its buckets' first calls show what is paid per bucket, not once per process."""
     import torch
 
     from inference import Predictor
@@ -120,6 +121,10 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
         backend = p.backend(spec)
         out[f"{spec.name} load"] = time.perf_counter() - start
         out[f"{spec.name} compiled now"] = any(pkg.compiled for pkg in getattr(backend, "packages", {}).values())
+        if spec is IMAGE and warm_cudnn:
+            start = time.perf_counter()
+            _warm_cudnn(torch)
+            out["cudnn warm-up"] = time.perf_counter() - start
         for b in batches:
             x = random_inputs(spec, b, rng, seq=256)
             if spec is TEXT:
@@ -144,16 +149,33 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
     return out
 
 
+def _warm_cudnn(torch) -> None:
+    """cuDNN's libraries and handle set up: one small depthwise and one pointwise convolution."""
+    x = torch.randn(1, 32, 16, 16, device="cuda", dtype=torch.half).contiguous(memory_format=torch.channels_last)
+    depthwise = torch.randn(32, 1, 3, 3, device="cuda", dtype=torch.half)
+    pointwise = torch.randn(16, 32, 1, 1, device="cuda", dtype=torch.half)
+    with torch.inference_mode():
+        torch.nn.functional.conv2d(torch.nn.functional.conv2d(x, depthwise, groups=32), pointwise)
+    torch.cuda.synchronize()
+
+
 def start_from_cache(models_dir: Path, image_batches: list[int], text_batches: list[int],
-                     options: dict | None = None, label: str = "") -> dict:
-    """Run measure_start in a fresh interpreter (nothing warm in this one) and report."""
+                     options: dict | None = None, label: str = "", warm_cudnn: bool = False,
+                     variables: dict[str, str] | None = None, timeout: float = 900) -> dict:
+    """Run measure_start in a fresh interpreter (nothing warm in this one), with `variables` added
+    to its environment, and report ({} when it failed or ran past `timeout` seconds)."""
     code = ("import faulthandler, json, sys; faulthandler.enable(); sys.path.insert(0, %r); from pathlib import Path; "
             "from bench.inference_bulk import measure_start; "
-            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r, %r)))"
-            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches, options))
+            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r, %r, warm_cudnn=%r)))"
+            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches, options,
+               warm_cudnn))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1", **(variables or {})})
+    except subprocess.TimeoutExpired:
+        print(f"# start from cache{label}: no result within {timeout:.0f} s", flush=True)
+        return {}
     total = time.perf_counter() - start
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("START ")), None)
     if line is None:

@@ -3,15 +3,15 @@
     python bench/inference_start.py --models-dir DIR [--cases NAME ...] [--batch 256] [--out FILE]
 
 A case is an Inductor mode (COMPILE_MODES in inference/backends/torch_cuda.py), cuDNN's algorithm
-choice (timing on or off, and how many algorithms it times: torch.backends.cudnn.benchmark_limit)
-and whether the process touches cuDNN once before the bucket's first call ("warm": one small
+choice (timing on or off, and how many algorithms it times: LINKSHOT_CUDNN_BENCHMARK_LIMIT) and
+whether the process sets cuDNN up once before the bucket's first call ("warm": one small
 convolution, so the first call shows what is paid per bucket rather than once per process). The
 first process of each mode compiles into an empty cache ("cold"); every later one starts from it.
 
-Per process: the backend's load, the warm-up, the bucket's first call (Dynamo's trace, the cached
-graph's load, cuDNN's choice, the CUDA-graph capture), Dynamo's own breakdown, and the throughput
-after, against eager fp32 measured by this script in a process of its own (the ratio the targets
-are stated in).
+Each process is bench/inference_bulk.py's measure_start: the backend's load, the warm-up, the
+bucket's first call (Dynamo's trace, the cached graph's load, cuDNN's choice, the CUDA-graph
+capture), Dynamo's own breakdown, and the throughput after, against eager fp32 measured by this
+script in a process of its own (the ratio the targets are stated in).
 """
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-# name: (Inductor mode, cuDNN timing, algorithms timed, touch cuDNN before the first call)
+from bench.inference_bulk import start_from_cache  # noqa: E402
+
+# name: (Inductor mode, cuDNN timing, algorithms timed, set cuDNN up before the first call)
 CASES = {
     "frozen": ("library-autotune-frozen", True, 10, False),
     "frozen-limit3-warm": ("library-autotune-frozen", True, 3, True),
@@ -34,43 +36,6 @@ CASES = {
     "unfrozen-limit3-warm": ("library-autotune", True, 3, True),
     "unfrozen-heuristic-warm": ("library-autotune", False, 10, True),
 }
-
-CHILD = """
-import json, sys, time
-t0 = time.perf_counter()
-sys.path.insert(0, {root!r})
-import numpy as np, torch
-from inference import Predictor
-from inference.specs import IMAGE, random_inputs
-from inference.timing import measure
-mode, timing, limit, warm, batch, seconds = {args!r}
-torch.backends.cudnn.benchmark_limit = limit
-out = {{"imports s": time.perf_counter() - t0}}
-t = time.perf_counter()
-backend = Predictor(backend="torch-cuda", models_dir={models!r}, compile_mode=mode, cudnn_benchmark=timing).backend(IMAGE)
-out["load s"] = time.perf_counter() - t
-if warm:  # cuDNN's libraries and handle, once per process: a depthwise and a pointwise convolution
-    t = time.perf_counter()
-    x = torch.randn(1, 32, 16, 16, device="cuda", dtype=torch.half).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
-        torch.nn.functional.conv2d(torch.nn.functional.conv2d(x, torch.randn(32, 1, 3, 3, device="cuda",
-            dtype=torch.half), groups=32), torch.randn(16, 32, 1, 1, device="cuda", dtype=torch.half))
-    torch.cuda.synchronize()
-    out["warm s"] = time.perf_counter() - t
-pixels = torch.from_numpy(random_inputs(IMAGE, batch, np.random.default_rng())["pixels"]).cuda()
-torch.cuda.synchronize()
-t = time.perf_counter()
-backend.infer_torch({{"pixels": pixels}})
-torch.cuda.synchronize()
-out["first call s"] = time.perf_counter() - t
-out["of which first forward s"] = list(backend.first_forward_seconds.values())[-1]
-out["items/s"] = measure("start", batch, lambda: backend.infer_torch({{"pixels": pixels}}),
-                         torch.cuda.synchronize, seconds).per_second
-from inference.backends.compile_cache import cache_hits
-out["fx graph cache"] = cache_hits()
-out["dynamo"] = torch._dynamo.utils.compile_times(repr="str")[:1500]
-print("RESULT " + json.dumps(out))
-"""
 
 EAGER = """
 import json, sys
@@ -87,17 +52,19 @@ print("RESULT " + json.dumps({{"items/s": t.per_second}}))
 """
 
 
-def child(code: str, timeout: float) -> dict:
-    start = time.perf_counter()
+def eager_fp32(batch: int, seconds: float, timeout: float) -> float | None:
+    """Images/s of the plain fp32 module, default flags, in a process of its own."""
+    code = EAGER.format(root=str(ROOT), batch=batch, seconds=seconds)
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     except subprocess.TimeoutExpired:
-        return {"error": f"no result within {timeout:.0f} s"}
+        return None
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
-        return {"error": f"exit {done.returncode}: {done.stderr[-1500:]}"}
-    return {**json.loads(line[7:]), "process s": time.perf_counter() - start}
+        print(f"# eager fp32 failed (exit {done.returncode}): {done.stderr[-1500:]}", flush=True)
+        return None
+    return json.loads(line[7:])["items/s"]
 
 
 def main() -> int:
@@ -109,33 +76,33 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=240.0, help="seconds a process may take")
     ap.add_argument("--out", type=Path, help="append each result to this file as a JSON line")
     args = ap.parse_args()
-    rows = [("eager fp32", child(EAGER.format(root=str(ROOT), batch=args.batch, seconds=args.seconds), args.timeout))]
-    report(rows[-1], args.out)
-    compiled: set[str] = set()
+    baseline = eager_fp32(args.batch, args.seconds, args.timeout)
+    print(f"# eager fp32: {baseline} img/s", flush=True)
+    rows, compiled = [], set()
     for name in args.cases:
         mode, timing, limit, warm = CASES[name]
         runs = [] if mode in compiled else ["cold"]
         compiled.add(mode)
         for run in runs + ["from cache"]:
-            code = CHILD.format(root=str(ROOT), models=str(args.models_dir),
-                                args=(mode, timing, limit, warm, args.batch, args.seconds))
-            rows.append((f"{name} ({run})", child(code, args.timeout)))
-            report(rows[-1], args.out)
-    baseline = rows[0][1].get("items/s")
-    print("\ncase | load s | warm s | first call s | items/s | x eager fp32")
-    for label, r in rows[1:]:
-        ratio = f"{r['items/s'] / baseline:.2f}" if baseline and "items/s" in r else "-"
-        print(f"{label} | {r.get('load s', 0):.1f} | {r.get('warm s', 0):.2f} | {r.get('first call s', 0):.1f} | "
-              f"{r.get('items/s', 0):,.0f} | {ratio}")
+            label = f"{name} ({run})"
+            result = start_from_cache(args.models_dir, [args.batch], [], {"compile_mode": mode, "cudnn_benchmark": timing},
+                                      f" {label}", warm_cudnn=warm,
+                                      variables={"LINKSHOT_CUDNN_BENCHMARK_LIMIT": str(limit)}, timeout=args.timeout)
+            rows.append((label, result))
+            if args.out is not None:
+                with args.out.open("a") as f:
+                    f.write(json.dumps({"case": label, "eager fp32 items/s": baseline, **result}) + "\n")
+    summary(rows, args.batch, baseline)
     return 0
 
 
-def report(row: tuple[str, dict], out: Path | None) -> None:
-    label, result = row
-    print(f"# {label}: {json.dumps(result)}", flush=True)
-    if out is not None:
-        with out.open("a") as f:
-            f.write(json.dumps({"case": label, **result}) + "\n")
+def summary(rows: list[tuple[str, dict]], batch: int, baseline: float | None) -> None:
+    print("\ncase | load s | warm s | first call s | items/s | x eager fp32")
+    for label, r in rows:
+        speed = r.get(f"image batch {batch} items/s")
+        ratio = f"{speed / baseline:.2f}" if baseline and speed else "-"
+        print(f"{label} | {r.get('image load', 0):.1f} | {r.get('cudnn warm-up', 0):.2f} | "
+              f"{r.get(f'image batch {batch} first call', 0):.1f} | {speed or 0:,.0f} | {ratio}")
 
 
 if __name__ == "__main__":
