@@ -6,6 +6,7 @@ settings give SQLite a file-based test database for that reason.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,9 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str, interval: float 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+_TASK_LINE = re.compile(r"Task \S+\[(?P<id>[0-9a-f-]+)\] (?P<what>received|succeeded|retry|raised|failed)")
 
 
 class Worker:
@@ -90,6 +94,15 @@ class Worker:
 
     def queue_length(self, queue: str = "capture") -> int:
         return redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(queue)
+
+    def idle(self) -> bool:
+        """Whether every task the worker received has ended since (succeeded, failed, raised or was
+        sent back for a retry): its log has an ending after each task's last "received". A task whose
+        child was killed ends when its redelivered message does."""
+        state: dict[str, str] = {}
+        for match in _TASK_LINE.finditer(self.log_path.read_text(errors="replace")):
+            state[match["id"]] = match["what"]
+        return all(what != "received" for what in state.values())
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -41,6 +41,14 @@ def worker(site, tmp_path_factory, django_db_setup, django_db_blocker):
     celery.stop()
 
 
+@pytest.fixture(autouse=True)
+def worker_idle_at_teardown(worker):
+    """Each test ends once the worker's tasks have: a task still writing (the link's title, the analysis
+    queued after a capture) while the test database is flushed deadlocks the flush on Postgres."""
+    yield
+    wait_for(worker.idle, 30, "the worker to finish its tasks")
+
+
 @pytest.fixture
 def allow_site(site, settings):
     # The web side may check the link on submission too; it allows the same loopback port.
