@@ -102,11 +102,11 @@ def bench_reanalyze(p, name: str, count: int, rng) -> Timing:
 
 
 def measure_start(models_dir: Path, image_batches: list[int], text_batches: list[int],
-                  options: dict | None = None, seconds: float = 2.0, warm_cudnn: bool = False) -> dict:
+                  options: dict | None = None, seconds: float = 2.0) -> dict:
     """In this process: load torch-cuda (default options unless `options`), time each bucket's
     first call, then the throughput of the largest image bucket (the compiled code from the cache
-    must run as fast as freshly compiled code). `warm_cudnn`: set cuDNN up once after the image
-    model's load, so its buckets' first calls show what is paid per bucket, not once per process."""
+    must run as fast as freshly compiled code). The image model's load includes cuDNN's set-up
+    (reported apart), so its buckets' first calls show what is paid per bucket."""
     import torch
 
     from inference import Predictor
@@ -117,14 +117,14 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
     p = Predictor(backend="torch-cuda", models_dir=models_dir, **(options or {}))
     out: dict = {}
     for spec, batches in ((IMAGE, image_batches), (TEXT, text_batches)):
+        if not batches:  # a model with no bucket to time is not loaded either
+            continue
         start = time.perf_counter()
         backend = p.backend(spec)
         out[f"{spec.name} load"] = time.perf_counter() - start
         out[f"{spec.name} compiled now"] = any(pkg.compiled for pkg in getattr(backend, "packages", {}).values())
-        if spec is IMAGE and warm_cudnn:
-            start = time.perf_counter()
-            _warm_cudnn(torch)
-            out["cudnn warm-up"] = time.perf_counter() - start
+        if spec is IMAGE:
+            out["cudnn set-up"] = getattr(backend, "cudnn_setup_seconds", 0.0)
         for b in batches:
             x = random_inputs(spec, b, rng, seq=256)
             if spec is TEXT:
@@ -149,26 +149,15 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
     return out
 
 
-def _warm_cudnn(torch) -> None:
-    """cuDNN's libraries and handle set up: one small depthwise and one pointwise convolution."""
-    x = torch.randn(1, 32, 16, 16, device="cuda", dtype=torch.half).contiguous(memory_format=torch.channels_last)
-    depthwise = torch.randn(32, 1, 3, 3, device="cuda", dtype=torch.half)
-    pointwise = torch.randn(16, 32, 1, 1, device="cuda", dtype=torch.half)
-    with torch.inference_mode():
-        torch.nn.functional.conv2d(torch.nn.functional.conv2d(x, depthwise, groups=32), pointwise)
-    torch.cuda.synchronize()
-
-
 def start_from_cache(models_dir: Path, image_batches: list[int], text_batches: list[int],
-                     options: dict | None = None, label: str = "", warm_cudnn: bool = False,
+                     options: dict | None = None, label: str = "",
                      variables: dict[str, str] | None = None, timeout: float = 900) -> dict:
     """Run measure_start in a fresh interpreter (nothing warm in this one), with `variables` added
     to its environment, and report ({} when it failed or ran past `timeout` seconds)."""
     code = ("import faulthandler, json, sys; faulthandler.enable(); sys.path.insert(0, %r); from pathlib import Path; "
             "from bench.inference_bulk import measure_start; "
-            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r, %r, warm_cudnn=%r)))"
-            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches, options,
-               warm_cudnn))
+            "print('START ' + json.dumps(measure_start(Path(%r), %r, %r, %r)))"
+            % (str(Path(__file__).resolve().parents[1]), str(models_dir), image_batches, text_batches, options))
     start = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,

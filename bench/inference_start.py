@@ -2,11 +2,11 @@
 
     python bench/inference_start.py --models-dir DIR [--cases NAME ...] [--batch 256] [--out FILE]
 
-A case is an Inductor mode (COMPILE_MODES in inference/backends/torch_cuda.py), cuDNN's algorithm
-choice (timing on or off, and how many algorithms it times: LINKSHOT_CUDNN_BENCHMARK_LIMIT) and
-whether the process sets cuDNN up once before the bucket's first call ("warm": one small
-convolution, so the first call shows what is paid per bucket rather than once per process). The
-first process of each mode compiles into an empty cache ("cold"); every later one starts from it.
+A case is an Inductor mode (COMPILE_MODES in inference/backends/torch_cuda.py) and cuDNN's algorithm
+choice (timing on or off, and how many algorithms it times: LINKSHOT_CUDNN_BENCHMARK_LIMIT). The
+backend sets cuDNN up once at the image model's load (its libraries and handle), so the bucket's
+first call shows what is paid per bucket rather than once per process. The first process of each
+mode compiles into an empty cache ("cold"); every later one starts from it.
 
 Each process is bench/inference_bulk.py's measure_start: the backend's load, the warm-up, the
 bucket's first call (Dynamo's trace, the cached graph's load, cuDNN's choice, the CUDA-graph
@@ -27,14 +27,20 @@ sys.path.insert(0, str(ROOT))
 
 from bench.inference_bulk import start_from_cache  # noqa: E402
 
-# name: (Inductor mode, cuDNN timing, algorithms timed, set cuDNN up before the first call)
+# name: (Inductor mode, cuDNN timing, algorithms timed[, more variables])
 CASES = {
-    "frozen": ("library-autotune-frozen", True, 10, False),
-    "frozen-limit3-warm": ("library-autotune-frozen", True, 3, True),
-    "frozen-heuristic-warm": ("library-autotune-frozen", False, 10, True),
-    "unfrozen": ("library-autotune", True, 10, False),
-    "unfrozen-limit3-warm": ("library-autotune", True, 3, True),
-    "unfrozen-heuristic-warm": ("library-autotune", False, 10, True),
+    "frozen": ("library-autotune-frozen", True, 10),
+    "frozen-limit3": ("library-autotune-frozen", True, 3),
+    "frozen-heuristic": ("library-autotune-frozen", False, 10),
+    "unfrozen": ("library-autotune", True, 10),
+    "unfrozen-limit3": ("library-autotune", True, 3),
+    "unfrozen-limit2": ("library-autotune", True, 2),
+    "unfrozen-heuristic": ("library-autotune", False, 10),
+    "unfrozen-no-descent-limit3": ("library-autotune-no-descent", True, 3),
+    "unfrozen-no-descent-limit2": ("library-autotune-no-descent", True, 2),
+    # Dynamo's own cache of its traced frames too (torch's experimental caching precompile): a
+    # start from it skips the trace; its first process fills that cache ("cold").
+    "unfrozen-limit3-precompile": ("library-autotune", True, 3, {"TORCH_CACHING_PRECOMPILE": "1"}),
 }
 
 EAGER = """
@@ -80,14 +86,16 @@ def main() -> int:
     print(f"# eager fp32: {baseline} img/s", flush=True)
     rows, compiled = [], set()
     for name in args.cases:
-        mode, timing, limit, warm = CASES[name]
-        runs = [] if mode in compiled else ["cold"]
-        compiled.add(mode)
+        mode, timing, limit, *more = CASES[name]
+        more = more[0] if more else {}
+        caches = (mode, tuple(sorted(more.items())))
+        runs = [] if caches in compiled else ["cold"]
+        compiled.add(caches)
         for run in runs + ["from cache"]:
             label = f"{name} ({run})"
             result = start_from_cache(args.models_dir, [args.batch], [], {"compile_mode": mode, "cudnn_benchmark": timing},
-                                      f" {label}", warm_cudnn=warm,
-                                      variables={"LINKSHOT_CUDNN_BENCHMARK_LIMIT": str(limit)}, timeout=args.timeout)
+                                      f" {label}",
+                                      variables={"LINKSHOT_CUDNN_BENCHMARK_LIMIT": str(limit), **more}, timeout=args.timeout)
             rows.append((label, result))
             if args.out is not None:
                 with args.out.open("a") as f:
@@ -97,11 +105,11 @@ def main() -> int:
 
 
 def summary(rows: list[tuple[str, dict]], batch: int, baseline: float | None) -> None:
-    print("\ncase | load s | warm s | first call s | items/s | x eager fp32")
+    print("\ncase | load s | of which cuDNN set-up s | first call s | items/s | x eager fp32")
     for label, r in rows:
         speed = r.get(f"image batch {batch} items/s")
         ratio = f"{speed / baseline:.2f}" if baseline and speed else "-"
-        print(f"{label} | {r.get('image load', 0):.1f} | {r.get('cudnn warm-up', 0):.2f} | "
+        print(f"{label} | {r.get('image load', 0):.1f} | {r.get('cudnn set-up', 0):.2f} | "
               f"{r.get(f'image batch {batch} first call', 0):.1f} | {speed or 0:,.0f} | {ratio}")
 
 

@@ -58,7 +58,8 @@ RTX_DEFAULT_TARGETS = ((8, 0), (8, 6), (8, 9), (12, 0))
 COMPILE_KINDS = {"": "aot", "aot": "aot", "jit": "jit", "1": "jit", "true": "jit", "off": "off", "0": "off",
                  "false": "off", "none": "off"}
 COMPILE_MODELS = ("image", "text", "head")
-TORCH_COMPILE_MODES = ("default", "library-autotune", "library-autotune-frozen", "max-autotune-no-cudagraphs")  # torch_cuda.COMPILE_MODES
+TORCH_COMPILE_MODES = ("default", "library-autotune", "library-autotune-frozen", "library-autotune-no-descent",
+                       "max-autotune-no-cudagraphs")  # torch_cuda.COMPILE_MODES
 DEFAULT_TORCH_COMPILE_MODE = "library-autotune-frozen"
 # Measured on an H200 host (bench/RESULTS.md): nvJPEG alone up to 5,480 full-size screenshots/s; any
 # CPU share of the JPEGs was slower (nvJPEG needs the host cores itself), so 0. PNGs always go to the CPU.

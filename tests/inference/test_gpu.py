@@ -100,6 +100,12 @@ def test_torch_cuda_full_length_text_runs_without_mask_and_matches(cuda_predicto
         assert any(key[-1] for key in backend._graphs)  # the mask-free graph was used
 
 
+def test_image_model_sets_cudnn_up_at_load(cuda_predictor):
+    """cuDNN's libraries and handle are set up with the image model, not at a bucket's first call."""
+    backend = cuda_predictor.backend(IMAGE)
+    assert backend.cudnn_benchmark and backend.cudnn_setup_seconds > 0
+
+
 def test_torch_cuda_real_screenshot(cuda_predictor, page_png):
     _, _, logits = cuda_predictor.embed_images([page_png])
     assert "web site" in [n for n, _ in cuda_predictor.concepts(logits, 3)[0]]
