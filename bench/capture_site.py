@@ -6,11 +6,10 @@ ones, and a long text. Names are resolved by tests.support.offline_dns, so nothi
 """
 from __future__ import annotations
 
-import socket
 import time
 
 from tests.support.offline_dns import LOOPBACK_SUFFIX
-from tests.support.pageserver import LoopbackServer, blob, never_finishes, page, png_bytes, send
+from tests.support.pageserver import Blackhole, LoopbackServer, blob, never_finishes, page, png_bytes, send
 
 
 def simple_page(number: int) -> str:
@@ -59,27 +58,6 @@ def slow_image(image: bytes):
         time.sleep(0.2 + (sum(handler.path.encode()) % 9) / 10)
         send(handler, 200, image, "image/png")
     return handle
-
-
-class Blackhole:
-    """A loopback port whose accept queue is kept full: a connection attempt there hangs until the
-    connecting side gives up (as for a host that drops packets), it is never refused."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(0)
-        self.port = self.listener.getsockname()[1]
-        self.fillers = []
-        for _ in range(3):  # never accepted: they fill the queue, so the kernel drops later SYNs
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", self.port))
-            self.fillers.append(filler)
-
-    def close(self) -> None:
-        for sock in (*self.fillers, self.listener):
-            sock.close()
 
 
 class Site:

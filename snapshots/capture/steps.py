@@ -93,8 +93,18 @@ class PageSteps:
         if self.config.keep_mhtml:
             await self.mhtml()
         if self.config.keep_pdf:
+            await self.stop_loading()
             pdf = await self.run("pdf", lambda: self.page.pdf(print_background=True))
             self.result.keep("pdf", pdf, self.config.asset_max_bytes)
+
+    async def stop_loading(self) -> None:
+        """Cancel what the page is still loading. Printing waits up to about 2 s for loads in
+        flight, and what is still loading by now (hosts that never answer, requests kept open) will
+        not be in the snapshot anyway."""
+        try:
+            await asyncio.wait_for(self.session.send("Page.stopLoading"), 5)
+        except (asyncio.TimeoutError, PlaywrightError):
+            log.info("could not stop loading %s", self.page.url)
 
     async def facts(self) -> None:
         facts = await self.run("facts", lambda: self.page.evaluate(PAGE_FACTS_SCRIPT))

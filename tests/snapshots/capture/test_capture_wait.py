@@ -8,7 +8,7 @@ import pytest
 
 from snapshots.capture import Capturer
 from tests.support.capture_site import capture_config
-from tests.support.pageserver import LoopbackServer, blob, never_finishes, page, png_bytes, send
+from tests.support.pageserver import Blackhole, LoopbackServer, blob, never_finishes, page, png_bytes, send
 
 pytestmark = [pytest.mark.chromium, pytest.mark.no_postgres]
 
@@ -59,8 +59,21 @@ def slow_site():
 
 
 @pytest.fixture(scope="module")
-def engine(slow_site):
-    capturer = Capturer(capture_config(slow_site, network_quiet_cap_s=CAP_S))
+def blackhole(slow_site):
+    """A host that never answers a connection (a firewalled tracker), named by one page."""
+    hole = Blackhole()
+    slow_site.routes["/tracked"] = page(
+        "<title>Tracked</title><h1>Tracked article</h1><p>Its tracker never answers.</p>"
+        f'<img src="http://127.0.0.1:{hole.port}/pixel.gif" width="1" height="1">')
+    yield hole
+    hole.close()
+
+
+@pytest.fixture(scope="module")
+def engine(slow_site, blackhole):
+    config = capture_config(slow_site, network_quiet_cap_s=CAP_S)
+    config.allowed_private.append(f"127.0.0.1:{blackhole.port}")
+    capturer = Capturer(config)
     yield capturer
     capturer.close()
 
@@ -91,3 +104,11 @@ def test_a_quiet_page_does_not_wait_for_the_cap(engine, slow_site):
     result = engine.capture(slow_site.url("/plain"))
     assert result.timings["wait"] < CAP_S - 0.3
     assert result.title == "Plain"
+
+
+def test_printing_does_not_wait_for_a_host_that_never_answers(engine, slow_site):
+    # The egress proxy waits 10 s for that connection; printing would wait about 2 s for it.
+    result = engine.capture(slow_site.url("/tracked"))
+    assert result.assets["pdf"].startswith(b"%PDF-")
+    assert "Tracked article" in result.text
+    assert result.timings["pdf"] < 1.0
