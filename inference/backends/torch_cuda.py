@@ -63,8 +63,9 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
     "default": {},
     "library-autotune": {"max_autotune": True, "coordinate_descent_tuning": True,
                          "max_autotune_conv_backends": "ATEN", "max_autotune_gemm_backends": "ATEN"},
-    # Without coordinate-descent tuning of the generated kernels, which part of a start from the
-    # cache runs again (seconds per bucket) although the tuned configurations were cached.
+    # No coordinate-descent tuning of the generated kernels: torch tunes some of them again at each
+    # start from the cache although their tuning was cached (pytorch/pytorch#172819), seconds per
+    # bucket. Without it the speed depends more on the compile (bench/RESULTS.md).
     "library-autotune-no-descent": {"max_autotune": True, "max_autotune_conv_backends": "ATEN",
                                     "max_autotune_gemm_backends": "ATEN"},
     "max-autotune-no-cudagraphs": {"max_autotune": True, "coordinate_descent_tuning": True},
