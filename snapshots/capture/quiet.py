@@ -4,7 +4,9 @@ Playwright's "networkidle" wants 500 ms without any connection, which on a simpl
 the capture's wall time while the cores sit idle. Here the page's own requests are counted as
 they start and end, so the capture goes on once none has been open for a shorter spell (a few
 hundred ms), and a page that is still fetching (a slow image, a fetch() whose answer adds
-content) keeps it waiting until that request is done, up to the caller's cap.
+content) keeps it waiting until that request is done, up to the caller's cap. Event streams and
+WebSockets are not counted: they stay open by design (live updates, chat), and what they deliver
+arrives while the rest loads.
 """
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ import asyncio
 
 from playwright.async_api import Error as PlaywrightError, Page, Request
 from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+
+# Requests that are streams by design and never finish (Playwright's resource types).
+STREAMS = frozenset({"eventsource", "websocket"})
 
 
 class RequestsInFlight:
@@ -31,6 +37,8 @@ class RequestsInFlight:
         return len(self._open)
 
     def _started(self, request: Request) -> None:
+        if request.resource_type in STREAMS:
+            return
         self._open.add(request)
         self._touch()
 

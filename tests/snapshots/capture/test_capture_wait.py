@@ -34,6 +34,27 @@ ENDLESS = """<!doctype html><html><head><title>Endless</title></head><body><h1>E
 <script>addEventListener("load", () => fetch("/never").catch(() => {}));</script></body></html>"""
 
 
+# A live blog: an event stream that stays open, whose first event adds a line to the page.
+LIVE_STREAM = """<!doctype html><html><head><title>Live</title></head><body><h1>Live coverage</h1>
+<ul id="updates"></ul><script>
+new EventSource("/stream").onmessage = (e) => {
+  document.getElementById("updates").insertAdjacentHTML("beforeend", "<li>" + e.data + "</li>"); };
+</script></body></html>"""
+
+
+def event_stream(server: LoopbackServer):
+    """One event, then the stream stays open until the server stops."""
+    def handler(request_handler) -> None:
+        request_handler.send_response(200)
+        request_handler.send_header("Content-Type", "text/event-stream")
+        request_handler.send_header("Cache-Control", "no-cache")
+        request_handler.end_headers()
+        request_handler.wfile.write(b"data: first update of the day\n\n")
+        request_handler.wfile.flush()
+        server.stopping.wait(30)
+    return handler
+
+
 def held_back(seconds: float, body: bytes, content_type: str):
     def handler(request_handler) -> None:
         time.sleep(seconds)
@@ -52,6 +73,8 @@ def slow_site():
         "/slow-text": held_back(0.6, b"the late answer arrived", "text/plain"),
         "/slow.png": held_back(0.5, png_bytes(200, 100, (250, 20, 20)), "image/png"),
         "/never": never_finishes(server, 30),
+        "/live": page(LIVE_STREAM),
+        "/stream": event_stream(server),
         "/favicon.ico": blob(png_bytes(16, 16), "image/x-icon"),
     })
     yield server
@@ -98,6 +121,12 @@ def test_a_request_that_never_ends_stops_the_wait_at_the_cap(engine, slow_site):
     assert CAP_S - 0.05 <= result.timings["wait"] < CAP_S + 1.5
     assert result.title == "Endless"
     assert "screenshot" in result.assets and "keeps one request open" in result.text
+
+
+def test_an_open_event_stream_does_not_hold_the_capture(engine, slow_site):
+    result = engine.capture(slow_site.url("/live"))
+    assert "first update of the day" in result.text  # what the stream sent is kept
+    assert result.timings["wait"] < CAP_S - 0.3
 
 
 def test_a_quiet_page_does_not_wait_for_the_cap(engine, slow_site):
