@@ -186,16 +186,16 @@ class Blackhole:
     """A loopback port whose accept queue is kept full: a connection attempt there hangs until the
     connecting side gives up (as for a host that drops packets), it is never refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind((host, port))
         self.listener.listen(0)
         self.port = self.listener.getsockname()[1]
         self.fillers = []
         for _ in range(3):  # never accepted: they fill the queue, so the kernel drops later SYNs
             filler = socket.socket()
             filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", self.port))
+            filler.connect_ex((host, self.port))
             self.fillers.append(filler)
 
     def close(self) -> None:

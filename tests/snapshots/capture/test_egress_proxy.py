@@ -13,7 +13,7 @@ import pytest
 from snapshots.capture import CaptureConfig
 from snapshots.capture.egress import Exit
 from snapshots.capture.egress_proxy import EgressProxy
-from tests.support.pageserver import LoopbackServer, chunked_stream, page
+from tests.support.pageserver import Blackhole, LoopbackServer, chunked_stream, page
 
 pytestmark = pytest.mark.no_postgres
 CAP = 200_000
@@ -204,6 +204,21 @@ def test_a_rebinding_name_keeps_the_checked_address(origin):
         assert rebound.accepts == 0
     finally:
         rebound.close()
+
+
+def test_an_address_that_never_answers_does_not_hold_up_the_next(origin):
+    # The resolver's first address drops every connection attempt (an IPv6 route that leads
+    # nowhere, a server of a pool that is down); tried one after the other it would cost the whole
+    # 10 s connect timeout, longer than the 5 s this exchange waits for an answer.
+    silent = Blackhole("127.0.0.3", origin.port)
+    try:
+        resolver = table_resolver({"pool.test": [["127.0.0.3", "127.0.0.1"]]}, [])
+        exit_ = Exit([f"127.0.0.1:{origin.port}", f"127.0.0.3:{origin.port}"], resolver=resolver)
+        answer = run_with_proxy(exit_, lambda port: exchange(port, get(f"http://pool.test:{origin.port}/hello", "x")))
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"<p>hello</p>")
+        assert exit_.connections == 1
+    finally:
+        silent.close()
 
 
 def test_closing_the_listener_cuts_open_connections(origin):
