@@ -1,6 +1,7 @@
 """Opening the URL: bounded navigation and error classification."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from playwright.async_api import Error as PlaywrightError, Page, Response
@@ -102,6 +103,23 @@ async def wait_bounded(page: Page, requests: RequestsInFlight, config: CaptureCo
         return
     except PlaywrightError:
         return  # the page went away; the steps after this will say so
+    await load_lazy_images(page)
     if not await wait_loaded_and_quiet(page, requests, config.network_quiet_s, config.network_quiet_cap_s):
         log.debug("%d request(s) still open after %s s on %s", requests.open_count, config.network_quiet_cap_s,
                   page.url)
+
+
+# Lazy images (loading="lazy", which WordPress and others put on every picture) start loading only
+# near the viewport; the full-page shot and the archived page would show them blank. Made eager
+# once the document is parsed, they load during the wait like the rest of the page.
+EAGER_IMAGES_SCRIPT = """() => {
+  for (const img of document.querySelectorAll('img[loading="lazy" i]')) img.loading = "eager";
+}"""
+
+
+async def load_lazy_images(page: Page) -> None:
+    """Start the page's lazy images now (bounded: a page whose scripts never yield is left as it is)."""
+    try:
+        await asyncio.wait_for(page.evaluate(EAGER_IMAGES_SCRIPT), 1.0)
+    except (asyncio.TimeoutError, PlaywrightError):
+        log.debug("lazy images left lazy on %s", page.url)

@@ -2,9 +2,11 @@
 
 Real Chromium against a loopback server whose answers are held back on purpose.
 """
+import io
 import time
 
 import pytest
+from PIL import Image
 
 from snapshots.capture import Capturer
 from tests.support.capture_site import capture_config
@@ -55,6 +57,13 @@ def event_stream(server: LoopbackServer):
     return handler
 
 
+# A long article whose pictures load lazily (as WordPress marks every image): the last one sits far
+# below the first screen, beyond the distance at which Chromium starts a lazy image.
+LAZY_ARTICLE = """<!doctype html><html><head><title>Lazy</title><style>body{margin:0}</style></head><body>
+<h1>Long article</h1><div style="height:6000px">text</div>
+<img id="far" loading="lazy" src="/far.png" width="400" height="200" style="display:block"></body></html>"""
+
+
 def held_back(seconds: float, body: bytes, content_type: str):
     def handler(request_handler) -> None:
         time.sleep(seconds)
@@ -74,6 +83,8 @@ def slow_site():
         "/slow.png": held_back(0.5, png_bytes(200, 100, (250, 20, 20)), "image/png"),
         "/never": never_finishes(server, 30),
         "/live": page(LIVE_STREAM),
+        "/lazy": page(LAZY_ARTICLE),
+        "/far.png": blob(png_bytes(400, 200, (250, 20, 20)), "image/png"),
         "/stream": event_stream(server),
         "/favicon.ico": blob(png_bytes(16, 16), "image/x-icon"),
     })
@@ -127,6 +138,14 @@ def test_an_open_event_stream_does_not_hold_the_capture(engine, slow_site):
     result = engine.capture(slow_site.url("/live"))
     assert "first update of the day" in result.text  # what the stream sent is kept
     assert result.timings["wait"] < CAP_S - 0.3
+
+
+def test_lazy_images_far_below_the_first_screen_are_in_the_full_page(engine, slow_site):
+    result = engine.capture(slow_site.url("/lazy"))
+    assert "/far.png" in slow_site.requests
+    full = Image.open(io.BytesIO(result.assets["full_page"])).convert("RGB")
+    top = round(full.height - 200 / 2)  # the middle of the picture, the page's last 200 px
+    assert full.getpixel((200, top)) == (250, 20, 20)
 
 
 def test_a_quiet_page_does_not_wait_for_the_cap(engine, slow_site):
