@@ -86,8 +86,8 @@ def main() -> int:
     print(f"# eager fp32: {baseline} img/s", flush=True)
     rows, compiled = [], set()
     for name in args.cases:
-        mode, timing, limit, *more = CASES[name]
-        more = more[0] if more else {}
+        mode, timing, limit, *rest = CASES[name]
+        more = rest[0] if rest else {}
         caches = (mode, tuple(sorted(more.items())))
         runs = [] if caches in compiled else ["cold"]
         compiled.add(caches)

@@ -44,9 +44,9 @@ async def first_connection(addresses: Sequence[IPAddress], port: int, timeout_s:
                                          return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 address = attempts.pop(task)
-                if task.exception() is None:
-                    return task.result()
                 exc = task.exception()
+                if exc is None:
+                    return task.result()
                 error = exc if isinstance(exc, OSError) else OSError(f"timed out connecting to {address}")
     finally:
         await _abandon(attempts)
