@@ -211,8 +211,10 @@ class TorchCudaBackend(Backend):
 
     def _jit(self, forward):
         from .compile_cache import use_cache_folder
+        from .inductor_warm_start import keep_coordinate_descent_marks
 
         self.compile_folder = use_cache_folder(self.models_dir, self._inductor_options())
+        keep_coordinate_descent_marks()
         dynamo = self.torch._dynamo.config
         for knob in ("recompile_limit", "cache_size_limit"):  # one compiled graph per bucket
             if hasattr(dynamo, knob):

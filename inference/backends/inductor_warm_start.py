@@ -1,0 +1,82 @@
+"""Keep Inductor's coordinate-descent results when compiled kernels come back from the disk cache.
+
+torch.compile with `coordinate_descent_tuning` tunes each generated kernel at its first run and
+stores the best configuration, marked "found by coordinate descent", in the autotune cache. A
+later process that loads the compiled graph from the cache should launch that configuration at
+once. In torch up to 2.11 it often tunes again instead (pytorch/pytorch#172819): when a kernel
+has a single configuration, or when the cached best equals one it compiled already, the mark
+is dropped on the way (`CachingAutotuner.recheck_autotune_cache`), and the first run starts the
+search again. On the image model that is 10 to 16 kernels and 1.5 to over 6 s per batch bucket
+at every worker start (bench/RESULTS.md), most of what keeps a start from the cache slow.
+
+`keep_coordinate_descent_marks()` replaces that one method with one that keeps the mark, the
+behaviour of later torch releases, and only where the installed method has the defect.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+# The defect's own line: the cache hit is only looked at when the kernel had several configurations.
+DEFECT = "len(cached_configs) == 1 and len(configs) > 1"
+
+
+def has_defect(method: Callable[..., Any]) -> bool:
+    try:
+        source = inspect.getsource(method)
+    except (OSError, TypeError):  # no source shipped: leave torch as it is
+        return False
+    return DEFECT in source
+
+
+def keep_coordinate_descent_marks(tuner: type | None = None) -> bool:
+    """Install the corrected method on Inductor's CachingAutotuner (or `tuner`); True when the
+    installed one had the defect."""
+    if tuner is None:
+        try:
+            from torch._inductor.runtime.triton_heuristics import CachingAutotuner as tuner
+        except ImportError:  # a torch without Inductor compiles nothing
+            return False
+    current = tuner.recheck_autotune_cache
+    if getattr(current, "keeps_coordinate_descent_marks", False):
+        return True
+    if not has_defect(current):
+        return False
+    tuner.recheck_autotune_cache = recheck_autotune_cache
+    log.info("Inductor's cached coordinate-descent results are kept at a warm start (pytorch/pytorch#172819)")
+    return True
+
+
+def recheck_autotune_cache(self, reload_kernel_from_src: Callable[[], Any]) -> None:
+    """Narrow a kernel loaded from the cache to its cached best configuration, with its mark."""
+    from torch._inductor.runtime.triton_heuristics import (
+        check_autotune_cache,
+        dynamo_timed,
+        triton_config_to_hashable,
+    )
+
+    assert self.is_statically_launchable()
+    configs = [result.config for result in self.compile_results]
+    cached, _, info = check_autotune_cache(configs, self.filename, self.inductor_meta)
+    self.autotune_cache_info = info
+    if info.get("autotune_cache_state") != "hit":
+        return
+    (best,) = cached
+    found_by_coordesc = getattr(best, "found_by_coordesc", False)
+    wanted = triton_config_to_hashable(best)
+    for result in self.compile_results:
+        if triton_config_to_hashable(result.config) == wanted:
+            # The launcher is made from this object, and its mark decides whether tuning runs again.
+            result.config.found_by_coordesc = found_by_coordesc
+            self.compile_results = [result]
+            return
+    if found_by_coordesc:  # tuned to a configuration the cached kernel was not compiled for
+        with dynamo_timed("CachingAutotuner.slow_precompile_config"):
+            if self.fn.fn is None:
+                self.fn = reload_kernel_from_src().fn
+            self.compile_results = [self._precompile_config(best)]
+
+
+recheck_autotune_cache.keeps_coordinate_descent_marks = True  # type: ignore[attr-defined]

@@ -1,0 +1,82 @@
+"""Inductor's coordinate-descent results survive a warm start (inference/backends/inductor_warm_start.py).
+
+On a GPU: one process compiles and tunes a kernel into an empty cache, the next loads it from the
+cache and must launch the tuned configuration without tuning again. Where the installed torch has
+the defect, a process without the correction is shown to tune again (the test can fail)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inference.backends.inductor_warm_start import (
+    DEFECT,
+    has_defect,
+    keep_coordinate_descent_marks,
+    recheck_autotune_cache,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+def test_the_method_is_replaced_only_where_it_has_the_defect(tmp_path):
+    # exec'd code has no source file for inspect; give each class one, as torch's module has.
+    tuners = {}
+    for name, line in (("broken", DEFECT), ("fixed", "len(cached_configs) == 1")):
+        path = tmp_path / f"{name}.py"
+        path.write_text(f"class Tuner:\n    def recheck_autotune_cache(self, reload):\n        if {line}:\n"
+                        f"            return 1\n")
+        namespace: dict = {"__name__": name}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        tuners[name] = namespace["Tuner"]
+    broken, fixed = tuners["broken"], tuners["fixed"]
+    untouched = fixed.recheck_autotune_cache
+    assert has_defect(broken.recheck_autotune_cache) and not has_defect(untouched)
+    assert keep_coordinate_descent_marks(broken) is True
+    assert broken.recheck_autotune_cache is recheck_autotune_cache
+    assert keep_coordinate_descent_marks(broken) is True  # once installed, left as it is
+    assert keep_coordinate_descent_marks(fixed) is False
+    assert fixed.recheck_autotune_cache is untouched
+
+def test_a_method_without_source_is_left_alone():
+    assert has_defect(len) is False
+
+CHILD = """
+import json, os, sys
+import torch
+from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+from inference.backends.inductor_warm_start import keep_coordinate_descent_marks
+if sys.argv[1] == "corrected":
+    keep_coordinate_descent_marks()
+tuned = []
+original = CachingAutotuner.coordinate_descent_tuning
+def counting(self, *args, **kwargs):
+    tuned.append(self.fn.__name__)
+    return original(self, *args, **kwargs)
+CachingAutotuner.coordinate_descent_tuning = counting
+f = torch.compile(lambda x: torch.nn.functional.gelu(x * 3.0) + x.sin(), dynamic=False,
+                  options={"coordinate_descent_tuning": True})
+x = torch.randn(4096, 1024, device="cuda")
+assert torch.allclose(f(x), torch.nn.functional.gelu(x * 3.0) + x.sin(), atol=1e-5)
+print("RESULT " + json.dumps({"tuned": tuned}))
+"""
+
+def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", CHILD, how], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[7:])["tuned"]
+
+@pytest.mark.gpu
+def test_a_kernel_tuned_once_is_not_tuned_again_by_the_next_process(tmp_path):
+    from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+
+    assert _tuned_in_fresh_process(tmp_path, "corrected"), "the cold process tuned nothing"
+    assert _tuned_in_fresh_process(tmp_path, "corrected") == []
+    if has_defect(CachingAutotuner.recheck_autotune_cache):  # this torch tunes again by itself
+        assert _tuned_in_fresh_process(tmp_path, "as shipped")
