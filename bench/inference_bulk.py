@@ -117,7 +117,7 @@ def measure_start(models_dir: Path, image_batches: list[int], text_batches: list
 
     if os.environ.get(AS_SHIPPED) == "1":  # the baseline: Inductor's warm start without the correction
         from inference.backends import inductor_warm_start
-        inductor_warm_start.keep_coordinate_descent_marks = lambda: False
+        inductor_warm_start.keep_coordinate_descent_marks = lambda: ()
     rng = np.random.default_rng()
     p = Predictor(backend="torch-cuda", models_dir=models_dir, **(options or {}))
     out: dict = {}

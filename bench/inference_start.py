@@ -96,10 +96,12 @@ def main() -> int:
         runs = [] if caches in compiled else ["cold"]
         compiled.add(caches)
         for run in runs + ["from cache"]:
-            label = f"{name} ({run})"
             result = start_from_cache(args.models_dir, [args.batch], [], {"compile_mode": mode, "cudnn_benchmark": timing},
-                                      f" {label}",
+                                      f" {name} ({run})",
                                       variables={"LINKSHOT_CUDNN_BENCHMARK_LIMIT": str(limit), **more}, timeout=args.timeout)
+            # Named by what the process found: a models folder used before may hold the mode's graphs already.
+            misses = result.get("fx graph cache", {}).get("miss")
+            label = f"{name} ({'cold' if misses else 'from cache' if misses == 0 else run})"
             rows.append((label, result))
             if args.out is not None:
                 with args.out.open("a") as f:

@@ -9,13 +9,21 @@ is dropped on the way (`CachingAutotuner.recheck_autotune_cache`), and the first
 search again. On the image model that is 10 to 16 kernels and 1.5 to over 6 s per batch bucket
 at every worker start (bench/RESULTS.md), most of what keeps a start from the cache slow.
 
-`keep_coordinate_descent_marks()` replaces that one method with one that keeps the mark, the
-behaviour of later torch releases, and only where the installed method has the defect.
+The mark is lost a second way: kernels that a warm start loads through Inductor's compile
+workers come back to the process pickled, and Triton's `Config.__setstate__` keeps only the fields
+it knows, so `found_by_coordesc` does not survive the trip. Whether a kernel takes that way
+depends on whether the worker pool has started by then, which is why the kernels tuned again
+differ from one start to the next.
+
+`keep_coordinate_descent_marks()` corrects both, each only where the installed torch or Triton
+has the defect: the method is replaced by one that keeps the mark (the behaviour of later torch
+releases), and unpickling a Config restores the mark from the pickled state.
 """
 from __future__ import annotations
 
 import inspect
 import logging
+import pickle
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -31,21 +39,56 @@ def has_defect(method: Callable[..., Any]) -> bool:
     return DEFECT in source
 
 
-def keep_coordinate_descent_marks(tuner: type | None = None) -> bool:
-    """Install the corrected method on Inductor's CachingAutotuner (or `tuner`); True when the
-    installed one had the defect."""
-    if tuner is None:
-        try:
-            from torch._inductor.runtime.triton_heuristics import CachingAutotuner as tuner
-        except ImportError:  # a torch without Inductor compiles nothing
-            return False
+def keep_coordinate_descent_marks() -> tuple[str, ...]:
+    """Install the corrections this torch and Triton need; the names of those installed."""
+    try:
+        from torch._inductor.runtime.triton_heuristics import CachingAutotuner
+        from triton import Config
+    except ImportError:  # no Inductor or no Triton: nothing is compiled for a GPU
+        return ()
+    corrected = []
+    if correct_recheck(CachingAutotuner):
+        corrected.append("recheck_autotune_cache")
+    if correct_config_pickling(Config):
+        corrected.append("Config.__setstate__")
+    if corrected:
+        log.info("Inductor's cached coordinate-descent results are kept at a warm start (%s corrected; "
+                 "pytorch/pytorch#172819)", ", ".join(corrected))
+    return tuple(corrected)
+
+
+def correct_recheck(tuner: type) -> bool:
+    """Give `tuner` the recheck that keeps the mark, where its own has the defect."""
     current = tuner.recheck_autotune_cache
     if getattr(current, "keeps_coordinate_descent_marks", False):
         return True
     if not has_defect(current):
         return False
     tuner.recheck_autotune_cache = recheck_autotune_cache
-    log.info("Inductor's cached coordinate-descent results are kept at a warm start (pytorch/pytorch#172819)")
+    return True
+
+
+def loses_mark(config_class: type) -> bool:
+    probe = config_class({"XBLOCK": 64}, num_warps=4, num_stages=1)
+    probe.found_by_coordesc = True
+    return not getattr(pickle.loads(pickle.dumps(probe)), "found_by_coordesc", False)
+
+
+def correct_config_pickling(config_class: type) -> bool:
+    """Make unpickled `config_class` objects keep the mark, where they lose it now."""
+    original = getattr(config_class, "__setstate__", None)
+    if getattr(original, "keeps_coordinate_descent_marks", False):
+        return True
+    if original is None or not loses_mark(config_class):  # plain pickling keeps every attribute
+        return False
+
+    def __setstate__(self, state):
+        original(self, state)
+        if "found_by_coordesc" in state:
+            self.found_by_coordesc = state["found_by_coordesc"]
+
+    __setstate__.keeps_coordinate_descent_marks = True  # type: ignore[attr-defined]
+    config_class.__setstate__ = __setstate__
     return True
 
 

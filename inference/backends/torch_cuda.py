@@ -63,9 +63,9 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
     "default": {},
     "library-autotune": {"max_autotune": True, "coordinate_descent_tuning": True,
                          "max_autotune_conv_backends": "ATEN", "max_autotune_gemm_backends": "ATEN"},
-    # No coordinate-descent tuning of the generated kernels: torch tunes some of them again at each
-    # start from the cache although their tuning was cached (pytorch/pytorch#172819), seconds per
-    # bucket. Without it the speed depends more on the compile (bench/RESULTS.md).
+    # No coordinate-descent tuning of the generated kernels: a shorter cold compile, and nothing to
+    # tune again at a start from the cache (inductor_warm_start.py keeps the cached tuning for the
+    # modes that have it). The speed depends more on the compile (bench/RESULTS.md).
     "library-autotune-no-descent": {"max_autotune": True, "max_autotune_conv_backends": "ATEN",
                                     "max_autotune_gemm_backends": "ATEN"},
     "max-autotune-no-cudagraphs": {"max_autotune": True, "coordinate_descent_tuning": True},

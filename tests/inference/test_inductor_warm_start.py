@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,10 @@ import pytest
 
 from inference.backends.inductor_warm_start import (
     DEFECT,
+    correct_config_pickling,
+    correct_recheck,
     has_defect,
-    keep_coordinate_descent_marks,
+    loses_mark,
     recheck_autotune_cache,
 )
 
@@ -35,17 +38,56 @@ def test_the_method_is_replaced_only_where_it_has_the_defect(tmp_path):
     broken, fixed = tuners["broken"], tuners["fixed"]
     untouched = fixed.recheck_autotune_cache
     assert has_defect(broken.recheck_autotune_cache) and not has_defect(untouched)
-    assert keep_coordinate_descent_marks(broken) is True
+    assert correct_recheck(broken) is True
     assert broken.recheck_autotune_cache is recheck_autotune_cache
-    assert keep_coordinate_descent_marks(broken) is True  # once installed, left as it is
-    assert keep_coordinate_descent_marks(fixed) is False
+    assert correct_recheck(broken) is True  # once installed, left as it is
+    assert correct_recheck(fixed) is False
     assert fixed.recheck_autotune_cache is untouched
 
 def test_a_method_without_source_is_left_alone():
     assert has_defect(len) is False
 
+
+class ForgetfulConfig:
+    """Like Triton's Config: unpickling keeps only the fields the class knows."""
+
+    def __init__(self, kwargs, num_warps=4, num_stages=3):
+        self.kwargs, self.num_warps, self.num_stages = kwargs, num_warps, num_stages
+
+    def __setstate__(self, state):
+        self.kwargs = state.get("kwargs", {})
+        self.num_warps = state.get("num_warps", 4)
+        self.num_stages = state.get("num_stages", 3)
+
+
+class PlainConfig:
+    def __init__(self, kwargs, num_warps=4, num_stages=3):
+        self.kwargs, self.num_warps, self.num_stages = kwargs, num_warps, num_stages
+
+
+def _round_trip(config_class: type, mark: bool):
+    config = config_class({"XBLOCK": 128}, num_warps=8, num_stages=2)
+    config.found_by_coordesc = mark
+    return pickle.loads(pickle.dumps(config))
+
+
+def test_a_config_that_loses_the_mark_in_pickling_keeps_it_once_corrected():
+    assert loses_mark(ForgetfulConfig)
+    assert not hasattr(_round_trip(ForgetfulConfig, True), "found_by_coordesc")
+    assert correct_config_pickling(ForgetfulConfig) is True
+    back = _round_trip(ForgetfulConfig, True)
+    assert back.found_by_coordesc is True and (back.kwargs, back.num_warps, back.num_stages) == ({"XBLOCK": 128}, 8, 2)
+    assert _round_trip(ForgetfulConfig, False).found_by_coordesc is False
+    assert correct_config_pickling(ForgetfulConfig) is True  # once installed, left as it is
+
+
+def test_a_config_whose_pickling_keeps_the_mark_is_left_alone():
+    assert not loses_mark(PlainConfig)
+    assert correct_config_pickling(PlainConfig) is False
+    assert not hasattr(PlainConfig, "__setstate__")
+
 CHILD = """
-import json, os, sys
+import json, os, sys, time
 import torch
 from torch._inductor.runtime.triton_heuristics import CachingAutotuner
 from inference.backends.inductor_warm_start import keep_coordinate_descent_marks
@@ -57,6 +99,11 @@ def counting(self, *args, **kwargs):
     tuned.append(self.fn.__name__)
     return original(self, *args, **kwargs)
 CachingAutotuner.coordinate_descent_tuning = counting
+# Let the compile workers start first: a kernel they load comes back pickled (the mark's second way out).
+from torch._inductor.async_compile import AsyncCompile, get_compile_threads
+deadline = time.monotonic() + 60
+while get_compile_threads() > 1 and not AsyncCompile.use_process_pool() and time.monotonic() < deadline:
+    time.sleep(0.1)
 f = torch.compile(lambda x: torch.nn.functional.gelu(x * 3.0) + x.sin(), dynamic=False,
                   options={"coordinate_descent_tuning": True})
 x = torch.randn(4096, 1024, device="cuda")
@@ -71,6 +118,17 @@ def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[7:])["tuned"]
+
+@pytest.mark.gpu
+def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
+    from triton import Config
+
+    from inference.backends.inductor_warm_start import keep_coordinate_descent_marks
+
+    keep_coordinate_descent_marks()
+    assert not loses_mark(Config)
+    assert _round_trip(Config, True).found_by_coordesc is True
+
 
 @pytest.mark.gpu
 def test_a_kernel_tuned_once_is_not_tuned_again_by_the_next_process(tmp_path):
