@@ -119,9 +119,8 @@ def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[7:])["tuned"]
 
-@pytest.mark.gpu
 def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
-    from triton import Config
+    Config = pytest.importorskip("triton").Config
 
     from inference.backends.inductor_warm_start import keep_coordinate_descent_marks
 
