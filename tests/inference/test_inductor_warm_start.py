@@ -11,6 +11,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -85,6 +86,51 @@ def test_a_config_whose_pickling_keeps_the_mark_is_left_alone():
     assert not loses_mark(PlainConfig)
     assert correct_config_pickling(PlainConfig) is False
     assert not hasattr(PlainConfig, "__setstate__")
+
+def _loaded_kernel(tmp_path: Path, compiled: list, cached_best=None):
+    """A kernel as a warm start loads it: its compiled configurations without their marks (they
+    come back pickled), and, if `cached_best`, that configuration in its autotune cache, marked as
+    found by coordinate descent."""
+    from torch._inductor.runtime.autotune_cache import AutotuneCache
+    from torch._inductor.runtime.triton_heuristics import hash_configs
+
+    filename = tmp_path / "kernel.py"
+    filename.write_text("# generated kernel\n")
+    meta = {"coordinate_descent_tuning": True, "autotune_local_cache": True, "autotune_remote_cache": False,
+            "is_fbcode": False, "backend_hash": "0" * 64}
+    if cached_best is not None:
+        AutotuneCache.create(meta, str(filename), hash_configs(compiled)).save(cached_best, 1000,
+                                                                             found_by_coordesc=True)
+    unmarked = [type(c)(dict(c.kwargs), num_warps=c.num_warps, num_stages=c.num_stages) for c in compiled]
+    kernel = SimpleNamespace(compile_results=[SimpleNamespace(config=c) for c in unmarked], filename=str(filename),
+                             inductor_meta=meta, is_statically_launchable=lambda: True,
+                             fn=SimpleNamespace(fn=object()))
+    kernel._precompile_config = lambda config: SimpleNamespace(config=config)
+    return kernel
+
+
+@pytest.mark.parametrize("case", ["one configuration", "best compiled already", "tuned to a new one"])
+def test_a_kernel_loaded_from_the_cache_gets_its_tuned_configuration_marked(tmp_path, case):
+    Config = pytest.importorskip("triton").Config
+    a = Config({"XBLOCK": 256}, num_warps=4, num_stages=1)
+    b = Config({"XBLOCK": 512}, num_warps=8, num_stages=1)
+    compiled, best = {"one configuration": ([a], a), "best compiled already": ([a, b], b),
+                      "tuned to a new one": ([a, b], Config({"XBLOCK": 1024}, num_warps=8, num_stages=1))}[case]
+    kernel = _loaded_kernel(tmp_path, compiled, best)
+    recheck_autotune_cache(kernel, lambda: None)
+    assert kernel.autotune_cache_info["autotune_cache_state"] == "hit"
+    (result,) = kernel.compile_results
+    assert result.config == best and result.config.found_by_coordesc is True
+
+
+def test_a_kernel_with_nothing_cached_is_left_as_compiled(tmp_path):
+    Config = pytest.importorskip("triton").Config
+    compiled = [Config({"XBLOCK": 256}, num_warps=4, num_stages=1), Config({"XBLOCK": 512}, num_warps=8)]
+    kernel = _loaded_kernel(tmp_path, compiled)
+    recheck_autotune_cache(kernel, lambda: None)
+    assert [r.config for r in kernel.compile_results] == compiled
+    assert not any(getattr(r.config, "found_by_coordesc", False) for r in kernel.compile_results)
+
 
 CHILD = """
 import json, os, sys, time
