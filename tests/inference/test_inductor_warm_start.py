@@ -26,6 +26,7 @@ from inference.backends.inductor_warm_start import (
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def test_the_method_is_replaced_only_where_it_has_the_defect(tmp_path):
     # exec'd code has no source file for inspect; give each class one, as torch's module has.
     tuners = {}
@@ -44,6 +45,7 @@ def test_the_method_is_replaced_only_where_it_has_the_defect(tmp_path):
     assert correct_recheck(broken) is True  # once installed, left as it is
     assert correct_recheck(fixed) is False
     assert fixed.recheck_autotune_cache is untouched
+
 
 def test_a_method_without_source_is_left_alone():
     assert has_defect(len) is False
@@ -87,6 +89,7 @@ def test_a_config_whose_pickling_keeps_the_mark_is_left_alone():
     assert correct_config_pickling(PlainConfig) is False
     assert not hasattr(PlainConfig, "__setstate__")
 
+
 def _loaded_kernel(tmp_path: Path, compiled: list, cached_best=None):
     """A kernel as a warm start loads it: its compiled configurations without their marks (they
     come back pickled), and, if `cached_best`, that configuration in its autotune cache, marked as
@@ -110,6 +113,8 @@ def _loaded_kernel(tmp_path: Path, compiled: list, cached_best=None):
 
 
 @pytest.mark.parametrize("case", ["one configuration", "best compiled already", "tuned to a new one"])
+
+
 def test_a_kernel_loaded_from_the_cache_gets_its_tuned_configuration_marked(tmp_path, case):
     Config = pytest.importorskip("triton").Config
     a = Config({"XBLOCK": 256}, num_warps=4, num_stages=1)
@@ -141,6 +146,8 @@ if sys.argv[1] == "corrected":
     keep_coordinate_descent_marks()
 tuned = []
 original = CachingAutotuner.coordinate_descent_tuning
+
+
 def counting(self, *args, **kwargs):
     tuned.append(self.fn.__name__)
     return original(self, *args, **kwargs)
@@ -157,6 +164,7 @@ assert torch.allclose(f(x), torch.nn.functional.gelu(x * 3.0) + x.sin(), atol=1e
 print("RESULT " + json.dumps({"tuned": tuned}))
 """
 
+
 def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD, how], capture_output=True, text=True, cwd=ROOT,
@@ -164,6 +172,7 @@ def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[7:])["tuned"]
+
 
 def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
     Config = pytest.importorskip("triton").Config
@@ -176,6 +185,8 @@ def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
 
 
 @pytest.mark.gpu
+
+
 def test_a_kernel_tuned_once_is_not_tuned_again_by_the_next_process(tmp_path):
     from torch._inductor.runtime.triton_heuristics import CachingAutotuner
 
