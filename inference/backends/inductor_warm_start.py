@@ -6,8 +6,8 @@ later process that loads the compiled graph from the cache should launch that co
 once. In torch up to 2.11 it often tunes again instead (pytorch/pytorch#172819): when a kernel
 has a single configuration, or when the cached best equals one it compiled already, the mark
 is dropped on the way (`CachingAutotuner.recheck_autotune_cache`), and the first run starts the
-search again. On the image model that is 10 to 16 kernels and 1.5 to over 6 s per batch bucket
-at every worker start (bench/RESULTS.md), most of what keeps a start from the cache slow.
+search again. On the image model that was 10 to 16 kernels and 4 to 13 s per batch bucket at
+every worker start on an H100 (bench/RESULTS.md), up to half of a start from the cache.
 
 The mark is lost a second way: kernels that a warm start loads through Inductor's compile
 workers come back to the process pickled, and Triton's `Config.__setstate__` keeps only the fields
