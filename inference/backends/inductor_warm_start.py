@@ -29,6 +29,7 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 # The defect's own line: the cache hit is only looked at when the kernel had several configurations.
 DEFECT = "len(cached_configs) == 1 and len(configs) > 1"
+_announced = False  # the corrections are logged once a process
 
 
 def has_defect(method: Callable[..., Any]) -> bool:
@@ -41,20 +42,29 @@ def has_defect(method: Callable[..., Any]) -> bool:
 
 def keep_coordinate_descent_marks() -> tuple[str, ...]:
     """Install the corrections this torch and Triton need; the names of those installed."""
+    global _announced
     try:
         from torch._inductor.runtime.triton_heuristics import CachingAutotuner
         from triton import Config
     except ImportError:  # no Inductor or no Triton: nothing is compiled for a GPU
         return ()
-    corrected = []
-    if correct_recheck(CachingAutotuner):
-        corrected.append("recheck_autotune_cache")
-    if correct_config_pickling(Config):
-        corrected.append("Config.__setstate__")
-    if corrected:
+    corrected = [name for name, correct, target in (("recheck_autotune_cache", correct_recheck, CachingAutotuner),
+                                                    ("Config.__setstate__", correct_config_pickling, Config))
+                 if _applied(name, correct, target)]
+    if corrected and not _announced:
+        _announced = True
         log.info("Inductor's cached coordinate-descent results are kept at a warm start (%s corrected; "
                  "pytorch/pytorch#172819)", ", ".join(corrected))
     return tuple(corrected)
+
+
+def _applied(name: str, correct: Callable[[type], bool], target: type) -> bool:
+    # A torch or Triton whose internals moved on must still compile: only the start is slower then.
+    try:
+        return correct(target)
+    except Exception as exc:  # noqa: BLE001 - whatever the probe or the swap raised
+        log.warning("Inductor warm start: %s left as it is (%s: %s)", name, type(exc).__name__, exc)
+        return False
 
 
 def correct_recheck(tuner: type) -> bool:

@@ -68,6 +68,22 @@ class PlainConfig:
         self.kwargs, self.num_warps, self.num_stages = kwargs, num_warps, num_stages
 
 
+def test_a_correction_that_cannot_be_applied_leaves_the_compile_alone(caplog):
+    from inference.backends.inductor_warm_start import _applied
+
+    class ChangedConfig:  # a later Triton whose Config takes other arguments
+        def __init__(self, options):
+            self.options = options
+
+        def __setstate__(self, state):
+            self.options = state.get("options")
+
+    with caplog.at_level("WARNING"):
+        assert _applied("Config.__setstate__", correct_config_pickling, ChangedConfig) is False
+    assert "Config.__setstate__ left as it is (TypeError" in caplog.text
+    assert "keeps_coordinate_descent_marks" not in vars(ChangedConfig.__setstate__)
+
+
 def _round_trip(config_class: type, mark: bool):
     config = config_class({"XBLOCK": 128}, num_warps=8, num_stages=2)
     config.found_by_coordesc = mark
