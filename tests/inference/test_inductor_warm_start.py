@@ -20,6 +20,7 @@ from inference.backends.inductor_warm_start import (
     correct_config_pickling,
     correct_recheck,
     has_defect,
+    keep_coordinate_descent_marks,
     loses_mark,
     recheck_autotune_cache,
 )
@@ -129,8 +130,6 @@ def _loaded_kernel(tmp_path: Path, compiled: list, cached_best=None):
 
 
 @pytest.mark.parametrize("case", ["one configuration", "best compiled already", "tuned to a new one"])
-
-
 def test_a_kernel_loaded_from_the_cache_gets_its_tuned_configuration_marked(tmp_path, case):
     Config = pytest.importorskip("triton").Config
     a = Config({"XBLOCK": 256}, num_warps=4, num_stages=1)
@@ -162,8 +161,6 @@ if sys.argv[1] == "corrected":
     keep_coordinate_descent_marks()
 tuned = []
 original = CachingAutotuner.coordinate_descent_tuning
-
-
 def counting(self, *args, **kwargs):
     tuned.append(self.fn.__name__)
     return original(self, *args, **kwargs)
@@ -192,17 +189,12 @@ def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
 
 def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
     Config = pytest.importorskip("triton").Config
-
-    from inference.backends.inductor_warm_start import keep_coordinate_descent_marks
-
     keep_coordinate_descent_marks()
     assert not loses_mark(Config)
     assert _round_trip(Config, True).found_by_coordesc is True
 
 
 @pytest.mark.gpu
-
-
 def test_a_kernel_tuned_once_is_not_tuned_again_by_the_next_process(tmp_path):
     from torch._inductor.runtime.triton_heuristics import CachingAutotuner
 
