@@ -109,11 +109,11 @@ class Predictor:
         clean = [validate_text(t, i, limits) for i, t in enumerate(texts)]
         from .weights import text_model_dir
 
+        backend = self.backend(TEXT)  # first: a wrong backend setting is named before any file is looked for
         tokenizer = load_tokenizer(str(text_model_dir() / "tokenizer.json"))
         chunks = tokenizer.chunks(clean, limits.max_chunks)
         # Sorting by length keeps padding small: similar lengths share a batch.
         order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].ids))
-        backend = self.backend(TEXT)
         vectors = np.empty((len(chunks), config.TEXT_DIM), np.float32)
         for start in range(0, len(order), backend.max_batch):
             rows = order[start:start + backend.max_batch]

@@ -13,6 +13,7 @@ import ctypes
 
 # CUctx_flags: CU_CTX_SCHED_AUTO, _SPIN, _YIELD, _BLOCKING_SYNC.
 FLAGS = {"auto": 0, "spin": 1, "yield": 2, "block": 4}
+CONTEXT_ACTIVE = 708  # CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE: CUDA 13's driver refuses new flags once the context exists
 _set: set[str] = set()  # modes set in this process: each model's backend asks, the first one sets it
 
 
@@ -32,7 +33,9 @@ def set_wait(mode: str, library: str = "libcuda.so.1") -> str | None:
     for ordinal in range(count.value):
         if (status := cuda.cuDeviceGet(ctypes.byref(device), ordinal)) != 0:
             return f"cuDeviceGet({ordinal}) failed with CUDA error {status}"
-        if (status := cuda.cuDevicePrimaryCtxSetFlags(device, FLAGS[mode])) != 0:
+        if (status := cuda.cuDevicePrimaryCtxSetFlags(device, FLAGS[mode])) == CONTEXT_ACTIVE:
+            return f"device {ordinal}'s context was created before the flags could be set (CUDA error {status})"
+        if status != 0:
             return f"cuDevicePrimaryCtxSetFlags on device {ordinal} failed with CUDA error {status}"
     _set.add(mode)
     return None

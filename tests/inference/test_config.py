@@ -194,7 +194,8 @@ def _ort_backend(tmp_path: Path):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None])],
                               [numpy_helper.from_array(np.ones(1, np.float32), "one")])
     path = tmp_path / "add_one.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    # IR 8, opset 17's own: every onnxruntime reads it, whatever version the installed onnx writes by default.
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
     return OnnxRuntimeBackend(IMAGE, path, BatchProfile(), tmp_path)
 
 

@@ -170,8 +170,16 @@ def test_build_compiles_every_batch_bucket_into_the_disk_cache(tmp_path):
 
 
 def test_waiting_threads_can_block_on_this_driver():
-    """The flags reach the driver of a real GPU (reanalyze --jobs N sets them in every process)."""
-    from inference.backends.cuda_wait import set_wait
+    """The flags reach the driver of a real GPU (reanalyze --jobs N sets them in every process).
+    A fresh process: they are set before the device's context exists, as a worker does."""
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    assert set_wait("block") is None
+    code = ("from inference.backends.cuda_wait import set_wait; import torch; "
+            "why = set_wait('block'); torch.zeros(1, device='cuda'); print('WHY', why)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "WHY None" in done.stdout.splitlines()
 
