@@ -28,9 +28,10 @@ Compilation (`compile`, env LINKSHOT_TORCH_COMPILE, for both models or per model
 Inductor's settings come from COMPILE_MODES (LINKSHOT_TORCH_COMPILE_MODE). Its full
 max-autotune also times generated depthwise-convolution kernels, which lose to cuDNN's by
 two to three orders of magnitude and take minutes per bucket to time on an H100;
-"library-autotune" keeps cuDNN/cuBLAS for convolutions and matrix products and tunes the
-generated pointwise kernels, and the default "library-autotune-frozen" also turns the weights
-into constants (folded, stored in the layout the kernels read). With LINKSHOT_TORCH_DEPTHWISE=taps the image's depthwise
+the default "library-autotune" keeps cuDNN/cuBLAS for convolutions and matrix products and tunes
+the generated pointwise kernels; "library-autotune-frozen" also turns the weights into constants
+(1-3 % faster, but its AOTAutograd trace and freezing passes run at every start, about 3 s more
+per bucket). With LINKSHOT_TORCH_DEPTHWISE=taps the image's depthwise
 convolutions become shifted-tap sums that fuse with their bias, ReLU6 and padding
 (models/fast_image.py; slower than cuDNN on an H100, so off by default).
 """
@@ -76,9 +77,9 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
 DEFAULT_COMPILE_MODE = config.DEFAULT_TORCH_COMPILE_MODE
 
 
-# Measured on an H200 (bench/RESULTS.md, 2026-12-01): the image compiled by torch.compile with
-# frozen weights runs at 3.06x eager fp32 (uncompiled 1.46x, the AOT package 2.1-2.3x and slow
-# to load), and its compiled graphs come back from the disk cache at later starts; text is as
+# Measured on an H200 (bench/RESULTS.md, 2026-12-01): the image compiled by torch.compile runs at
+# about 3x eager fp32 (uncompiled 1.46x, the AOT package 2.1-2.3x and slow to load), and its
+# compiled graphs come back from the disk cache at later starts; text is as
 # fast uncompiled (flash attention, CUDA graphs) and needs no compile per sequence bucket.
 DEFAULT_COMPILE = {"image": "jit", "text": "off", "head": "off"}
 

@@ -160,7 +160,7 @@ def test_torch_compile(monkeypatch):
 
 
 @pytest.mark.parametrize("variable, attribute, default, other, option", [
-    ("LINKSHOT_TORCH_COMPILE_MODE", "compile_mode", "library-autotune-frozen", "max-autotune-no-cudagraphs",
+    ("LINKSHOT_TORCH_COMPILE_MODE", "compile_mode", "library-autotune", "max-autotune-no-cudagraphs",
      "compile_mode"),
     ("LINKSHOT_TORCH_AOT_SHAPES", "aot_shapes", "dynamic", "static", "aot_shapes"),
     ("LINKSHOT_TORCH_DEPTHWISE", "depthwise", "cudnn", "taps", "depthwise"),
@@ -259,13 +259,13 @@ def test_importing_config_loads_no_runtime():
 def test_cudnn_benchmark_limit_from_env_applies_to_the_modules_calls_only(monkeypatch):
     import torch
 
-    assert torch_backend().cudnn_benchmark_limit == 10  # torch's own default
-    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", "3")
+    assert torch_backend().cudnn_benchmark_limit == 3
+    monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", "5")
     backend = torch_backend()
     backend.torch = torch  # set by load(), which needs a GPU
     before = torch.backends.cudnn.benchmark, torch.backends.cudnn.benchmark_limit
     with backend._cudnn():
-        assert torch.backends.cudnn.benchmark is True and torch.backends.cudnn.benchmark_limit == 3
+        assert torch.backends.cudnn.benchmark is True and torch.backends.cudnn.benchmark_limit == 5
     assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.benchmark_limit) == before
     for bad in ("-1", "few"):
         monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", bad)
