@@ -22,7 +22,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     models = config.models_dir(args.models_dir)
     info = {"python": platform.python_version(), "models_dir": str(models.resolve()),
-            "backends": available_backends(), "tensorrt_flavours": flavour_report(), "cached": cached(models)}
+            "backends": available_backends(), "tensorrt_flavours": flavour_report(),
+            "settings": config.settings_report(), "cached": cached(models)}
     print(json.dumps(info, indent=2))
     return 0
 

@@ -114,6 +114,11 @@ def _raw(name: str) -> str | None:
     return value or None
 
 
+def settings_report() -> dict[str, str]:
+    """Each variable as this environment sets it, or its default (what `python -m inference info` shows)."""
+    return {v.name: _raw(v.name) or f"{v.default} (default)" for v in VARIABLES}
+
+
 def _read(name: str, parse: Callable[[str], T], default: T, accepts: str) -> T:
     raw = _raw(name)
     if raw is None:

@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image
 
 from inference.__main__ import main
+from inference.config import VARIABLES
 from inference.bulk import embed_stored_screenshots
 from tests.inference.conftest import encode
 
@@ -41,3 +42,4 @@ def test_cli_embed_and_info(models_dir, tmp_path, page_png, capsys):
     assert main(["--models-dir", str(models_dir), "info"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["backends"]["onnxruntime"] == "ok" and any(c["file"].endswith(".onnx") for c in info["cached"]["onnx"])
+    assert set(info["settings"]) == {variable.name for variable in VARIABLES}

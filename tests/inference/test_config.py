@@ -271,3 +271,11 @@ def test_cudnn_benchmark_limit_from_env_applies_to_the_modules_calls_only(monkey
         monkeypatch.setenv("LINKSHOT_CUDNN_BENCHMARK_LIMIT", bad)
         with pytest.raises(ConfigError, match=rf"LINKSHOT_CUDNN_BENCHMARK_LIMIT='{bad}'.*integer >= 0"):
             torch_backend()
+
+
+def test_settings_report_shows_each_variable_as_set_or_its_default(monkeypatch):
+    monkeypatch.setenv("LINKSHOT_TORCH_COMPILE_MODE", " library-autotune-frozen ")
+    report = config.settings_report()
+    assert list(report) == [variable.name for variable in config.VARIABLES]
+    assert report["LINKSHOT_TORCH_COMPILE_MODE"] == "library-autotune-frozen"
+    assert report["LINKSHOT_CUDNN_BENCHMARK_LIMIT"] == "3 (default)"
