@@ -64,6 +64,9 @@ TORCH_COMPILE_MODES = ("default", "library-autotune", "library-autotune-frozen",
 # 3.19-3.25x eager fp32 against 3.28x (NVIDIA H100, bench/RESULTS.md, 2026-12-07): the frozen graph's
 # AOTAutograd trace and freezing passes run again at every start.
 DEFAULT_TORCH_COMPILE_MODE = "library-autotune"
+# torch's own is 10. 3 started the compiled image model from its cache 5-7 s sooner at the same
+# speed on an H100 (bench/RESULTS.md, "Start of the compiled image model from its cache").
+DEFAULT_CUDNN_BENCHMARK_LIMIT = 3
 # Measured on an H200 host (bench/RESULTS.md): nvJPEG alone up to 5,480 full-size screenshots/s; any
 # CPU share of the JPEGs was slower (nvJPEG needs the host cores itself), so 0. PNGs always go to the CPU.
 DEFAULT_BULK_CPU_SHARE = 0.0
@@ -86,8 +89,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(ENV_TORCH_DEPTHWISE, "cudnn", "compiled image depthwise convolutions: cudnn or taps"),
     Variable(ENV_CUDNN_BENCHMARK, "true", "torch-cuda: time cuDNN's convolution algorithms at each shape's "
              "first use (false: take its heuristic choice)"),
-    Variable(ENV_CUDNN_BENCHMARK_LIMIT, "3", "torch-cuda: how many of cuDNN's algorithms are timed per shape, "
-             "its likeliest first (0: all)"),
+    Variable(ENV_CUDNN_BENCHMARK_LIMIT, str(DEFAULT_CUDNN_BENCHMARK_LIMIT), "torch-cuda: how many of cuDNN's "
+             "algorithms are timed per shape, its likeliest first (0: all)"),
     Variable(ENV_CUDA_WAIT, "auto", "torch-cuda: how a thread waits for the GPU, auto (CUDA's choice: spin), block, "
              "spin or yield"),
     Variable(ENV_CUDA_GRAPHS, "true", "torch-cuda: capture a CUDA graph of each batch shape at its first use "
@@ -267,11 +270,6 @@ def torch_depthwise() -> str:
 
 def cudnn_benchmark() -> bool:
     return _read(ENV_CUDNN_BENCHMARK, parse_bool, True, "1/0, true/false, yes/no or on/off")
-
-
-# torch's own is 10. 3 started the compiled image model from its cache 5-7 s sooner at the same
-# speed on an H100 (bench/RESULTS.md, "Start of the compiled image model from its cache").
-DEFAULT_CUDNN_BENCHMARK_LIMIT = 3
 
 
 def cudnn_benchmark_limit() -> int:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,3 +73,18 @@ def encode(img, fmt: str = "PNG", **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def fresh_process(code: str, *args: str, env: dict[str, str] | None = None,
+                  timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -c code args` in a new interpreter at the checkout's root: nothing of this process's
+    CUDA context, compiled code or Inductor state carries over."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=timeout)
+
+
+def reported(done: subprocess.CompletedProcess, tag: str) -> str:
+    """What a fresh process printed after `tag` on its own line (its stderr shown if it printed none)."""
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith(tag + " ")), None)
+    assert line is not None, done.stderr[-3000:]
+    return line[len(tag) + 1:]

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from inference.specs import IMAGE, TEXT, random_inputs
-from tests.inference.conftest import encode
+from tests.inference.conftest import encode, fresh_process, reported
 
 pytestmark = pytest.mark.gpu
 
@@ -149,19 +149,9 @@ def test_build_compiles_every_batch_bucket_into_the_disk_cache(tmp_path):
     finds every bucket in the cache. (Within one process Dynamo reuses its compiled code for a new
     module of the same shapes and never asks the disk cache, so each run is its own process.)"""
     import json
-    import subprocess
-    import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    runs = []
-    for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", BUILD_BUCKETS, str(tmp_path)], capture_output=True, text=True,
-                              cwd=root, timeout=600)
-        line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BUCKETS ")), None)
-        assert line is not None, done.stderr[-3000:]
-        runs.append(json.loads(line[len("BUCKETS "):]))
-    first, again = runs
+    first, again = (json.loads(reported(fresh_process(BUILD_BUCKETS, str(tmp_path)), "BUCKETS")) for _ in range(2))
     assert [name for name, *_ in first] == ["image batch 1", "image batch 2"]
     assert all(kind == "compiled" and Path(path).parent.name == "compiled" and size > 0
                for _, kind, path, size, _ in first)
@@ -172,14 +162,8 @@ def test_build_compiles_every_batch_bucket_into_the_disk_cache(tmp_path):
 def test_waiting_threads_can_block_on_this_driver():
     """The flags reach the driver of a real GPU (reanalyze --jobs N sets them in every process).
     A fresh process: they are set before the device's context exists, as a worker does."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    code = ("from inference.backends.cuda_wait import set_wait; import torch; "
-            "why = set_wait('block'); torch.zeros(1, device='cuda'); print('WHY', why)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = fresh_process("from inference.backends.cuda_wait import set_wait; import torch; "
+                         "why = set_wait('block'); torch.zeros(1, device='cuda'); print('WHY', why)", timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "WHY None" in done.stdout.splitlines()
+    assert reported(done, "WHY") == "None"
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,8 +22,7 @@ from inference.backends.inductor_warm_start import (
     loses_mark,
     recheck_autotune_cache,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.inference.conftest import ROOT, fresh_process, reported
 
 
 def test_the_method_is_replaced_only_where_it_has_the_defect(tmp_path):
@@ -179,12 +176,9 @@ print("RESULT " + json.dumps({"tuned": tuned}))
 
 
 def _tuned_in_fresh_process(cache: Path, how: str) -> list[str]:
-    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", CHILD, how], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=600)
+    done = fresh_process(CHILD, how, env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[7:])["tuned"]
+    return json.loads(reported(done, "RESULT"))["tuned"]
 
 
 def test_tritons_config_keeps_the_mark_through_pickling_once_corrected():
