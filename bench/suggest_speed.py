@@ -15,6 +15,8 @@ reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots (P
            the whole command end to end on the GPU, e.g. --links 0 --reanalyze 8192
            --reanalyze-batch 512 --reanalyze-jobs 1 4 8 --model-views on off). One run per
            processes x model views (kept, or none as in snapshots made before the capture kept them).
+           --baseline DIR: each run is made twice, alternating, by this tree and by the code in DIR
+           (e.g. `git archive REV | tar -x -C DIR`), on the same database.
 """
 from __future__ import annotations
 
@@ -162,10 +164,11 @@ TEXT = ("Linkshot keeps a snapshot of every page it saves: a screenshot, the ren
 
 
 def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[tuple[bool, int, str | None]],
-                    tags: int) -> list[dict]:
+                    tags: int, baseline: Path | None = None) -> list[dict]:
     """`reanalyze --all` once per (model views kept, processes, variables set for the run: a
     "NAME=VALUE,..." string, "" for the command's own choices) in ``runs``, on one database: the
-    runs with model views first, then they are dropped from the rows for the others."""
+    runs with model views first, then they are dropped from the rows for the others. With
+    ``baseline`` (a folder holding other code) each run is made by this tree, then by that code."""
     with tempfile.TemporaryDirectory(prefix="linkshot-reanalyze-") as tmp:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "LINKSHOT_DATA_DIR": tmp,
                "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "LINKSHOT_LIST_CACHE_SECONDS": "0",
@@ -188,12 +191,15 @@ def bench_reanalyze(count: int, batch: int, screenshot_format: str, runs: list[t
             if views_kept and not views:
                 subprocess.run([*manage, "shell", "-c", DROP_MODEL_VIEWS], cwd=ROOT, env=env, check=True)
                 views_kept = False
-            # -v 2: the command's stage times (database or models) close its report
-            result = _reanalyze_once([*manage, "reanalyze", "--all", "--batch", str(batch), "--jobs", str(jobs),
-                                      "-v", "2"], {**env, **_variables(variables)}, jobs)
-            results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format,
-                            "model_views": views, "jobs": jobs, "variables": variables or "default", **result})
-            print(results[-1], flush=True)
+            for code in [ROOT] + ([baseline.resolve()] if baseline else []):
+                # -v 2: the command's stage times (database or models) close its report
+                result = _reanalyze_once([sys.executable, str(code / "manage.py"), "reanalyze", "--all", "--batch",
+                                          str(batch), "--jobs", str(jobs), "-v", "2"],
+                                         {**env, **_variables(variables)}, jobs, cwd=code)
+                results.append({"links": count, "tags": tags, "batch": batch, "screenshots": screenshot_format,
+                                 "model_views": views, "jobs": jobs, "variables": variables or "default",
+                                 "code": "this tree" if code == ROOT else f"baseline {baseline}", **result})
+                print(results[-1], flush=True)
     return results
 
 
@@ -205,9 +211,9 @@ def _variables(spec: str) -> dict[str, str]:
     return {name.strip(): value.strip() for name, value in pairs}
 
 
-def _reanalyze_once(command: list[str], env: dict, jobs: int) -> dict:
+def _reanalyze_once(command: list[str], env: dict, jobs: int, cwd: Path = ROOT) -> dict:
     start = time.perf_counter()
-    run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     progress, errors = _progress_times(run.stderr)
     stdout = run.stdout.read().decode()
     if run.wait() != 0:
@@ -217,29 +223,35 @@ def _reanalyze_once(command: list[str], env: dict, jobs: int) -> dict:
     analysed = next(line for line in report if line.startswith("Analysed"))
     result = {"command_s": round(elapsed, 1), "links_per_s": float(analysed.rsplit("(", 1)[1].split()[0]),
               "report": " ".join(report)}
-    if len(progress) >= jobs + 2:
+    vectors = [(t, n) for t, phase, n in progress if phase != "suggestions"]
+    if len(vectors) >= jobs + 1:
         # After each process's first batch: a process's first one also pays each graph's first use
         # (compile or cache load, cuDNN's choice or timing, CUDA-graph capture), a cost of the
         # process start, not of the rate. The processes start together, so their first batches
-        # are the first ``jobs`` reported (each report is one batch).
-        (t0, n0), (t1, n1) = progress[jobs - 1], progress[-1]
-        result["links_per_s_after_first_batch"] = round((n1 - n0) / max(t1 - t0, 1e-6), 1)
+        # are the first ``jobs`` reported (each report is one batch). The links are those whose
+        # vectors were stored after those; the time runs to the last report, the suggestions'
+        # phase included where the command has one.
+        (t0, n0), t1 = vectors[jobs - 1], progress[-1][0]
+        result["links_per_s_after_first_batch"] = round((vectors[-1][1] - n0) / max(t1 - t0, 1e-6), 1)
         # From the command's start: the first batch reported, each process's first, the last.
-        result["batches_at_s"] = [round(progress[i][0] - start, 1) for i in (0, jobs - 1, -1)]
+        result["batches_at_s"] = [round(t - start, 1) for t in (vectors[0][0], t0, t1)]
     return result
 
 
-def _progress_times(stream) -> tuple[list[tuple[float, int]], str]:
-    """(time seen, links done) for each progress update the command writes ("\\r  done/total links ..."),
-    and the other lines it wrote there (warnings, a traceback)."""
+def _progress_times(stream) -> tuple[list[tuple[float, str, int]], str]:
+    """(time seen, phase, links done) for each progress update the command writes
+    ("\\r  vectors done/total ..." and "\\r  suggestions done/total ...", or "\\r  done/total links ..."
+    from a command of one phase: phase ""), and the other lines it wrote there (warnings, a traceback)."""
     seen, other, buffer = [], [], ""
     while chunk := os.read(stream.fileno(), 4096):
         buffer += chunk.decode(errors="replace")
         *updates, buffer = buffer.replace("\n", "\r").split("\r")
         for update in updates:
-            done = update.strip().split(" ", 1)[0].split("/")[0]
+            words = update.split()
+            phase = words[0] if words and words[0] in ("vectors", "suggestions") else ""
+            done = (words[1] if phase else words[0] if words else "").split("/")[0]
             if done.isdigit() and "/" in update:
-                seen.append((time.perf_counter(), int(done)))
+                seen.append((time.perf_counter(), phase, int(done)))
             elif update.strip():
                 other.append(update)
     return seen, "\n".join(other + [buffer])
@@ -262,6 +274,7 @@ def main() -> None:
     parser.add_argument("--variables", nargs="+", default=[""],
                         help="variables set for a run, as NAME=VALUE[,NAME=VALUE...] (\"\": the command's own "
                              "choices, e.g. LINKSHOT_CUDNN_BENCHMARK); one run for each, in the order given")
+    parser.add_argument("--baseline", type=Path, help="a folder of other code: each run is also made by it")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     scoring = bench_scoring(args.links, np.random.default_rng(5)) if args.links else None
@@ -271,7 +284,7 @@ def main() -> None:
     runs = [(views == "on", jobs, variables) for views in args.model_views for jobs in args.reanalyze_jobs
             for variables in args.variables]
     reanalysis = bench_reanalyze(args.reanalyze, args.reanalyze_batch, args.screenshot_format, runs,
-                                 args.reanalyze_tags) \
+                                 args.reanalyze_tags, args.baseline) \
         if args.reanalyze else []
     if args.write:
         write(scoring, reanalysis)

@@ -64,6 +64,9 @@ class Analysis(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Vectors stored, suggestions not yet scored: ``reanalyze`` scores every link once the whole
+    # library is redone (tagging/analysis/scoring_phase.py); the worker scores as it stores.
+    suggestions_due = models.BooleanField(default=False)
 
     # float16 vectors as raw bytes (little endian); empty when that input was missing.
     image_feature = models.BinaryField(blank=True, default=b"")
@@ -84,6 +87,8 @@ class Analysis(models.Model):
             models.Index(fields=["user", "status"], name="analysis_user_status"),
             # The claim takes the oldest pending first: read in order from here, not sorted per batch.
             models.Index(fields=["status", "queued_at", "id"], name="analysis_claim_order"),
+            models.Index(fields=["suggestions_due", "id"], name="analysis_suggestions_due",
+                         condition=models.Q(suggestions_due=True)),
         ]
 
     def __str__(self) -> str:

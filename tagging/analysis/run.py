@@ -34,7 +34,7 @@ from tagging.suggestions import service as suggestions
 log = logging.getLogger(__name__)
 TOP_CONCEPTS = 5
 RESULT_FIELDS = ["text_vector", "image_feature", "image_descriptor", "concepts", "inputs", "model_version", "terms",
-                 "term_vector"]
+                 "term_vector", "suggestions_due"]
 
 
 @dataclass
@@ -47,19 +47,22 @@ class Claimed:
 
 # The stages of a drain, in the order they are reported, with the words they are reported in.
 _STAGES = {"claim": "claiming and reading inputs", "waiting": "waiting for the models", "store": "storing vectors",
-           "suggest": "scoring and suggestions", "models": "models (beside them)"}
+           "scoring_inputs": "reading links for scoring", "suggest": "scoring and suggestions",
+           "models": "models (beside them)"}
 
 
 @dataclass
 class StageTimes:
     """Seconds a drain spent in each stage, where a re-analysis waits: ``claim`` (claiming a batch and
     reading its inputs), ``waiting`` (for the models to finish the batch), ``store`` (the vectors'
-    UPDATE) and ``suggest`` (scoring, the library brought up to date for it, and the suggestions'
-    writes) in the draining thread, and
-    ``models`` (both models over a batch) in the models' thread, which overlaps the others."""
+    UPDATE), ``scoring_inputs`` (reading stored links again to score them: reanalyze's second
+    phase, scoring_phase.py) and ``suggest`` (scoring, the library brought up to date for it, and
+    the suggestions' writes) in the draining thread, and ``models`` (both models over a batch) in
+    the models' thread, which overlaps the others. ``batches``: the models' batches."""
     claim: float = 0.0
     waiting: float = 0.0
     store: float = 0.0
+    scoring_inputs: float = 0.0
     suggest: float = 0.0
     models: float = 0.0
     batches: int = 0
@@ -129,12 +132,15 @@ def _malloc_trim():
     return _TRIM[0]
 
 
-def drain(limit: int | None = None, user_id: int | None = None, times: StageTimes | None = None) -> Iterator[int]:
+def drain(limit: int | None = None, user_id: int | None = None, times: StageTimes | None = None,
+          score: bool = True) -> Iterator[int]:
     """Analyse every pending analysis (of one person if given); yields each batch's size.
 
     The models run in a second thread, one batch ahead: the next batch is claimed and handed to
     them before this one is written, so the GPU (or the CPU's model threads) never waits for the
     database. Only this thread touches the database. ``times`` collects the seconds of each stage.
+    Without ``score`` the vectors are stored and the suggestions left due, for
+    tagging/analysis/scoring_phase.py to score against the whole library once it is redone.
     """
     model, times = predictor(), times if times is not None else StageTimes()
     with ThreadPoolExecutor(1, thread_name_prefix="embed") as models:
@@ -144,7 +150,7 @@ def drain(limit: int | None = None, user_id: int | None = None, times: StageTime
             while ahead is not None:
                 claimed, job = ahead
                 ahead = _start(models, model, limit, user_id, times)  # queued behind this batch in the model thread
-                if not job.done():  # while the models run: what other processes finished, read now
+                if score and not job.done():  # while the models run: what other processes finished, read now
                     started = time.perf_counter()
                     _bring_up_to_date(claimed)
                     times.suggest += time.perf_counter() - started
@@ -155,7 +161,7 @@ def drain(limit: int | None = None, user_id: int | None = None, times: StageTime
                     _failed(claimed, exc)
                 else:
                     times.waiting += time.perf_counter() - started
-                    write(claimed, embedded, times)
+                    write(claimed, embedded, times, score)
                 release_memory()
                 times.batches += 1
                 yield len(claimed.analyses)
@@ -206,19 +212,22 @@ def embed(claimed: Claimed, model: Predictor) -> Embedded:
     return Embedded(images=images, texts=dict(zip(texts.indices, texts.embeddings)))
 
 
-def write(claimed: Claimed, embedded: Embedded, times: StageTimes | None = None) -> list[tuple[Analysis, Inputs]]:
-    """Store the batch's vectors (fenced by its claim) and its suggestions; returns the analyses written."""
+def write(claimed: Claimed, embedded: Embedded, times: StageTimes | None = None,
+          score: bool = True) -> list[tuple[Analysis, Inputs]]:
+    """Store the batch's vectors (fenced by its claim) and, with ``score``, its suggestions (else
+    they are left due); returns the analyses written."""
     started = time.perf_counter()
-    stored = store_vectors(claimed, embedded)
+    stored = store_vectors(claimed, embedded, suggestions_due=not score)
     stored_at = time.perf_counter()
-    suggestions.suggest_for(stored)
+    if score:
+        suggestions.suggest_for(stored)
     if times is not None:
         times.store += stored_at - started
         times.suggest += time.perf_counter() - stored_at
     return stored
 
 
-def store_vectors(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, Inputs]]:
+def store_vectors(claimed: Claimed, embedded: Embedded, suggestions_due: bool = False) -> list[tuple[Analysis, Inputs]]:
     """The vectors of every analysis of the batch, stored in one UPDATE; returns those written
     (a row whose claim was taken over is neither written nor scored)."""
     version = model_version()
@@ -229,7 +238,7 @@ def store_vectors(claimed: Claimed, embedded: Embedded) -> list[tuple[Analysis, 
         analysis.text_vector, analysis.image_feature, analysis.image_descriptor = pack(text), pack(feature), pack(descriptor)
         analysis.concepts = [[name, round(p, 4)] for name, p in concepts]
         analysis.inputs, analysis.model_version, analysis.terms = used, version, got.terms
-        analysis.term_vector = pack_terms(*got.lexical)
+        analysis.term_vector, analysis.suggestions_due = pack_terms(*got.lexical), suggestions_due
     written = {a.pk for a in analysis_jobs.finish_batch(claimed.analyses, claimed.token, RESULT_FIELDS)}
     return [(a, got) for a, got in zip(claimed.analyses, claimed.inputs) if a.pk in written]
 

@@ -276,9 +276,15 @@ def rescore_user(user_id: int) -> int:
     """Recompute pending suggestions from stored vectors after the person's vocabulary changed."""
     analyses = (Analysis.objects.filter(user_id=user_id, status=Analysis.Status.DONE)
                 .select_related("link", "snapshot").order_by("-finished_at")[:RESCORE_LIMIT])
-    pairs = [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
+    pairs = scoring_inputs(analyses)
     suggest_for(pairs)
     return len(pairs)
+
+
+def scoring_inputs(analyses: Iterable[Analysis]) -> list[tuple[Analysis, Inputs]]:
+    """Analysed links with what the scoring reads of them, from their rows and stored terms (no
+    file is read, no model runs): for scoring stored vectors again."""
+    return [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
 
 
 # --- The review page: pending suggestions across links, and accepting many at once ---------------

@@ -319,7 +319,9 @@ def test_reanalyze_builds_the_pending_peoples_libraries_once_for_its_processes(a
     analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), version, True)  # the same models: kept
     shared = drain_processes.DrainProcesses.__new__(drain_processes.DrainProcesses)  # no processes started
     shared.folder = tmp_path
-    shared._share_libraries(None)
+    shared.people = shared._people(None)
+    shared._read_libraries()  # while the processes load their models and store vectors
+    shared._write_libraries()  # once they have drained the queue
     library.forget()
     assert library.adopt(tmp_path / drain_processes.LIBRARIES) == [alice.pk]  # only the pending people's
     assert sorted(library.library_for(alice.pk).link_ids.tolist()) == sorted(

@@ -86,8 +86,30 @@ def test_an_interrupted_run_is_resumed(alice, analysed):
     analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), model_version(), everything=True)
     analyze.run_batch(limit=1, user_id=alice.pk)  # the run stopped after one batch
     out = reanalyze("--user", "alice", "--all", "-v", "2")
-    assert "Resuming: 2 analyses still pending" in out and "Analysed 2 links" in out
+    assert "Resuming: 2 analyses still pending and 0 links' suggestions still due" in out
+    assert "Analysed 2 links" in out and "suggestions for 2 links" in out
     assert stage_seconds(out, "1 batch")["models (beside them)"] > 0  # the models really ran, and were timed
+
+
+def test_suggestions_are_scored_once_every_vector_is_redone_and_an_interrupted_scoring_is_finished(alice):
+    for n in range(3):
+        captured_link(alice, f"https://example.org/pg{n}", f"Postgres {n}", f"Postgres {n}: vacuum and indexes.",
+                      tags=["postgres"], screenshot=screenshot_png())
+    new = captured_link(alice, "https://example.org/new", "Postgres notes", "Vacuum and indexes in postgres.",
+                        screenshot=screenshot_png())
+    analyze.run_batch()
+    assert not Analysis.objects.filter(suggestions_due=True).exists()  # the worker scores as it stores
+    TagSuggestion.objects.filter(link=new).delete()
+    analysis_jobs.queue_reanalysis(Link.objects.filter(user=alice), model_version(), everything=True)
+    # The run stopped after its first phase: every vector stored, no suggestion scored yet.
+    assert sum(analyze.drain(limit=2, user_id=alice.pk, score=False)) == 4
+    assert Analysis.objects.filter(user=alice, status="done", suggestions_due=True).count() == 4
+    assert not TagSuggestion.objects.filter(link=new).exists()
+    out = reanalyze("--user", "alice", "--all")
+    assert "Resuming: 0 analyses still pending and 4 links' suggestions still due" in out
+    assert "Analysed 0 links" in out and "suggestions for 4 links" in out
+    assert not Analysis.objects.filter(suggestions_due=True).exists()
+    assert "postgres" in {s.name for s in TagSuggestion.objects.filter(link=new, state="pending")}
 
 
 def stage_seconds(out: str, batches: str) -> dict[str, float]:
@@ -96,7 +118,7 @@ def stage_seconds(out: str, batches: str) -> dict[str, float]:
     assert line, out
     times = {m[1].strip(): float(m[2]) for m in re.finditer(r"([a-z ()]+?) (\d+\.\d+) s", line[1])}
     assert list(times) == ["claiming and reading inputs", "waiting for the models", "storing vectors",
-                           "scoring and suggestions", "models (beside them)"], line[0]
+                           "reading links for scoring", "scoring and suggestions", "models (beside them)"], line[0]
     return times
 
 
@@ -116,6 +138,7 @@ def test_several_processes_analyse_every_link_once_with_the_same_vectors(alice):
     rows = {a.link_id: a for a in Analysis.objects.filter(user=alice)}
     assert {a.status for a in rows.values()} == {"done"} and {a.attempts for a in rows.values()} == {1}
     assert len({a.claim for a in rows.values()}) == 3  # three batches of two, none claimed twice
+    assert "suggestions for 6 links" in out and not any(a.suggestions_due for a in rows.values())
     reanalyze("--user", "alice", "--all")  # one process, the reference
     for again in Analysis.objects.filter(user=alice):
         before = rows[again.link_id]
@@ -127,7 +150,7 @@ def test_several_processes_analyse_every_link_once_with_the_same_vectors(alice):
 @pytest.mark.django_db(transaction=True)
 def test_a_process_killed_at_start_is_reported_and_the_other_does_the_work(alice):
     for n in range(4):
-        captured_link(alice, f"https://example.org/{n}", f"Page {n}", "text")
+        captured_link(alice, f"https://example.org/{n}", f"Page {n}", "text", tags=["notes"] if n < 2 else [])
     errors = []
 
     def run() -> None:
@@ -149,6 +172,9 @@ def test_a_process_killed_at_start_is_reported_and_the_other_does_the_work(alice
     assert errors and "1 of 2 analysing processes failed (reanalyze-1: -9)" in errors[0]
     assert "run the command again" in errors[0]
     assert set(Analysis.objects.filter(user=alice).values_list("status", flat=True)) == {"done"}
+    # The process left scores the killed one's share of the links too.
+    assert not Analysis.objects.filter(suggestions_due=True).exists()
+    assert TagSuggestion.objects.filter(user=alice, name="notes").count() == 2
 
 
 def test_jobs_and_batch_must_be_positive(analysed):
