@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, drain_stage, load_vectors,  # noqa: E402
-                                   embedded, has_bulk_writes, outputs_for, ready_to_drain)
+                                   embedded, has_bulk_writes, has_scoring_phase, outputs_for, ready_to_drain)
 
 BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ls_reanalyze")
@@ -197,6 +197,9 @@ def child(vectors_path: Path, args) -> dict:
 
     redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
     jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
+    if args.jobs > 1 and has_scoring_phase():
+        raise SystemExit("--jobs N: this code scores in a second phase that the processes here do not share; "
+                         "bench/suggest_speed.py --reanalyze-jobs N runs the command itself")
     others = Others(args.jobs - 1, vectors_path, args.batch, user.pk)  # each ready as this one below
     rebuilds = ready_to_drain(user.pk)
     queries = QueryCount()

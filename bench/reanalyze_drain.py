@@ -26,12 +26,26 @@ def ready_to_drain(user_id: int) -> list[int]:
 
 
 def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
-    """(links, batches) this process drained."""
+    """(links, batches) this process drained; code that scores in a second phase
+    (tagging/analysis/scoring_phase.py) stores every batch's vectors, then scores the links."""
+    two_phases = has_scoring_phase()
     stage = new_stage if has_bulk_writes() else old_stage
     done = batches = 0
-    while claimed := stage(batch, user_id, vectors, concepts):
+    while claimed := stage(batch, user_id, vectors, concepts, score=not two_phases):
         done, batches = done + claimed, batches + 1
+    if two_phases:
+        from tagging.analysis import scoring_phase
+        for _ in scoring_phase.score_due(batch, user_id):
+            batches += 1
     return done, batches
+
+
+def has_scoring_phase() -> bool:
+    try:
+        from tagging.analysis import scoring_phase  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def count_rebuilds() -> list[int]:
@@ -117,16 +131,19 @@ def embedded(claimed, vectors, concepts):
     return out
 
 
-def new_stage(batch: int, user_id: int, vectors, concepts) -> int:
+def new_stage(batch: int, user_id: int, vectors, concepts, score: bool = True) -> int:
     from tagging.analysis import run
     claimed = run.claim(batch, user_id)
     if claimed is None:
         return 0
-    run.write(claimed, embedded(claimed, vectors, concepts))
+    if score:
+        run.write(claimed, embedded(claimed, vectors, concepts))
+    else:
+        run.write(claimed, embedded(claimed, vectors, concepts), score=False)
     return len(claimed.analyses)
 
 
-def old_stage(batch: int, user_id: int, vectors, concepts) -> int:
+def old_stage(batch: int, user_id: int, vectors, concepts, score: bool = True) -> int:
     """The baseline's run.analyse after its model call, and its run_batch after that (row by row)."""
     from tagging.analysis import jobs
     from tagging.analysis.inputs import inputs_of
