@@ -40,7 +40,8 @@ POLL_S = 0.5
 LIBRARIES = "libraries.pickle"  # the people's libraries, built once for every process (library.save)
 LIBRARY_READ_EVERY_S = 1.0  # while vectors are stored: how often this process reads what was finished
 # What a process reports, as (kind, ...) tuples: its models loaded (backends, seconds), a batch of
-# vectors stored (links), the queue drained, a batch of suggestions stored (links), its stage times.
+# vectors stored (links), the queue drained (its number), a batch of suggestions stored (links), its
+# stage times.
 LOADED, VECTORS, DRAINED, SUGGESTIONS, TIMES = "loaded", "vectors", "drained", "suggestions", "times"
 
 
@@ -142,9 +143,9 @@ class DrainProcesses:
 
     def batches(self) -> Iterator[tuple[str, int]]:
         """(VECTORS or SUGGESTIONS, links) for each batch a process finishes, and (DRAINED, links whose
-        suggestions are due) between the phases, until all have stopped; a process that failed is reported after the others
-        finished (DrainProcessFailed)."""
-        drained = 0
+        suggestions are due) between the phases, until all have stopped; a process that failed is
+        reported after the others finished (DrainProcessFailed)."""
+        drained: set[int] = set()  # the processes that have drained the queue
         try:
             for message in itertools.chain(self._early, self._messages()):
                 kind = message[0]
@@ -152,9 +153,10 @@ class DrainProcesses:
                     yield kind, message[1]
                 elif kind == TIMES and self.times is not None:  # sent as a process ends
                     self.times.add(message[1])
-                drained += kind == DRAINED
+                if kind == DRAINED:
+                    drained.add(message[1])
                 if not self.score.is_set():
-                    if drained + sum(not child.is_alive() for child in self.children) >= self.jobs:
+                    if all(n in drained or not child.is_alive() for n, child in enumerate(self.children)):
                         yield DRAINED, self._start_scoring()
                     elif time.monotonic() - self._library_read > LIBRARY_READ_EVERY_S:
                         self._read_libraries()
@@ -199,7 +201,7 @@ def _analyse_in_child(messages, score, shares, n: int, limit: int | None, user_i
         messages.put((LOADED, *load_models()))
         for claimed in run.drain(limit=limit, user_id=user_id, times=times, score=False):
             messages.put((VECTORS, claimed))
-        messages.put((DRAINED,))
+        messages.put((DRAINED, n))
         while not score.wait(POLL_S):  # until every process has drained and the libraries are written
             if not multiprocessing.parent_process().is_alive():
                 return
