@@ -136,7 +136,7 @@ def new_stage(batch: int, user_id: int, vectors, concepts, score: bool = True) -
     claimed = run.claim(batch, user_id)
     if claimed is None:
         return 0
-    if score:
+    if score:  # as the baseline's write is called: it takes no ``score``
         run.write(claimed, embedded(claimed, vectors, concepts))
     else:
         run.write(claimed, embedded(claimed, vectors, concepts), score=False)

@@ -41,9 +41,10 @@ def score_due(limit: int, user_id: int | None = None, share: tuple[int, int] = (
     ids = list(due(user_id, share).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), limit):
         started = time.perf_counter()
-        # Read again by id: a link analysed again meanwhile is scored by whoever analysed it.
+        # Read again by id: a link analysed again meanwhile is scored by whoever analysed it. The
+        # scoring reads neither the descriptor nor the stored terms' vector (it counts the words again).
         analyses = list(due(user_id).filter(pk__in=ids[start:start + limit]).select_related("link", "snapshot")
-                        .defer("image_descriptor").order_by("pk"))
+                        .defer("image_descriptor", "term_vector").order_by("pk"))
         pairs = suggestions.scoring_inputs(analyses)
         read = time.perf_counter()
         suggestions.suggest_for(pairs)
