@@ -52,6 +52,26 @@ class Library:
         self.combination: tuple[tuple[int, ...], Combination | None] | None = None
         self.changed_since_learnt = 0
 
+    def __getstate__(self) -> dict:
+        """What a pickle keeps (tagging/analysis/library.save hands libraries to other processes):
+        the rows, without the float32 matrices of the tagged links, which are made from them again
+        on load. They are twice the size of the float16 rows they copy: most of the pickle, and of
+        the time each process spends reading it."""
+        state = vars(self).copy()
+        for derived in ("text_matrix", "image_matrix", "_buffers"):
+            del state[derived]
+        if self.terms is not None:  # as three arrays: one small array at a time is slower than the rest
+            state["terms"] = _flat_terms(self.terms)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        if self.terms is not None:
+            self.terms = _split_terms(*self.terms)
+        self._buffers = {}
+        self.text_matrix = np.ascontiguousarray(self._text[self.text_rows], dtype=np.float32)
+        self.image_matrix = np.ascontiguousarray(self._image[self.image_rows], dtype=np.float32)
+
     @property
     def text(self) -> np.ndarray:
         """Every row's text vector as kept (float16 in the cache; zeros where a link has none)."""
@@ -200,6 +220,24 @@ def _flat_tags(row_tags: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]
     """How many tags each row has, and all the rows' tag ids one after the other."""
     counts = np.fromiter((len(t) for t in row_tags), np.int64, count=len(row_tags))
     return counts, np.fromiter((t for tags in row_tags for t in tags), np.int64, count=int(counts.sum()))
+
+
+def _flat_terms(terms: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's stored terms (ids, counts) or None, as three arrays: each row's length (-1 for
+    None), then all the ids and all the counts one row after the other."""
+    present = [t for t in terms if t is not None]
+    lengths = np.fromiter((-1 if t is None else len(t[0]) for t in terms), np.int64, count=len(terms))
+    ids = np.concatenate([t[0] for t in present]) if present else np.zeros(0, np.uint32)
+    counts = np.concatenate([t[1] for t in present]) if present else np.zeros(0, np.float32)
+    return lengths, ids, counts
+
+
+def _split_terms(lengths: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> list:
+    """:func:`_flat_terms` undone (each row's arrays are views of the two long ones)."""
+    ends = np.cumsum(np.maximum(lengths, 0)).tolist()
+    starts = [0] + ends[:-1]
+    return [None if length < 0 else (ids[start:end], counts[start:end])
+            for length, start, end in zip(lengths.tolist(), starts, ends)]
 
 
 def _compact(matrix: np.ndarray, tagged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -138,6 +138,18 @@ class LexicalIndex:
         self._df_ids = np.insert(self._df_ids, at[~found], new[~found])
         self._df = np.insert(self._df, at[~found], counts[~found])
 
+    def __getstate__(self) -> dict:
+        """A pickle keeps the postings, not the weights and dense block computed from them (see
+        Library.__getstate__): made again on load, in a fraction of the time they take to read."""
+        state = vars(self).copy()
+        for derived in ("_weights", "_dense_ids", "_dense"):
+            del state[derived]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._weigh()
+
     def _weigh(self) -> None:
         """Every posting's sublinear TF x IDF, each row's vector L2-normalised."""
         if not len(self._ids):

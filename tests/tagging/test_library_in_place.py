@@ -1,5 +1,7 @@
 """A library brought up to date in place (new vectors of re-analysed links, new links appended)
 scores exactly as one built from scratch with the same links: the same tags, scores and reasons."""
+import pickle
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,42 @@ def test_replaced_and_added_rows_score_like_a_rebuild():
     same_scores(score_batch(batch, kept, vocab), score_batch(batch, rebuilt, vocab))
     combination = learn(rebuilt, vocab)
     same_scores(score_batch(batch, kept, vocab, combination), score_batch(batch, rebuilt, vocab, combination))
+
+
+def test_a_pickled_library_scores_like_the_original_and_changes_in_place_like_it():
+    """library.save hands libraries to reanalyze's processes as pickles without what is derived
+    from the rows (the tagged links' float32 matrices, the word weights and dense block, each
+    row's terms as separate arrays): what is made again on load scores the same, and the copy
+    takes new vectors and new rows as the original does."""
+    rng = np.random.default_rng(5)
+    whole, vocab, centres = person(rng, links=300)
+    text, image = whole.text.astype(np.float16), whole.image.astype(np.float16)
+    terms = list(whole.terms)
+    terms[3] = None  # a link without stored terms
+    original = Library(whole.link_ids[:250].copy(), text[:250].copy(), image[:250].copy(), whole.row_tags[:250],
+                       terms[:250])
+    original.add_rows(whole.link_ids[250:270], text[250:270], image[250:270], whole.row_tags[250:270],
+                      terms[250:270])  # its arrays now views of buffers with room to spare
+    state = original.__getstate__()
+    assert not {"text_matrix", "image_matrix", "_buffers"} & state.keys()
+    assert not {"_weights", "_dense"} & original.lexical.__getstate__().keys()
+    copy = pickle.loads(pickle.dumps(original))
+    for name in ("link_ids", "text_rows", "image_rows", "text_matrix", "image_matrix"):
+        assert np.array_equal(getattr(copy, name), getattr(original, name)), name
+    assert copy.text_matrix.dtype == np.float32 and copy.terms[3] is None
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+               for a, b in zip(copy.terms, original.terms) if b is not None)
+    assert copy.lexical.similarities(*terms[7]) == pytest.approx(original.lexical.similarities(*terms[7]), abs=1e-6)
+    batch = queries(rng, whole, centres)
+    same_scores(score_batch(batch, copy, vocab), score_batch(batch, original, vocab))
+    redone = rng.choice(250, 40, replace=False)
+    new_text = unit(text[redone].astype(np.float32) + 0.3 * rng.standard_normal((40, 48))).astype(np.float16)
+    new_terms = [page_terms(rng, 3) for _ in redone]
+    for library in (original, copy):
+        library.replace_rows(redone, new_text, image[redone], new_terms)
+        library.add_rows(whole.link_ids[270:], text[270:], image[270:], whole.row_tags[270:], terms[270:])
+    assert np.array_equal(copy.text_matrix, original.text_matrix)
+    same_scores(score_batch(batch, copy, vocab), score_batch(batch, original, vocab))
 
 
 def test_rows_given_the_values_they_have_are_left_alone_and_rounding_is_no_move():
