@@ -7,6 +7,9 @@ scoring    one person with N analysed links (unit vectors as the index keeps the
            baseline measured in the same run: the same neighbour search as a Python loop over rows.
 index      memory of the person's in-memory index (vectors and the word index), and the time to
            build it again from the kept arrays (what a change of the person's tags costs).
+hand-over  the index pickled and read back as `reanalyze --jobs N` hands it to its processes
+           (tagging/analysis/library.save), against a plain pickle of the whole object state
+           (every derived array kept) in the same run.
 reanalyze  `manage.py reanalyze --all` over M links with 1280x800 screenshots (PNG, as the capture
            keeps them, or --screenshot-format jpeg), their model views, and a page of text (a shared
            opening, then words of its own), each link with 1-2 of the person's --reanalyze-tags
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import platform
 import statistics
 import subprocess
@@ -111,7 +115,28 @@ def bench_scoring(n: int, rng) -> dict:
     return {"links": n, "score_p50_ms": round(1000 * statistics.median(timings), 1),
             "score_p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 1),
             "python_loop_ms": round(1000 * loop, 1), "index_mb": round(index_bytes / 2**20, 1),
-            "synthetic_build_s": round(built, 1), "library_build_s": round(rebuilt, 2)}
+            "synthetic_build_s": round(built, 1), "library_build_s": round(rebuilt, 2),
+            "handover": bench_handover(library)}
+
+
+def bench_handover(library: Library) -> dict:
+    """Size and seconds of the library's pickle, written and read back: as the product pickles it
+    (Library.__getstate__), and as a plain pickle of every attribute (the baseline)."""
+    def plain(obj: Library) -> dict:
+        return {**vars(obj), "lexical": dict(vars(obj.lexical))}
+
+    # Kept in float16, as tagging/analysis/library.py keeps every link.
+    library = Library(library.link_ids, library.text.astype(np.float16), library.image.astype(np.float16),
+                      library.row_tags, library.terms)
+    got = {}
+    for label, value in (("product", library), ("plain", plain(library))):
+        started = time.perf_counter()
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        written = time.perf_counter()
+        pickle.loads(blob)
+        got[label] = {"mb": round(len(blob) / 2**20, 1), "write_s": round(written - started, 3),
+                      "read_s": round(time.perf_counter() - written, 3)}
+    return got
 
 
 REANALYZE_SETUP = """
@@ -303,6 +328,11 @@ def write(scoring: dict | None, reanalysis: list[dict]) -> None:
                   "machine holds a few people of a million links; past that the index is sharded "
                   "by person (each person's links are scored only against their own), or moved to an ANN "
                   "library (faiss IVF-PQ, usearch) on the same stored vectors.", ""]
+        mine, plain = scoring["handover"]["product"], scoring["handover"]["plain"]
+        lines += [f"Handed to `reanalyze --jobs N`'s processes between the phases, the same index pickles to "
+                  f"{mine['mb']} MB, written in {mine['write_s']} s and read in {mine['read_s']} s; a plain "
+                  f"pickle of every attribute, derived arrays included (the baseline, the same run): "
+                  f"{plain['mb']} MB, {plain['write_s']} s and {plain['read_s']} s.", ""]
     if reanalysis:
         first = reanalysis[0]
         lines += [f"`manage.py reanalyze --all` over {first['links']} links with 1-2 of {first['tags']} tags each, "
