@@ -47,8 +47,7 @@ def score_due(limit: int, user_id: int | None = None, share: tuple[int, int] = (
                         .defer("image_descriptor", "term_vector").order_by("pk"))
         pairs = suggestions.scoring_inputs(analyses)
         read = time.perf_counter()
-        suggestions.suggest_for(pairs)
-        Analysis.objects.filter(pk__in=[a.pk for a in analyses], suggestions_due=True).update(suggestions_due=False)
+        suggestions.suggest_for(pairs, clear_due=True)
         if times is not None:
             times.scoring_inputs += read - started
             times.suggest += time.perf_counter() - read

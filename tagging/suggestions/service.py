@@ -35,6 +35,7 @@ from tagging.scoring.proposals import propose
 from tagging.scoring.score import Query, Scored, VocabTag, score_tags
 from tagging.scoring.words import PageWords, name_key
 from tagging.services import get_or_create_tags
+from tagging.suggestions import storage
 
 log = logging.getLogger(__name__)
 P = TagSuggestion.State
@@ -60,12 +61,13 @@ def vocabulary(user_id: int) -> list[VocabTag]:
     return [VocabTag(pk, name, vectors[i]) for i, (pk, name) in enumerate(tags)]
 
 
-def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
+def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]], clear_due: bool = False) -> None:
     """Score and store suggestions for analysed links, person by person.
 
     A constant number of queries per person whatever the number of links: their library and
     vocabulary once, the names already settled for all the links at once, then one pass of bulk
-    writes (:func:`store_many`).
+    writes (:func:`store_many`). ``clear_due``: the analyses' suggestions_due mark is cleared in
+    the same transaction as their suggestions are written.
     """
     by_user: dict[int, list[tuple[Analysis, Inputs]]] = defaultdict(list)
     for analysis, inputs in pairs:
@@ -74,7 +76,8 @@ def suggest_for(pairs: Iterable[tuple[Analysis, Inputs]]) -> None:
         index, vocab = library.library_for(user_id), vocabulary(user_id)
         auto = auto_apply_threshold(user_id)
         settled = settled_keys([analysis.link_id for analysis, _ in items])
-        store_many(user_id, choose_many(items, index, vocab, settled), auto)
+        store_many(user_id, choose_many(items, index, vocab, settled), auto,
+                   due=[analysis.pk for analysis, _ in items] if clear_due else None)
 
 
 def choose_many(items: list[tuple[Analysis, Inputs]], index, vocab: list[VocabTag],
@@ -155,52 +158,19 @@ def store(link: Link, chosen: list[Scored], auto_apply_above: float | None = Non
     store_many(link.user_id, {link.pk: chosen}, auto_apply_above)
 
 
-@transaction.atomic
-def store_many(user_id: int, chosen: dict[int, list[Scored]], auto_apply_above: float | None = None) -> None:
+def store_many(user_id: int, chosen: dict[int, list[Scored]], auto_apply_above: float | None = None,
+               due: list[int] | None = None) -> None:
     """For each link id of one person, replace its pending suggestions with its ``chosen``; decided
     ones stay as they are. Existing tags scoring at least ``auto_apply_above`` are applied.
 
-    A fixed number of statements for any number of links: the links' rows are locked and read
-    at once, then the stale ones deleted, the new ones created and the changed ones updated in
-    bulk. The bulk writes go through TagSuggestion's ListCacheQuerySet, which tells the list
-    cache; the tags applied are written to the through table (no per-link signal), which is
-    why the accepted suggestions are marked here rather than by the tagged-by-hand receiver.
+    A fixed number of statements for any number of links, planned before the transaction opens
+    and written in it (tagging/suggestions/storage.py). The tags applied are written to the through
+    table (no per-link signal), which is why the accepted suggestions are marked here rather than
+    by the tagged-by-hand receiver. ``due``: analyses whose suggestions_due mark is cleared with them.
     """
     if not chosen:
         return
-    rows: dict[int, dict[str, TagSuggestion]] = defaultdict(dict)
-    for row in TagSuggestion.objects.select_for_update().filter(link_id__in=list(chosen)).order_by("pk"):
-        rows[row.link_id][name_key(row.name)] = row
-    now = timezone.now()
-    stale, created, changed, applied = [], [], [], []
-    for link_id, choices in chosen.items():
-        existing = rows.get(link_id, {})
-        keep = {name_key(c.name) for c in choices}
-        stale += [s.pk for key, s in existing.items() if s.state == P.PENDING and key not in keep]
-        for choice in choices:
-            row = existing.get(name_key(choice.name))
-            if row is not None and row.state != P.PENDING:
-                continue  # decided: a rejected suggestion never comes back
-            new = dict(tag_id=choice.tag_id, name=choice.name, score=round(choice.score, 4), reasons=choice.reasons)
-            if auto_apply_above is not None and choice.tag_id is not None and new["score"] >= auto_apply_above:
-                new["state"] = P.ACCEPTED
-                applied.append((link_id, choice.tag_id))
-            if row is None:
-                created.append(TagSuggestion(link_id=link_id, user_id=user_id, **new))
-            elif any(getattr(row, k) != v for k, v in new.items()):
-                for k, v in new.items():
-                    setattr(row, k, v)
-                row.updated_at = now
-                changed.append(row)
-    if stale:
-        TagSuggestion.objects.filter(pk__in=stale).delete()
-    TagSuggestion.objects.bulk_create(created)
-    TagSuggestion.objects.bulk_update(changed, ["tag", "name", "score", "reasons", "state", "updated_at"])
-    if applied:
-        through = Link.tags.through
-        through.objects.bulk_create([through(link_id=link_id, tag_id=tag_id) for link_id, tag_id in applied],
-                                    ignore_conflicts=True)
-        memberships.changed(user_id)  # the through table's own manager sends no signal
+    storage.write(user_id, storage.plan(user_id, chosen, auto_apply_above), due)
 
 
 def auto_apply_threshold(user_id: int) -> float | None:
