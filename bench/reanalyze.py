@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reanalyze.py [--links 20000] [--tags 300] [--redo 2560] [--batch 128]
                                         [--databases sqlite postgres] [--baseline REF] [--jobs N] [--write]
-                                        [--profile DIR] [--html]
+                                        [--profile DIR] [--html] [--suggested]
 
 One person with ``--links`` analysed links (1-3 of ``--tags`` tags each, a snapshot with a title
 and ~1,000 characters of text; with ``--html`` the re-analysed ones also have a captured HTML
@@ -17,7 +17,10 @@ replaced, it is left out, and its throughput is measured elsewhere (bench/infere
 
 The baseline is the same stage at ``--baseline`` (default: the commit before the bulk writes),
 checked out in a temporary worktree and measured in the same run, on the same databases, with
-the same vectors. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
+the same vectors. It reports the seconds the drain held the database's write lock (transactions and
+writes outside one: on SQLite every other writer waits through them). With ``--suggested`` every
+link already has pending suggestions, each of whose scores the re-analysis moves (a library
+analysed again with other models): every suggestion is written again. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
 Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it. ``--jobs N``: N processes drain the queue together, as ``reanalyze --jobs`` runs them (the count
 of library rebuilds shows how often a process had to read the whole library again). With
@@ -40,8 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, drain_stage, load_vectors,  # noqa: E402
-                                   embedded, has_bulk_writes, has_scoring_phase, outputs_for, ready_to_drain)
+from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, WriteLock, drain_stage,  # noqa: E402
+                                   embedded, has_bulk_writes, has_scoring_phase, load_vectors, outputs_for,
+                                   ready_to_drain, suggested)
 
 BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ls_reanalyze")
@@ -107,7 +111,8 @@ def run_child(tree: Path, database: str, vectors: Path, args, tmp: Path) -> dict
            "LINKSHOT_CACHE_PREFIX": f"bench-reanalyze-{os.getpid()}"}
     command = [sys.executable, str(tree / "bench" / "reanalyze.py"), "--child", str(vectors),
                "--links", str(args.links), "--tags", str(args.tags), "--redo", str(args.redo),
-               "--batch", str(args.batch), "--jobs", str(args.jobs)] + (["--html"] if args.html else [])
+               "--batch", str(args.batch), "--jobs", str(args.jobs)] + (["--html"] if args.html else []) \
+        + (["--suggested"] if args.suggested else [])
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         label = "baseline" if tree != ROOT else "tree"
@@ -134,6 +139,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--jobs", type=int, default=1,
                         help="processes draining the queue together, as reanalyze --jobs runs them")
+    parser.add_argument("--suggested", action="store_true",
+                        help="every link has pending suggestions before, each of whose scores the re-analysis moves")
     parser.add_argument("--html", action="store_true",
                         help="give the re-analysed links' snapshots a captured HTML file (~50 KB, 40 headings)")
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
@@ -195,6 +202,7 @@ def child(vectors_path: Path, args) -> dict:
     from tagging.analysis import jobs
     from tagging.analysis.predictor import model_version
 
+    moved = suggested(user.pk) if args.suggested else 0
     redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
     jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
     if args.jobs > 1 and has_scoring_phase():
@@ -202,7 +210,7 @@ def child(vectors_path: Path, args) -> dict:
                          "bench/suggest_speed.py --reanalyze-jobs N runs the command itself")
     others = Others(args.jobs - 1, vectors_path, args.batch, user.pk)  # each ready as this one below
     rebuilds = ready_to_drain(user.pk)
-    queries = QueryCount()
+    queries, lock = QueryCount(), WriteLock(connection)
     profiler = None
     if args.profile:
         import cProfile
@@ -210,7 +218,7 @@ def child(vectors_path: Path, args) -> dict:
     others.wait_ready()
     started = time.perf_counter()
     others.go()
-    with connection.execute_wrapper(queries):
+    with connection.execute_wrapper(queries), connection.execute_wrapper(lock):
         if profiler:
             profiler.enable()
         done, batches = drain_stage(args.batch, user.pk, vectors, concepts)
@@ -226,6 +234,8 @@ def child(vectors_path: Path, args) -> dict:
     return {"links": args.links, "jobs": args.jobs, "redone": done, "seconds": round(elapsed, 2),
             "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
             "library_rebuilds": rebuilds[0] + sum(r for _, r in theirs),
+            "write_lock_s": round(lock.seconds, 2), "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1),
+            "suggestions_moved_before": moved,
             "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
 
 

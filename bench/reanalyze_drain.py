@@ -3,6 +3,7 @@ one or several processes (run inside a Django-configured child; models import la
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 TEXTS, SCREENSHOTS = 1000, 32  # distinct model inputs embedded once (bench/reanalyze.py, make_vectors)
@@ -109,6 +110,57 @@ class QueryCount:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
+
+
+class WriteLock:
+    """Seconds this process held the database's write lock: its transactions from BEGIN to COMMIT,
+    and its writes made outside one. On SQLite every other writer waits through them, so with N
+    processes the drain cannot go faster than the sum over all of them."""
+
+    def __init__(self, connection) -> None:
+        self.seconds, self.count, self._began = 0.0, 0, None
+        self.connection = connection
+        begin, commit = connection._start_transaction_under_autocommit, connection._commit
+
+        def began():
+            self._began = time.perf_counter()
+            return begin()
+
+        def committed():
+            done = commit()
+            if self._began is not None:
+                self._add(time.perf_counter() - self._began)
+                self._began = None
+            return done
+
+        connection._start_transaction_under_autocommit, connection._commit = began, committed
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if self.connection.get_autocommit() and sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+                self._add(time.perf_counter() - started)
+
+    def _add(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.count += 1
+
+
+def suggested(user_id: int) -> int:
+    """Every analysed link of the person given pending suggestions, then their scores moved, as a
+    library has them before a re-analysis with other models (each is written again); returns how many."""
+    from django.db.models import F
+
+    from tagging.analysis.library import forget
+    from tagging.models import Analysis, TagSuggestion
+    from tagging.suggestions import service
+    analyses = list(Analysis.objects.filter(user_id=user_id, status="done").select_related("link", "snapshot"))
+    for start in range(0, len(analyses), 1024):
+        service.suggest_for(service.scoring_inputs(analyses[start:start + 1024]))
+    forget()
+    return TagSuggestion.objects.filter(user_id=user_id).update(score=F("score") * 0.5)
 
 
 def has_bulk_writes() -> bool:
