@@ -23,7 +23,8 @@ link already has pending suggestions, each of whose scores the re-analysis moves
 analysed again with other models): every suggestion is written again. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
 Redis at $BENCH_REDIS_URL (default redis://127.0.0.1:6379/6), as a deployment has it. ``--jobs N``: N processes drain the queue together, as ``reanalyze --jobs`` runs them (the count
-of library rebuilds shows how often a process had to read the whole library again). With
+of library rebuilds shows how often a process had to read the whole library again); with code that
+scores in a second phase, each scores its share of the links once all have stored their vectors. With
 ``--profile DIR`` each child runs its batches under cProfile and leaves DIR/<code>-<database>.prof
 (the profiler slows it: the figures of a profiled run are not the benchmark's).
 """
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, WriteLock, drain_stage,  # noqa: E402
-                                   embedded, has_bulk_writes, has_scoring_phase, load_vectors, outputs_for,
+                                   embedded, has_bulk_writes, load_vectors, outputs_for,
                                    ready_to_drain, suggested)
 
 BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
@@ -205,9 +206,6 @@ def child(vectors_path: Path, args) -> dict:
     moved = suggested(user.pk) if args.suggested else 0
     redo = Link.objects.filter(user=user).order_by("pk")[: args.redo]
     jobs.queue_reanalysis(Link.objects.filter(pk__in=list(redo.values_list("pk", flat=True))), model_version(), True)
-    if args.jobs > 1 and has_scoring_phase():
-        raise SystemExit("--jobs N: this code scores in a second phase that the processes here do not share; "
-                         "bench/suggest_speed.py --reanalyze-jobs N runs the command itself")
     others = Others(args.jobs - 1, vectors_path, args.batch, user.pk)  # each ready as this one below
     rebuilds = ready_to_drain(user.pk)
     queries, lock = QueryCount(), WriteLock(connection)
@@ -221,7 +219,8 @@ def child(vectors_path: Path, args) -> dict:
     with connection.execute_wrapper(queries), connection.execute_wrapper(lock):
         if profiler:
             profiler.enable()
-        done, batches = drain_stage(args.batch, user.pk, vectors, concepts)
+        done, batches = drain_stage(args.batch, user.pk, vectors, concepts, (0, args.jobs),
+                                    others.drained if args.jobs > 1 else None)
         if profiler:
             profiler.disable()
     theirs = others.results()
@@ -230,11 +229,12 @@ def child(vectors_path: Path, args) -> dict:
         profiler.dump_stats(str(args.profile))
     from tagging.models import Analysis, TagSuggestion
     assert Analysis.objects.filter(user=user, status="done").count() == args.links
-    done += sum(n for n, _ in theirs)
+    done += sum(n for n, *_ in theirs)
     return {"links": args.links, "jobs": args.jobs, "redone": done, "seconds": round(elapsed, 2),
             "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
-            "library_rebuilds": rebuilds[0] + sum(r for _, r in theirs),
-            "write_lock_s": round(lock.seconds, 2), "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1),
+            "library_rebuilds": rebuilds[0] + sum(r for _, r, _ in theirs),
+            "write_lock_s": round(lock.seconds + sum(s for *_, s in theirs), 2),
+            "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1),  # this process's
             "suggestions_moved_before": moved,
             "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
 

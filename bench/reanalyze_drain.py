@@ -26,9 +26,12 @@ def ready_to_drain(user_id: int) -> list[int]:
     return count_rebuilds()
 
 
-def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
+def drain_stage(batch: int, user_id: int, vectors, concepts, share: tuple[int, int] = (0, 1),
+                drained=None) -> tuple[int, int]:
     """(links, batches) this process drained; code that scores in a second phase
-    (tagging/analysis/scoring_phase.py) stores every batch's vectors, then scores the links."""
+    (tagging/analysis/scoring_phase.py) stores every batch's vectors, then, once every process has
+    (``drained``: a barrier of all of them), scores its ``share`` of the links, as the processes
+    of ``reanalyze --jobs N`` do."""
     two_phases = has_scoring_phase()
     stage = new_stage if has_bulk_writes() else old_stage
     done = batches = 0
@@ -36,7 +39,9 @@ def drain_stage(batch: int, user_id: int, vectors, concepts) -> tuple[int, int]:
         done, batches = done + claimed, batches + 1
     if two_phases:
         from tagging.analysis import scoring_phase
-        for _ in scoring_phase.score_due(batch, user_id):
+        if drained is not None:
+            drained.wait()
+        for _ in scoring_phase.score_due(batch, user_id, share):
             batches += 1
     return done, batches
 
@@ -71,9 +76,11 @@ class Others:
         import multiprocessing
         context = multiprocessing.get_context("spawn")
         self.ready, self.start, self.answers = context.Semaphore(0), context.Event(), context.Queue()
+        self.drained = context.Barrier(count + 1)  # this process and the others, between the phases
         self.processes = [context.Process(target=other_drainer, args=(vectors_path, batch, user_id, self.ready,
-                                                                       self.start, self.answers))
-                          for _ in range(count)]
+                                                                       self.start, self.answers, self.drained,
+                                                                       (n + 1, count + 1)))
+                          for n in range(count)]
         for process in self.processes:
             process.start()
 
@@ -84,23 +91,27 @@ class Others:
     def go(self) -> None:
         self.start.set()
 
-    def results(self) -> list[tuple[int, int]]:
-        """(links drained, library rebuilds) of each."""
+    def results(self) -> list[tuple[int, int, float]]:
+        """(links drained, library rebuilds, seconds holding the write lock) of each."""
         got = [self.answers.get(timeout=3600) for _ in self.processes]
         for process in self.processes:
             process.join()
         return got
 
 
-def other_drainer(vectors_path: Path, batch: int, user_id: int, ready, start, answers) -> None:
+def other_drainer(vectors_path: Path, batch: int, user_id: int, ready, start, answers, drained,
+                  share: tuple[int, int]) -> None:
     import django
     django.setup()
+    from django.db import connection
     vectors, concepts = load_vectors(vectors_path)
     rebuilds = ready_to_drain(user_id)
+    lock = WriteLock(connection)
     ready.release()
     start.wait()
-    done, _ = drain_stage(batch, user_id, vectors, concepts)
-    answers.put((done, rebuilds[0]))
+    with connection.execute_wrapper(lock):
+        done, _ = drain_stage(batch, user_id, vectors, concepts, share, drained)
+    answers.put((done, rebuilds[0], lock.seconds))
 
 
 class QueryCount:
@@ -114,8 +125,9 @@ class QueryCount:
 
 class WriteLock:
     """Seconds this process held the database's write lock: its transactions from BEGIN to COMMIT,
-    and its writes made outside one. On SQLite every other writer waits through them, so with N
-    processes the drain cannot go faster than the sum over all of them."""
+    and its writes made outside one (with other writers, these include waiting for the lock). On
+    SQLite every other writer waits through them, so with N processes the drain cannot go faster
+    than the sum over all of them."""
 
     def __init__(self, connection) -> None:
         self.seconds, self.count, self._began = 0.0, 0, None
@@ -123,8 +135,9 @@ class WriteLock:
         begin, commit = connection._start_transaction_under_autocommit, connection._commit
 
         def began():
+            begun = begin()  # once it returns this process holds the lock (BEGIN IMMEDIATE waits for it)
             self._began = time.perf_counter()
-            return begin()
+            return begun
 
         def committed():
             done = commit()
