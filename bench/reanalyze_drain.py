@@ -130,7 +130,7 @@ class WriteLock:
     than the sum over all of them."""
 
     def __init__(self, connection) -> None:
-        self.seconds, self.count, self._began = 0.0, 0, None
+        self.seconds, self._began = 0.0, None
         self.connection = connection
         begin, commit = connection._start_transaction_under_autocommit, connection._commit
 
@@ -142,7 +142,7 @@ class WriteLock:
         def committed():
             done = commit()
             if self._began is not None:
-                self._add(time.perf_counter() - self._began)
+                self.seconds += time.perf_counter() - self._began
                 self._began = None
             return done
 
@@ -154,11 +154,7 @@ class WriteLock:
             return execute(sql, params, many, context)
         finally:
             if self.connection.get_autocommit() and sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
-                self._add(time.perf_counter() - started)
-
-    def _add(self, seconds: float) -> None:
-        self.seconds += seconds
-        self.count += 1
+                self.seconds += time.perf_counter() - started
 
 
 def suggested(user_id: int) -> int:

@@ -96,18 +96,18 @@ def write(user_id: int, planned: Plan, due: list[int] | None = None) -> None:
     transaction."""
     db = connections[DEFAULT_DB_ALIAS]
     ops, table = db.ops, db.ops.quote_name(TagSuggestion._meta.db_table)
-    pending = db.ops.quote_name("state")
+    pk, pending = _column("id", db), _column("state", db)
     created = [_values(row, INSERTED, db) for row in planned.created]  # prepared before the transaction
-    changed = [_values(new, UPDATED, db) + [pk, P.PENDING] for pk, new in planned.changed]
+    changed = [_values(new, UPDATED, db) + [row, P.PENDING] for row, new in planned.changed]
     insert = (f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {table} "
               f"({', '.join(_column(name, db) for name in INSERTED)}) VALUES ({', '.join(['%s'] * len(INSERTED))}) "
               f"{ops.on_conflict_suffix_sql(None, OnConflict.IGNORE, None, None)}")
     update = (f"UPDATE {table} SET {', '.join(f'{_column(name, db)} = %s' for name in UPDATED)} "
-              f"WHERE {ops.quote_name('id')} = %s AND {pending} = %s")
-    delete = f"DELETE FROM {table} WHERE {ops.quote_name('id')} = %s AND {pending} = %s"
+              f"WHERE {pk} = %s AND {pending} = %s")
+    delete = f"DELETE FROM {table} WHERE {pk} = %s AND {pending} = %s"
     with transaction.atomic(), db.cursor() as cursor:
         if planned.stale:
-            cursor.executemany(delete, [[pk, P.PENDING] for pk in planned.stale])
+            cursor.executemany(delete, [[row, P.PENDING] for row in planned.stale])
         if created:
             cursor.executemany(insert, created)
         if changed:
