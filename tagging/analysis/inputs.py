@@ -15,6 +15,7 @@ import lxml.html
 
 from snapshots.models import Link, Snapshot
 from tagging.analysis.text_terms import BODY_CHARS, page_terms, page_text
+from tagging.scoring.lexical import unpack_terms
 from tagging.scoring.words import PageWords, url_words, words
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,11 @@ class Inputs:
     lexical: tuple  # the page's top terms (hashed ids, counts), stored with the analysis
 
 
-def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None) -> Inputs:
-    """The link's model inputs. Re-scoring passes ``with_image=False`` and the stored ``terms``:
-    it needs the words only, and reads no file."""
+def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None,
+              term_vector: bytes | memoryview | None = None) -> Inputs:
+    """The link's model inputs. Re-scoring passes ``with_image=False``, the stored ``terms`` and
+    the stored ``term_vector`` (the page's top terms as its analysis stored them, which the
+    person's library holds for the link too): it needs the words only, and reads no file."""
     done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
     if terms is None:
         terms = {**html_terms(snapshot), TERMS_OF: snapshot.pk} if done else {"headings": [], "keywords": []}
@@ -52,9 +55,10 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     if image is not None:
         used.append("image")
     body_words = words(body[:BODY_CHARS])  # split once for both
+    stored = unpack_terms(term_vector) if term_vector is not None else None
     return Inputs(text=model_text(title, description, url, body), image=image,
                   page=page_words(title, description, url, body, terms, body_words), title=title, used=used,
-                  terms=terms, lexical=page_terms(title, description, url, body, terms, body_words))
+                  terms=terms, lexical=stored or page_terms(title, description, url, body, terms, body_words))
 
 
 # Key of the stored terms naming the snapshot whose HTML they were read from: analysing that

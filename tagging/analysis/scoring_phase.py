@@ -42,9 +42,9 @@ def score_due(limit: int, user_id: int | None = None, share: tuple[int, int] = (
     for start in range(0, len(ids), limit):
         started = time.perf_counter()
         # Read again by id: a link analysed again meanwhile is scored by whoever analysed it. The
-        # scoring reads neither the descriptor nor the stored terms' vector (it counts the words again).
+        # scoring does not read the descriptor.
         analyses = list(due(user_id).filter(pk__in=ids[start:start + limit]).select_related("link", "snapshot")
-                        .defer("image_descriptor", "term_vector").order_by("pk"))
+                        .defer("image_descriptor").order_by("pk"))
         pairs = suggestions.scoring_inputs(analyses)
         read = time.perf_counter()
         suggestions.suggest_for(pairs, clear_due=True)

@@ -254,7 +254,8 @@ def rescore_user(user_id: int) -> int:
 def scoring_inputs(analyses: Iterable[Analysis]) -> list[tuple[Analysis, Inputs]]:
     """Analysed links with what the scoring reads of them, from their rows and stored terms (no
     file is read, no model runs): for scoring stored vectors again."""
-    return [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms)) for a in analyses]
+    return [(a, inputs_of(a.link, a.snapshot, with_image=False, terms=a.terms, term_vector=a.term_vector))
+            for a in analyses]
 
 
 # --- The review page: pending suggestions across links, and accepting many at once ---------------

@@ -77,3 +77,28 @@ def test_terms_stored_for_an_older_snapshot_are_not_taken_for_a_new_one(alice):
     analysis_jobs.queue_analysis(link, newer)  # what the new capture's signal does
     got = _analyse_without_models().inputs[0]
     assert got.terms["headings"] == ["Brokers"]
+
+
+def test_scoring_takes_the_terms_the_analysis_stored_and_counts_them_only_where_none_are(alice):
+    """The scoring's query terms are the ones the person's library holds for the link (its stored
+    term vector), not a new count of a text that may have changed since; a row stored without
+    terms is counted from its text."""
+    from tagging.models import Analysis
+    from tagging.scoring.lexical import _term_of as term_of
+    from tagging.scoring.lexical import unpack_terms
+    from tagging.suggestions.service import scoring_inputs
+
+    link = captured_link(alice, "https://example.org/e", "E", "celery workers route tasks to queues")
+    _analyse_without_models()
+    analysis = Analysis.objects.select_related("link", "snapshot").get(link=link)
+    stored = unpack_terms(analysis.term_vector)
+    assert stored is not None and len(stored[0]) > 0
+    Snapshot.objects.filter(link=link).update(text="postgres vacuum autovacuum tuning")
+    analysis = Analysis.objects.select_related("link", "snapshot").get(link=link)
+    (_, got), = scoring_inputs([analysis])
+    assert (got.lexical[0] == stored[0]).all() and (got.lexical[1] == stored[1]).all()
+    assert "vacuum" in got.page.body  # the words of the page as it is now
+    Analysis.objects.filter(pk=analysis.pk).update(term_vector=b"")
+    (_, counted), = scoring_inputs([Analysis.objects.select_related("link", "snapshot").get(link=link)])
+    vacuum = term_of("vacuum")
+    assert vacuum in counted.lexical[0] and vacuum not in stored[0] and vacuum not in got.lexical[0]
