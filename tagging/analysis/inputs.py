@@ -55,10 +55,10 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     if image is not None:
         used.append("image")
     body_words = words(body[:BODY_CHARS])  # split once for both
-    stored = unpack_terms(term_vector) if term_vector is not None else None
     return Inputs(text=model_text(title, description, url, body), image=image,
                   page=page_words(title, description, url, body, terms, body_words), title=title, used=used,
-                  terms=terms, lexical=stored or page_terms(title, description, url, body, terms, body_words))
+                  terms=terms,
+                  lexical=unpack_terms(term_vector) or page_terms(title, description, url, body, terms, body_words))
 
 
 # Key of the stored terms naming the snapshot whose HTML they were read from: analysing that
