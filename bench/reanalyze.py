@@ -18,7 +18,8 @@ replaced, it is left out, and its throughput is measured elsewhere (bench/infere
 The baseline is the same stage at ``--baseline`` (default: the commit before the bulk writes),
 checked out in a temporary worktree and measured in the same run, on the same databases, with
 the same vectors. It reports the seconds the drain held the database's write lock (transactions and
-writes outside one: on SQLite every other writer waits through them). With ``--suggested`` every
+writes outside one: on SQLite every other writer waits through them) and the seconds spent in the
+garbage collector's collections while draining (``collector_s``, by generation, youngest first). With ``--suggested`` every
 link already has pending suggestions, each of whose scores the re-analysis moves (a library
 analysed again with other models): every suggestion is written again. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
 (default postgres://postgres@127.0.0.1:5432/ls_reanalyze), emptied first. The list cache uses
@@ -44,9 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, Others, QueryCount, WriteLock, drain_stage,  # noqa: E402
-                                   embedded, has_bulk_writes, load_vectors, outputs_for,
-                                   ready_to_drain, suggested)
+from bench.reanalyze_drain import (SCREENSHOTS, TEXTS, CollectorTime, Others, QueryCount,  # noqa: E402
+                                   WriteLock, drain_stage, embedded, has_bulk_writes, heap_frozen,
+                                   load_vectors, outputs_for, ready_to_drain, suggested)
 
 BASELINE = "49384a4"  # the parent of the bulk writes: one UPDATE and one save() per row
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/ls_reanalyze")
@@ -214,9 +215,10 @@ def child(vectors_path: Path, args) -> dict:
         import cProfile
         profiler = cProfile.Profile()
     others.wait_ready()
-    started = time.perf_counter()
-    others.go()
-    with connection.execute_wrapper(queries), connection.execute_wrapper(lock):
+    with heap_frozen(), CollectorTime() as collector, connection.execute_wrapper(queries), \
+            connection.execute_wrapper(lock):
+        started = time.perf_counter()
+        others.go()
         if profiler:
             profiler.enable()
         done, batches = drain_stage(args.batch, user.pk, vectors, concepts, (0, args.jobs),
@@ -232,10 +234,12 @@ def child(vectors_path: Path, args) -> dict:
     done += sum(n for n, *_ in theirs)
     return {"links": args.links, "jobs": args.jobs, "redone": done, "seconds": round(elapsed, 2),
             "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
-            "library_rebuilds": rebuilds[0] + sum(r for _, r, _ in theirs),
-            "write_lock_s": round(lock.seconds + sum(s for *_, s in theirs), 2),
+            "library_rebuilds": rebuilds[0] + sum(r for _, r, _, _ in theirs),
+            "write_lock_s": round(lock.seconds + sum(s for _, _, s, _ in theirs), 2),
             "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1),  # this process's
             "suggestions_moved_before": moved,
+            # summed over the processes, by generation (youngest first)
+            "collector_s": [round(collector.seconds[g] + sum(t[g] for *_, t in theirs), 2) for g in range(3)],
             "pending_suggestions": TagSuggestion.objects.filter(user=user, state="pending").count()}
 
 

@@ -194,21 +194,23 @@ def _analyse_in_child(messages, score, shares, n: int, limit: int | None, user_i
     settings.MEDIA_ROOT = where["media_root"]
     # Imported once Django is set up in this new interpreter: the analysis code imports models.
     from tagging.analysis import library, run, scoring_phase
+    from tagging.analysis.heap import loaded_heap_frozen
     from tagging.analysis.predictor import load_models
 
     times = run.StageTimes()
     try:
         messages.put((LOADED, *load_models()))
-        for claimed in run.drain(limit=limit, user_id=user_id, times=times, score=False):
-            messages.put((VECTORS, claimed))
-        messages.put((DRAINED, n))
-        while not score.wait(POLL_S):  # until every process has drained and the libraries are written
-            if not multiprocessing.parent_process().is_alive():
-                return
-        library.adopt(Path(where["libraries"]))  # else built on first use
-        share = (shares[n], shares[jobs])
-        for scored in scoring_phase.score_due(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id, share, times):
-            messages.put((SUGGESTIONS, scored))
+        with loaded_heap_frozen():
+            for claimed in run.drain(limit=limit, user_id=user_id, times=times, score=False):
+                messages.put((VECTORS, claimed))
+            messages.put((DRAINED, n))
+            while not score.wait(POLL_S):  # until every process has drained and the libraries are written
+                if not multiprocessing.parent_process().is_alive():
+                    return
+            library.adopt(Path(where["libraries"]))  # else built on first use
+            share = (shares[n], shares[jobs])
+            for scored in scoring_phase.score_due(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id, share, times):
+                messages.put((SUGGESTIONS, scored))
         messages.put((TIMES, times))
     finally:
         decode_pool.shutdown(wait=True)  # or this process would never end (see there)

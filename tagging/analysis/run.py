@@ -8,8 +8,6 @@ also overlaps it with the models: batch k is written and scored while batch k+1 
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ from inference.bulk import embed_stored_screenshots
 from inference.bulk_pages import embed_texts_checked
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import library
+from tagging.analysis.heap import release_memory
 from tagging.analysis.inputs import Inputs, inputs_of, stored_terms
 from tagging.analysis.predictor import model_version, predictor
 from tagging.analysis.vectors import pack
@@ -106,30 +105,6 @@ def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
     log.info("analysed %s link(s) in %.2f s", len(claimed.analyses), time.monotonic() - started)
     release_memory()
     return len(claimed.analyses)
-
-
-def release_memory() -> bool:
-    """Give the heap's free pages back to the system after a batch (glibc's malloc_trim).
-
-    A batch frees its decoded screenshots, token arrays and model outputs, but glibc keeps freed
-    pages between live blocks for the next allocation: about 45 MB after 64 screenshots and 64 texts
-    (bench/RESULTS.md, "Worker memory with the models loaded"). Returns whether it could trim.
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return False
-    trim(0)
-    return True
-
-
-_TRIM: list = []
-
-
-def _malloc_trim():
-    if not _TRIM:  # looked up once per process: None where the C library is not glibc
-        name = ctypes.util.find_library("c")
-        _TRIM.append(getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None)
-    return _TRIM[0]
 
 
 def drain(limit: int | None = None, user_id: int | None = None, times: StageTimes | None = None,

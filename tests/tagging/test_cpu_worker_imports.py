@@ -51,7 +51,7 @@ def test_the_cpu_inference_path_does_not_import_torch(tmp_path):
 
 HOLES = """
 import json, sys
-from tagging.analysis.run import release_memory
+from tagging.analysis.heap import release_memory
 def rss():
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) / 1024
 blocks = [b"x" * 100_000 for _ in range(3000)]  # 300 MB of written heap blocks, below the mmap threshold

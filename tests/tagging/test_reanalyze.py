@@ -1,6 +1,7 @@
 """manage.py reanalyze: missing/outdated links by default, everything with --all, resumable."""
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
@@ -216,3 +217,20 @@ def test_several_processes_take_cudnns_choice_no_graphs_and_no_compile_unless_to
     drain_processes._share_gpu(8)
     assert os.environ["LINKSHOT_CUDNN_BENCHMARK"] == "true" and os.environ["LINKSHOT_CUDA_GRAPHS"] == "true"
     assert compile_choice(None, "image") == "jit"
+
+
+def test_the_batches_run_with_what_was_loaded_left_out_of_the_collections(alice, analysed):
+    frozen_at_collections = []
+
+    def collecting(phase: str, info: dict) -> None:
+        if phase == "start":
+            frozen_at_collections.append(gc.get_freeze_count())
+
+    gc.callbacks.append(collecting)
+    try:
+        out = reanalyze("--user", "alice", "--all")
+    finally:
+        gc.callbacks.remove(collecting)
+    assert "Analysed 3 links" in out
+    assert frozen_at_collections and max(frozen_at_collections) > 0
+    assert gc.get_freeze_count() == 0  # this process's heap given back as it was

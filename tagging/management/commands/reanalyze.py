@@ -24,6 +24,7 @@ from tagging.analysis import drain_processes, gpu_memory
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
 from tagging.analysis import scoring_phase
+from tagging.analysis.heap import loaded_heap_frozen
 from tagging.analysis.predictor import backend_name, load_models, model_version
 from tagging.models import Analysis
 
@@ -75,12 +76,13 @@ class Command(BaseCommand):
     @staticmethod
     def _both_phases(batch: int, user_id: int | None, times: analyze.StageTimes):
         """In this process: (phase, links) for each batch of vectors stored, then of suggestions, as
-        DrainProcesses.batches reports them."""
-        for claimed in analyze.drain(limit=batch, user_id=user_id, times=times, score=False):
-            yield drain_processes.VECTORS, claimed
-        yield drain_processes.DRAINED, scoring_phase.due(user_id).count()
-        for scored in scoring_phase.score_due(batch, user_id, times=times):
-            yield drain_processes.SUGGESTIONS, scored
+        DrainProcesses.batches reports them. The models are loaded before the first."""
+        with loaded_heap_frozen():
+            for claimed in analyze.drain(limit=batch, user_id=user_id, times=times, score=False):
+                yield drain_processes.VECTORS, claimed
+            yield drain_processes.DRAINED, scoring_phase.due(user_id).count()
+            for scored in scoring_phase.score_due(batch, user_id, times=times):
+                yield drain_processes.SUGGESTIONS, scored
 
     def _jobs_that_fit(self, jobs: int, batch: int) -> int:
         """``jobs``, or as many processes as the GPU's free memory holds where the models run on one."""
