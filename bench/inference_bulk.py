@@ -87,7 +87,7 @@ def bench_reanalyze(p, name: str, count: int, rng) -> Timing:
         paths = make_screenshots(Path(tmp), count, (1280, 800), rng)
         embed_pages(paths[:512], texts[:512], predictor=p)  # warm-up: both models, every bucket used
         start = time.perf_counter()
-        images = embed_stored_screenshots(paths, predictor=p)
+        embed_stored_screenshots(paths, predictor=p)
         image_s = time.perf_counter() - start
         start = time.perf_counter()
         p.embed_texts(texts)

@@ -1,7 +1,6 @@
 """The web server's access log shows the real size of files it sends (screenshots, PDFs)."""
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path

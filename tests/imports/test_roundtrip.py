@@ -1,5 +1,4 @@
 """Export then import into a fresh account keeps every field the format holds."""
-import io
 import json
 from datetime import datetime, timezone as tz
 

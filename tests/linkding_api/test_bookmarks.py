@@ -1,5 +1,5 @@
 """linkding's /api/bookmarks/ with requests and responses shaped as linkding's API documentation shows them."""
-from datetime import datetime, timedelta, timezone as tz
+from datetime import datetime, timezone as tz
 
 import pytest
 from rest_framework.test import APIClient

@@ -127,7 +127,7 @@ def test_killed_worker_mid_capture_still_ends_with_one_done_snapshot(worker, sit
     assert reached.wait(30), worker.log_tail()
     snapshot = link.snapshots.get()
     assert Snapshot.objects.get(pk=snapshot.pk).status == S.RUNNING
-    killed = worker.kill_pool_child()
+    worker.kill_pool_child()
 
     # The worker forks a new child; the message comes back (reject on worker lost), finds the
     # capture claimed by a process that is gone and takes it over at once, without the re-queue job.
