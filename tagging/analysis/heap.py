@@ -41,7 +41,7 @@ def loaded_heap_frozen() -> Iterator[None]:
     A batch keeps tens of thousands of objects alive while it is worked on (its rows, their texts,
     inputs and vectors), and the collector moves them to its oldest generation, whose collections
     then come every batch or two. Each walked every object of the process, most of them loaded
-    once and alive for good: the modules of torch alone are 400,000 objects, 0.2 s a walk. A drain
+    once and alive for good: over 400,000 in a process that has imported torch, 0.2 s a walk. A drain
     of 24,576 links spent 5.6 of its 51 s in them, and 1.1 s within this (bench/RESULTS.md,
     "Reanalyze: what is loaded kept out of the full garbage collections"). Frozen objects are still
     freed as soon as nothing refers to them; only a cycle among them would wait for the exit, so
