@@ -141,7 +141,9 @@ def typical_of(sims: np.ndarray, fallback: float) -> np.ndarray:
     n = sims.shape[1]
     if n < MIN_TYPICAL:
         return np.full(len(sims), fallback)
-    return row_medians(sims[:, typical_sample(n)] if n > TYPICAL_SAMPLE else sims)
+    # np.take keeps the rows contiguous, where sims[:, columns] lays the sample out by column: a
+    # partition along such rows is ten times slower.
+    return row_medians(np.take(sims, typical_sample(n), axis=1) if n > TYPICAL_SAMPLE else sims)
 
 
 def row_medians(values: np.ndarray) -> np.ndarray:

@@ -180,7 +180,7 @@ def neighbour_reason(kind: str, n: int, tag_name: str) -> str:
                                  pages="page" if n == 1 else "pages", tag=tag_name)
 
 
-# nearest() selects among the values at least the k-th largest maximum of blocks of this many
+# nearest() selects among the values at least the k-th largest maximum of groups of this many
 # columns: a few comparisons a value instead of a selection over all of them.
 NEAREST_BLOCK = 64
 
@@ -192,16 +192,29 @@ def nearest(sims: np.ndarray, k: int) -> np.ndarray:
     k = min(k, n)
     if k == 0:
         return np.zeros((rows, 0), np.int64)
-    if n < 4 * NEAREST_BLOCK or n // NEAREST_BLOCK < k:
+    groups = n // NEAREST_BLOCK
+    if n < 4 * NEAREST_BLOCK or groups < k:
         return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    whole = n // NEAREST_BLOCK * NEAREST_BLOCK
-    maxima = sims[:, :whole].reshape(rows, -1, NEAREST_BLOCK).max(axis=2)
-    if whole < n:
-        maxima = np.concatenate([maxima, sims[:, whole:].max(axis=1, keepdims=True)], axis=1)
-    # k blocks have a maximum at least this large, so each row keeps at least k candidates.
-    floor = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
-    row, column = np.nonzero(sims >= floor[:, None])
-    order = np.lexsort((column, -sims[row, column], row))
+    # Group g holds the columns g, g + groups, g + 2 groups, ...: the groups' maxima are an
+    # elementwise maximum of NEAREST_BLOCK contiguous slices, several times faster than a maximum
+    # over each run of adjacent columns. The columns past the last whole slice are all kept.
+    maxima = sims[:, :groups].copy()
+    for start in range(groups, groups * NEAREST_BLOCK, groups):
+        np.maximum(maxima, sims[:, start:start + groups], out=maxima)
+    # k groups have a maximum at least this large, so each row keeps at least k candidates, and
+    # every value among its k largest is at least this large.
+    floor = np.partition(maxima, groups - k, axis=1)[:, groups - k]
+    row, group = np.nonzero(maxima >= floor[:, None])
+    column = (group[:, None] + groups * np.arange(NEAREST_BLOCK)).ravel()
+    row = np.repeat(row, NEAREST_BLOCK)
+    if groups * NEAREST_BLOCK < n:
+        rest = np.arange(groups * NEAREST_BLOCK, n)
+        row = np.concatenate([row, np.repeat(np.arange(rows), len(rest))])
+        column = np.concatenate([column, np.tile(rest, rows)])
+    values = sims[row, column]
+    kept = values >= floor[row]
+    row, column, values = row[kept], column[kept], values[kept]
+    order = np.lexsort((column, -values, row))
     row, column = row[order], column[order]
     first = np.searchsorted(row, np.arange(rows))
     return column[first[:, None] + np.arange(k)]

@@ -8,7 +8,6 @@ import pytest
 from tagging.scoring.batch import score_batch
 from tagging.scoring.calibration import learn
 from tagging.scoring.index import Library
-from tagging.scoring.score import nearest
 from tests.tagging.test_scoring_batch import page_terms, person, queries, unit
 
 pytestmark = pytest.mark.no_postgres
@@ -109,15 +108,3 @@ def test_rows_given_the_values_they_have_are_left_alone_and_rounding_is_no_move(
     image[5] = np.nextafter(image[5], np.float16(1))  # the same page embedded again: its last bits
     assert index.replace_rows(rows, text, image, [index.terms[r] for r in rows]) == 0
     assert np.array_equal(index.image[5], image[5])  # still written: a rebuild would read these values
-
-
-def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():
-    rng = np.random.default_rng(2)
-    sims = rng.standard_normal((7, 5000)).astype(np.float32)
-    sims[:, 100:140] = 10.0  # 40 equal best values: the first ten columns of them win
-    sims[3] = rng.standard_normal(5000)
-    got = nearest(sims, 10)
-    assert [list(row) for row in got[[0, 6]]] == [list(range(100, 110))] * 2
-    assert list(got[3]) == list(np.argsort(-sims[3], kind="stable")[:10])
-    small = rng.standard_normal((3, 50))
-    assert np.array_equal(nearest(small, 10), np.argsort(-small, axis=1, kind="stable")[:, :10])

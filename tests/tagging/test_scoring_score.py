@@ -4,7 +4,7 @@ import pytest
 
 from tagging.scoring.proposals import propose
 from tagging.scoring.index import Library
-from tagging.scoring.score import Query, VocabTag, score_tags
+from tagging.scoring.score import NEAREST_BLOCK, Query, VocabTag, nearest, score_tags
 from tagging.scoring.words import PageWords
 
 pytestmark = pytest.mark.no_postgres
@@ -111,3 +111,31 @@ def test_a_proposal_close_to_an_existing_tag_becomes_that_tag():
     plural = [VocabTag(8, "Operator", None)]
     page = PageWords.of("Operators", "https://example.org/operators/", "", "")
     assert [(p.tag_id, p.name) for p in propose(page, "Operators", [], plural, near)] == [(8, "Operator")]
+
+
+def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():
+    rng = np.random.default_rng(2)
+    sims = rng.standard_normal((7, 5000)).astype(np.float32)
+    sims[:, 100:140] = 10.0  # 40 equal best values: the first ten columns of them win
+    sims[3] = rng.standard_normal(5000)
+    got = nearest(sims, 10)
+    assert [list(row) for row in got[[0, 6]]] == [list(range(100, 110))] * 2
+    assert list(got[3]) == list(np.argsort(-sims[3], kind="stable")[:10])
+    small = rng.standard_normal((3, 50))
+    assert np.array_equal(nearest(small, 10), np.argsort(-small, axis=1, kind="stable")[:, :10])
+
+
+@pytest.mark.parametrize("n", [4 * NEAREST_BLOCK, 4 * NEAREST_BLOCK + 1, 5000, 9001])
+@pytest.mark.parametrize("steps", [None, 3, 40])
+def test_nearest_finds_what_a_full_sort_finds(n, steps):
+    """Rows of many ties, the best values in the columns past the last whole group of columns, and
+    in one group together: the same columns as a stable sort of each whole row."""
+    rng = np.random.default_rng(n)
+    sims = rng.uniform(-0.3, 0.9, (40, n)).astype(np.float32)
+    if steps:
+        sims = (np.round(sims * steps) / steps).astype(np.float32)
+    sims[1, -7:] = 5.0  # past the last whole group, when there is one
+    sims[2, n // NEAREST_BLOCK * np.arange(12)] = 4.0  # every one in the same group of columns
+    sims[3, :] = 0.5  # all equal
+    for k in (1, 10, 30):
+        assert np.array_equal(nearest(sims.copy(), k), np.argsort(-sims, axis=1, kind="stable")[:, :k])
