@@ -183,6 +183,8 @@ def neighbour_reason(kind: str, n: int, tag_name: str) -> str:
 # nearest() selects among the values at least the k-th largest maximum of groups of this many
 # columns: a few comparisons a value instead of a selection over all of them.
 NEAREST_BLOCK = 64
+# A row whose floor more than this many times k groups reach is searched on its own (see nearest).
+CROWDED_GROUPS = 4
 
 
 def nearest(sims: np.ndarray, k: int) -> np.ndarray:
@@ -195,29 +197,55 @@ def nearest(sims: np.ndarray, k: int) -> np.ndarray:
     groups = n // NEAREST_BLOCK
     if n < 4 * NEAREST_BLOCK or groups < k:
         return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    # Group g holds the columns g, g + groups, g + 2 groups, ...: the groups' maxima are an
-    # elementwise maximum of NEAREST_BLOCK contiguous slices, several times faster than a maximum
-    # over each run of adjacent columns. The columns past the last whole slice are all kept.
-    maxima = sims[:, :groups].copy()
-    for start in range(groups, groups * NEAREST_BLOCK, groups):
-        np.maximum(maxima, sims[:, start:start + groups], out=maxima)
-    # k groups have a maximum at least this large, so each row keeps at least k candidates, and
+    maxima = _group_maxima(sims, groups)
+    # k groups have a maximum at least this large, so each row has at least k candidates, and
     # every value among its k largest is at least this large.
     floor = np.partition(maxima, groups - k, axis=1)[:, groups - k]
-    row, group = np.nonzero(maxima >= floor[:, None])
-    column = (group[:, None] + groups * np.arange(NEAREST_BLOCK)).ravel()
-    row = np.repeat(row, NEAREST_BLOCK)
-    if groups * NEAREST_BLOCK < n:
-        rest = np.arange(groups * NEAREST_BLOCK, n)
-        row = np.concatenate([row, np.repeat(np.arange(rows), len(rest))])
-        column = np.concatenate([column, np.tile(rest, rows)])
-    values = sims[row, column]
-    kept = values >= floor[row]
-    row, column, values = row[kept], column[kept], values[kept]
+    reaching = maxima >= floor[:, None]
+    # A value most of a row shares (the 0.0 of every page that has no word in common with the
+    # query) makes every group a candidate: such a row is searched on its own, where only its
+    # first k values at the floor can be among its k largest.
+    crowded = reaching.sum(axis=1) > CROWDED_GROUPS * k
+    parts = [_in_groups(sims, reaching & ~crowded[:, None], ~crowded, floor, groups)]
+    parts += [_in_row(sims[r], r, floor[r], k) for r in np.flatnonzero(crowded)]
+    row, column, values = (np.concatenate(part) for part in zip(*parts))
     order = np.lexsort((column, -values, row))
     row, column = row[order], column[order]
     first = np.searchsorted(row, np.arange(rows))
     return column[first[:, None] + np.arange(k)]
+
+
+def _group_maxima(sims: np.ndarray, groups: int) -> np.ndarray:
+    """The maximum of each row's group g: the columns g, g + groups, g + 2 groups, ... (below
+    groups x NEAREST_BLOCK). An elementwise maximum of NEAREST_BLOCK contiguous slices, several
+    times faster than a maximum over each run of adjacent columns."""
+    maxima = sims[:, :groups].copy()
+    for start in range(groups, groups * NEAREST_BLOCK, groups):
+        np.maximum(maxima, sims[:, start:start + groups], out=maxima)
+    return maxima
+
+
+def _in_groups(sims: np.ndarray, reaching: np.ndarray, searched: np.ndarray, floor: np.ndarray,
+               groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of the values at least their row's floor in the ``reaching`` groups
+    and, for the ``searched`` rows, in the columns past the last whole group."""
+    row, group = np.nonzero(reaching)
+    column = (group[:, None] + groups * np.arange(NEAREST_BLOCK)).ravel()
+    row = np.repeat(row, NEAREST_BLOCK)
+    rest = np.arange(groups * NEAREST_BLOCK, sims.shape[1])
+    if len(rest):
+        others = np.flatnonzero(searched)
+        row = np.concatenate([row, np.repeat(others, len(rest))])
+        column = np.concatenate([column, np.tile(rest, len(others))])
+    values = sims[row, column]
+    kept = values >= floor[row]
+    return row[kept], column[kept], values[kept]
+
+
+def _in_row(values: np.ndarray, row: int, floor: float, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, value) of the values above the floor and the first k at it, in one row."""
+    column = np.concatenate([np.flatnonzero(values > floor), np.flatnonzero(values == floor)[:k]])
+    return np.full(len(column), row), column, values[column]
 
 
 def _votes(sims, rows, itself, library, evidence, names, cap, fallback, kind) -> None:

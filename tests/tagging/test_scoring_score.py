@@ -128,8 +128,8 @@ def test_nearest_takes_the_largest_values_and_breaks_ties_by_column():
 @pytest.mark.parametrize("n", [4 * NEAREST_BLOCK, 4 * NEAREST_BLOCK + 1, 5000, 9001])
 @pytest.mark.parametrize("steps", [None, 3, 40])
 def test_nearest_finds_what_a_full_sort_finds(n, steps):
-    """Rows of many ties, the best values in the columns past the last whole group of columns, and
-    in one group together: the same columns as a stable sort of each whole row."""
+    """Rows of many ties, the best values in the columns past the last whole group of columns, in
+    one group together, and rows mostly of one value: the same columns as a stable sort of each row."""
     rng = np.random.default_rng(n)
     sims = rng.uniform(-0.3, 0.9, (40, n)).astype(np.float32)
     if steps:
@@ -137,5 +137,8 @@ def test_nearest_finds_what_a_full_sort_finds(n, steps):
     sims[1, -7:] = 5.0  # past the last whole group, when there is one
     sims[2, n // NEAREST_BLOCK * np.arange(12)] = 4.0  # every one in the same group of columns
     sims[3, :] = 0.5  # all equal
+    sims[4:8] = 0.0  # a page sharing words with three others only: the rest of its row is 0
+    sims[4:8, [n // 3, 5, n - 1]] = [0.2, 0.7, 0.2]
+    sims[5, 0] = -2.0  # itself
     for k in (1, 10, 30):
         assert np.array_equal(nearest(sims.copy(), k), np.argsort(-sims, axis=1, kind="stable")[:, :k])
