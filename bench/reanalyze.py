@@ -18,7 +18,7 @@ replaced, it is left out, and its throughput is measured elsewhere (bench/infere
 The baseline is the same stage at ``--baseline`` (default: the commit before the bulk writes),
 checked out in a temporary worktree and measured in the same run, on the same databases, with
 the same vectors. It reports the seconds the drain held the database's write lock (transactions and
-writes outside one: on SQLite every other writer waits through them) and the seconds spent in the
+writes outside one: on SQLite every other writer waits through them; none on Postgres) and the seconds spent in the
 garbage collector's collections while draining (``collector_s``, by generation, youngest first). With ``--suggested`` every
 link already has pending suggestions, each of whose scores the re-analysis moves (a library
 analysed again with other models): every suggestion is written again. SQLite is a file in a temporary directory; Postgres is $BENCH_POSTGRES_URL
@@ -235,8 +235,8 @@ def child(vectors_path: Path, args) -> dict:
     return {"links": args.links, "jobs": args.jobs, "redone": done, "seconds": round(elapsed, 2),
             "links_per_s": round(done / elapsed, 1), "queries_per_batch": round(queries.count / max(batches, 1), 1),
             "library_rebuilds": rebuilds[0] + sum(r for _, r, _, _ in theirs),
-            "write_lock_s": round(lock.seconds + sum(s for _, _, s, _ in theirs), 2),
-            "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1),  # this process's
+            "write_lock_s": round(lock.seconds + sum(s for _, _, s, _ in theirs), 2) if lock.counted else None,
+            "write_lock_ms_per_batch": round(1000 * lock.seconds / max(batches, 1), 1) if lock.counted else None,  # this process's
             "suggestions_moved_before": moved,
             # summed over the processes, by generation (youngest first)
             "collector_s": [round(collector.seconds[g] + sum(t[g] for *_, t in theirs), 2) for g in range(3)],

@@ -156,6 +156,9 @@ class WriteLock:
     def __init__(self, connection) -> None:
         self.seconds, self._began = 0.0, None
         self.connection = connection
+        self.counted = connection.vendor == "sqlite"  # Postgres locks rows, not the whole database
+        if not self.counted:
+            return
         begin, commit = connection._start_transaction_under_autocommit, connection._commit
 
         def began():
@@ -173,6 +176,8 @@ class WriteLock:
         connection._start_transaction_under_autocommit, connection._commit = began, committed
 
     def __call__(self, execute, sql, params, many, context):
+        if not self.counted:
+            return execute(sql, params, many, context)
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
