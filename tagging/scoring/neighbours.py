@@ -125,10 +125,15 @@ def with_torch(torch, device: str, own: np.ndarray, k: int, fallback: float, sim
         k = min(k, n)
         if k == 0:
             return Nearest(typical, np.zeros((rows, 0), np.int64), np.zeros((rows, 0), np.float32))
-        # topk leaves open which of several equal values it takes: every value at least each row's
-        # k-th largest comes back, to be taken in column order, as on the CPU.
+        # topk leaves open which of several equal values it takes: every value above each row's
+        # k-th largest comes back, and of those equal to it the first in column order, as many as
+        # the row still lacks, as on the CPU (only k a row, however many share the value: the 0.0
+        # of every page that has no word in common with the query).
         floor = torch.topk(sims, k, dim=1, sorted=False).values.min(dim=1, keepdim=True).values
-        row, column = torch.nonzero(sims >= floor, as_tuple=True)
+        above, at = sims > floor, sims == floor
+        lacking = k - above.sum(dim=1, keepdim=True, dtype=torch.int32)
+        first_at = at & (at.cumsum(dim=1, dtype=torch.int32) <= lacking)
+        row, column = torch.nonzero(above | first_at, as_tuple=True)
         values, row, column = sims[row, column].cpu().numpy(), row.cpu().numpy(), column.cpu().numpy()
     order = np.lexsort((column, -values, row))
     first = np.searchsorted(row[order], np.arange(rows))

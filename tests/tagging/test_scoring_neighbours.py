@@ -37,6 +37,23 @@ def test_torch_finds_the_same_neighbours_and_typical_level_as_numpy(n, steps):
     assert np.all(got.sims[got.columns == own[:, None]] == neighbours.OWN)
 
 
+@pytest.mark.parametrize("shared", [0, 3, 30])
+def test_rows_mostly_of_one_value_find_the_same_neighbours_with_torch(shared):
+    """Word similarities: a page sharing words with only a few others has a row of zeros; its
+    neighbours past those few are the first zeros in column order, as numpy takes them."""
+    rng = np.random.default_rng(shared)
+    sims = np.zeros((24, 9001), np.float32)
+    for row in sims:
+        row[rng.choice(9001, shared, replace=False)] = rng.uniform(0.05, 0.9, shared)
+    own = np.where(np.arange(24) % 2, rng.integers(0, 9001, 24), -1)
+    expected = neighbours.among(sims.copy(), own, 10, 0.25)
+    got = neighbours.with_torch(torch, "cpu", own, 10, 0.25, sims=sims.copy())
+    assert np.array_equal(got.columns, expected.columns)
+    assert np.array_equal(got.sims, expected.sims)
+    if shared == 3:  # the three, then the first zeros of the row (its own column left out)
+        assert np.all(got.sims[:, :3] > 0) and np.all(got.sims[:, 3:] == 0)
+
+
 def test_a_search_multiplies_as_numpy_does():
     rng = np.random.default_rng(8)
     vectors = rng.standard_normal((20, 48)).astype(np.float32)
