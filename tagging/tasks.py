@@ -6,24 +6,46 @@ re-queues analyses whose worker died and re-sends a drain when messages were los
 """
 from __future__ import annotations
 
+import gc
+import logging
+
 from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
+from tagging.analysis import heap
 from tagging.analysis import jobs as analysis_jobs
 from tagging.analysis import run as analyze
+from tagging.analysis.predictor import load_models
 from tagging.suggestions import service as suggestions
 
+log = logging.getLogger(__name__)
 RESCORE_DELAY_S = 3  # vocabulary edits often come in bursts (rename, then merge): score once
 
 
-@shared_task(name="tagging.analyze_pending", queue="inference", acks_late=True, reject_on_worker_lost=True)
-def analyze_pending() -> int:
+@shared_task(name="tagging.analyze_pending", queue="inference", acks_late=True, reject_on_worker_lost=True,
+             bind=True)
+def analyze_pending(self) -> int:
     """Analyse one batch of pending links; sends itself again while more are waiting."""
+    if not (self.request.is_eager or self.request.called_directly):  # in a worker, not in a caller's process
+        _models_loaded()
     claimed = analyze.run_batch()
     if claimed and analysis_jobs.has_pending():
         analyze_pending.delay()
     return claimed
+
+
+def _models_loaded() -> None:
+    """Before the worker's first batch: its models loaded, then what it holds kept out of the
+    garbage collector's full collections for good (tagging/analysis/heap.py). Whatever stops the
+    models from loading, the batch meets again and records on its links."""
+    try:
+        backends, seconds = load_models()
+    except Exception:  # noqa: BLE001 - reported by the batch, with the links it concerns
+        return
+    if heap.keep_loaded_out_of_collections():
+        log.info("models loaded (%s) in %.1f s; %s objects kept out of the garbage collector's full collections",
+                 backends, seconds, f"{gc.get_freeze_count():,}")
 
 
 @shared_task(name="tagging.rescore_user", queue="inference", acks_late=True, reject_on_worker_lost=True)

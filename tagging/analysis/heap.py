@@ -1,5 +1,6 @@
 """The analysing process's heap: freed pages given back after a batch, and what is loaded once kept
-out of the garbage collector's full collections while batches run."""
+out of the garbage collector's full collections while batches run (while ``reanalyze`` drains, and
+for good in the inference worker)."""
 from __future__ import annotations
 
 import contextlib
@@ -53,3 +54,23 @@ def loaded_heap_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+_KEPT_FOR_GOOD: list[bool] = []
+
+
+def keep_loaded_out_of_collections() -> bool:
+    """Leave every object alive now out of the collector's collections until the process exits;
+    once a process (returns whether this call did it).
+
+    For a process that loads its models and then analyses until it exits, called once they are
+    loaded: the inference worker. :func:`loaded_heap_frozen` without its end, for the same reason;
+    a worker on a GPU host has imported torch, whose process holds over 400,000 objects.
+    """
+    if _KEPT_FOR_GOOD:
+        return False
+    gc.collect()
+    gc.freeze()
+    _KEPT_FOR_GOOD.append(True)
+    return True
+

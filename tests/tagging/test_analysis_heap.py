@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-from tagging.analysis.heap import loaded_heap_frozen
+from tagging.analysis import heap
+from tagging.analysis.heap import keep_loaded_out_of_collections, loaded_heap_frozen
 
 
 class Node:
@@ -29,3 +30,20 @@ def test_what_is_alive_on_entry_is_left_out_of_the_collections_and_garbage_is_co
         gc.collect()
         assert in_oldest_generation(later)  # what comes after is collected as before
     assert gc.get_freeze_count() == 0 and in_oldest_generation(loaded)
+
+
+def test_a_process_keeps_what_it_has_loaded_out_of_the_collections_once(monkeypatch):
+    monkeypatch.setattr(heap, "_KEPT_FOR_GOOD", [])
+    loaded = [Node()]
+    try:
+        assert keep_loaded_out_of_collections() is True
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and not in_oldest_generation(loaded)
+        later = [Node()]
+        assert keep_loaded_out_of_collections() is False  # once: what comes later is collected as before
+        assert gc.get_freeze_count() == frozen
+        gc.collect()
+        assert in_oldest_generation(later)
+    finally:
+        gc.unfreeze()
+

@@ -46,6 +46,9 @@ def test_a_saved_link_gets_suggestions_from_a_real_worker(site, alice, tmp_path,
     finally:
         worker.stop()
     assert analysis.inputs == ["url", "text", "image"] and analysis.model_version
+    # the worker's loaded heap is left out of the collector's full collections from its first batch
+    assert "models loaded (onnxruntime) in" in worker.log_tail(400)
+    assert "objects kept out of the garbage collector's full collections" in worker.log_tail(400)
     assert suggestions[0].name == "pottery" and "title mentions 'pottery'" in suggestions[0].reasons
     assert "finance" not in [s.name for s in suggestions]
 
