@@ -125,20 +125,27 @@ def with_torch(torch, device: str, own: np.ndarray, k: int, fallback: float, sim
         k = min(k, n)
         if k == 0:
             return Nearest(typical, np.zeros((rows, 0), np.int64), np.zeros((rows, 0), np.float32))
-        # topk leaves open which of several equal values it takes: every value above each row's
-        # k-th largest comes back, and of those equal to it the first in column order, as many as
-        # the row still lacks, as on the CPU (only k a row, however many share the value: the 0.0
-        # of every page that has no word in common with the query).
+        # topk leaves open which of several equal values it takes: every value at least each row's
+        # k-th largest comes back, to be taken in column order, as on the CPU.
         floor = torch.topk(sims, k, dim=1, sorted=False).values.min(dim=1, keepdim=True).values
-        above, at = sims > floor, sims == floor
-        lacking = k - above.sum(dim=1, keepdim=True, dtype=torch.int32)
-        first_at = at & (at.cumsum(dim=1, dtype=torch.int32) <= lacking)
-        row, column = torch.nonzero(above | first_at, as_tuple=True)
+        row, column = torch.nonzero(sims >= floor, as_tuple=True)
+        if len(row) > rows * k:  # more than k in some row: several equal its k-th largest
+            row, column = torch.nonzero(_first_ties(torch, sims, floor, k), as_tuple=True)
         values, row, column = sims[row, column].cpu().numpy(), row.cpu().numpy(), column.cpu().numpy()
     order = np.lexsort((column, -values, row))
     first = np.searchsorted(row[order], np.arange(rows))
     taken = order[first[:, None] + np.arange(k)]
     return Nearest(typical, column[taken].astype(np.int64), values[taken])
+
+
+def _first_ties(torch, sims, floor, k: int):
+    """Where more than k values of a row are at least its k-th largest: those above it and, of
+    those equal to it, the first in column order, as many as the row still lacks; only k a row
+    come back, however many share the value (the 0.0 of every page that has no word in common
+    with the query would send its whole row to the host)."""
+    above, at = sims > floor, sims == floor
+    lacking = k - above.sum(dim=1, keepdim=True, dtype=torch.int32)
+    return above | (at & (at.cumsum(dim=1, dtype=torch.int32) <= lacking))
 
 
 def typical_of(sims: np.ndarray, fallback: float) -> np.ndarray:
