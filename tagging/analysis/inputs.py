@@ -41,10 +41,12 @@ class Inputs:
 
 
 def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, terms: dict | None = None,
-              term_vector: bytes | memoryview | None = None) -> Inputs:
+              term_vector: bytes | memoryview | None = None, mentions: bool = True) -> Inputs:
     """The link's model inputs. Re-scoring passes ``with_image=False``, the stored ``terms`` and
     the stored ``term_vector`` (the page's top terms as its analysis stored them, which the
-    person's library holds for the link too): it needs the words only, and reads no file."""
+    person's library holds for the link too): it needs the words only, and reads no file.
+    Without ``mentions`` (vectors stored now, scored later) ``page`` is left empty: the words a
+    tag's mention is looked for in are for the scoring only."""
     done = snapshot is not None and snapshot.status == Snapshot.Status.DONE
     if terms is None:
         terms = {**html_terms(snapshot), TERMS_OF: snapshot.pk} if done else {"headings": [], "keywords": []}
@@ -55,8 +57,8 @@ def inputs_of(link: Link, snapshot: Snapshot | None, with_image: bool = True, te
     if image is not None:
         used.append("image")
     body_words = words(body[:BODY_CHARS])  # split once for both
-    return Inputs(text=model_text(title, description, url, body), image=image,
-                  page=page_words(title, description, url, body, terms, body_words), title=title, used=used,
+    page = page_words(title, description, url, body, terms, body_words) if mentions else PageWords()
+    return Inputs(text=model_text(title, description, url, body), image=image, page=page, title=title, used=used,
                   terms=terms,
                   lexical=unpack_terms(term_vector) or page_terms(title, description, url, body, terms, body_words))
 

@@ -83,11 +83,14 @@ class Embedded:
     texts: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-def claim(limit: int | None = None, user_id: int | None = None) -> Claimed | None:
+def claim(limit: int | None = None, user_id: int | None = None, scoring: bool = True) -> Claimed | None:
+    """A batch of pending analyses with their inputs; without ``scoring`` (vectors only) the inputs
+    leave out the words a tag's mention is looked for in."""
     token, batch = analysis_jobs.claim_batch(limit or settings.LINKSHOT_ANALYSIS_BATCH, user_id)
     if not batch:
         return None
-    return Claimed(token, batch, [inputs_of(a.link, a.snapshot, terms=stored_terms(a)) for a in batch])
+    return Claimed(token, batch, [inputs_of(a.link, a.snapshot, terms=stored_terms(a), mentions=scoring)
+                                  for a in batch])
 
 
 def run_batch(limit: int | None = None, user_id: int | None = None) -> int:
@@ -121,10 +124,10 @@ def drain(limit: int | None = None, user_id: int | None = None, times: StageTime
     with ThreadPoolExecutor(1, thread_name_prefix="embed") as models:
         # Until a claim finds nothing: a batch the models failed on goes back to pending after the
         # next claim was made, and is taken again (its attempts bound the retries).
-        while (ahead := _start(models, model, limit, user_id, times)) is not None:
+        while (ahead := _start(models, model, limit, user_id, times, score)) is not None:
             while ahead is not None:
                 claimed, job = ahead
-                ahead = _start(models, model, limit, user_id, times)  # queued behind this batch in the model thread
+                ahead = _start(models, model, limit, user_id, times, score)  # queued behind this batch in the model thread
                 if score and not job.done():  # while the models run: what other processes finished, read now
                     started = time.perf_counter()
                     _bring_up_to_date(claimed)
@@ -153,10 +156,10 @@ def _bring_up_to_date(claimed: Claimed) -> None:
             library.library_for(user_id)
 
 
-def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id,
-           times: StageTimes) -> tuple[Claimed, Future] | None:
+def _start(models: ThreadPoolExecutor, model: Predictor, limit, user_id, times: StageTimes,
+           score: bool) -> tuple[Claimed, Future] | None:
     started = time.perf_counter()
-    claimed = claim(limit, user_id)
+    claimed = claim(limit, user_id, scoring=score)
     times.claim += time.perf_counter() - started
     return None if claimed is None else (claimed, models.submit(_timed_embed, claimed, model, times))
 

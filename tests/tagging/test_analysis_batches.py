@@ -90,8 +90,8 @@ def test_drain_embeds_the_next_batch_while_one_is_written(alice, monkeypatch):
     events, claim, embed, write = [], analyze.claim, analyze.embed, analyze.write
     main = threading.main_thread()
 
-    def recorded_claim(limit, user_id):  # the real functions, noting the order and the thread
-        got = claim(limit, user_id)
+    def recorded_claim(limit, user_id, **scoring):  # the real functions, noting the order and the thread
+        got = claim(limit, user_id, **scoring)
         events.append(("claim", len(got.analyses) if got else 0))
         return got
 

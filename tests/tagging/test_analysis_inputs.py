@@ -5,6 +5,7 @@ from django.core.files.base import ContentFile
 
 from snapshots.models import Link, Snapshot
 from tagging.analysis.inputs import html_terms, inputs_of
+from tagging.scoring.words import PageWords
 from tests.tagging.helpers import captured_link
 
 HTML = b"""<!doctype html><html><head><title>x</title><meta name="keywords" content="Celery, task queues , ,redis">
@@ -18,6 +19,19 @@ def test_headings_and_keywords_come_from_the_captured_html(alice):
     assert html_terms(snapshot) == {"headings": ["Workers", "Routing tasks"], "keywords": ["Celery", "task queues", "redis"]}
     got = inputs_of(link, snapshot)
     assert got.terms["headings"] == ["Workers", "Routing tasks"] and "redis" in got.page.keywords
+
+
+def test_inputs_for_vectors_only_leave_out_the_words_mentions_are_looked_for_in(alice):
+    link = captured_link(alice, "https://example.org/celery", "Celery workers", "Routing tasks to queues. " * 20,
+                         queue=False)
+    snapshot = link.snapshots.get()
+    snapshot.html.save("page.html", ContentFile(HTML), save=True)
+    scored, stored = inputs_of(link, snapshot), inputs_of(link, snapshot, mentions=False)
+    assert scored.page.title == ["celery", "worker"] and scored.page.body["queue"] == 20
+    assert stored.page == PageWords()
+    assert (stored.text, stored.image, stored.used, stored.terms) == (scored.text, scored.image, scored.used,
+                                                                      scored.terms)
+    assert all((a == b).all() for a, b in zip(stored.lexical, scored.lexical))  # the terms stored all the same
 
 
 def test_unreadable_html_gives_no_terms(alice):

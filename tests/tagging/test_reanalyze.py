@@ -234,3 +234,23 @@ def test_the_batches_run_with_what_was_loaded_left_out_of_the_collections(alice,
     assert "Analysed 3 links" in out
     assert frozen_at_collections and max(frozen_at_collections) > 0
     assert gc.get_freeze_count() == 0  # this process's heap given back as it was
+
+
+def test_the_vectors_phase_reads_no_mention_words_and_the_scoring_reads_them(alice, analysed, monkeypatch):
+    from tagging.analysis import inputs as analysis_inputs
+    from tagging.suggestions import service
+
+    made = []
+    real = analysis_inputs.inputs_of
+
+    def recorded(*args, **kwargs):
+        got = real(*args, **kwargs)
+        made.append(bool(got.page.title))
+        return got
+
+    monkeypatch.setattr(analyze, "inputs_of", recorded)
+    monkeypatch.setattr(service, "inputs_of", recorded)
+    out = reanalyze("--user", "alice", "--all")
+    assert "Analysed 3 links" in out
+    assert made == [False] * 3 + [True] * 3  # stored without them, then scored with them
+    assert not Analysis.objects.filter(user=alice, suggestions_due=True).exists()
