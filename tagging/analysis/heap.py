@@ -73,4 +73,3 @@ def keep_loaded_out_of_collections() -> bool:
     gc.freeze()
     _KEPT_FOR_GOOD.append(True)
     return True
-

@@ -46,4 +46,3 @@ def test_a_process_keeps_what_it_has_loaded_out_of_the_collections_once(monkeypa
         assert in_oldest_generation(later)
     finally:
         gc.unfreeze()
-
