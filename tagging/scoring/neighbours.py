@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tagging.scoring.score import MIN_TYPICAL, OWN, TYPICAL_SAMPLE, nearest, typical_sample
+from tagging.scoring.score import MIN_TYPICAL, OWN, TYPICAL_SAMPLE, k_largest_per_row, nearest, typical_sample
 
 log = logging.getLogger(__name__)
 ENV_DEVICE = "LINKSHOT_SCORING_DEVICE"
@@ -132,9 +132,7 @@ def with_torch(torch, device: str, own: np.ndarray, k: int, fallback: float, sim
         if len(row) > rows * k:  # more than k in some row: several equal its k-th largest
             row, column = torch.nonzero(_first_ties(torch, sims, floor, k), as_tuple=True)
         values, row, column = sims[row, column].cpu().numpy(), row.cpu().numpy(), column.cpu().numpy()
-    order = np.lexsort((column, -values, row))
-    first = np.searchsorted(row[order], np.arange(rows))
-    taken = order[first[:, None] + np.arange(k)]
+    taken = k_largest_per_row(row, column, values, rows, k)
     return Nearest(typical, column[taken].astype(np.int64), values[taken])
 
 

@@ -209,10 +209,15 @@ def nearest(sims: np.ndarray, k: int) -> np.ndarray:
     parts = [_in_groups(sims, reaching & ~crowded[:, None], ~crowded, floor, groups)]
     parts += [_in_row(sims[r], r, floor[r], k) for r in np.flatnonzero(crowded)]
     row, column, values = (np.concatenate(part) for part in zip(*parts))
+    return column[k_largest_per_row(row, column, values, rows, k)]
+
+
+def k_largest_per_row(row: np.ndarray, column: np.ndarray, values: np.ndarray, rows: int, k: int) -> np.ndarray:
+    """Of candidates (row, column, value), at least k for each of ``rows`` rows: the positions of
+    each row's k largest values, largest first and equal ones in column order, as (rows x k)."""
     order = np.lexsort((column, -values, row))
-    row, column = row[order], column[order]
-    first = np.searchsorted(row, np.arange(rows))
-    return column[first[:, None] + np.arange(k)]
+    first = np.searchsorted(row[order], np.arange(rows))
+    return order[first[:, None] + np.arange(k)]
 
 
 def _group_maxima(sims: np.ndarray, groups: int) -> np.ndarray:
